@@ -1,0 +1,40 @@
+# Lianban: `make run` starts everything on its embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint typecheck bench docs clean kafka
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached)
+	$(PY) -m deploy.kafka_local fetch
+
+run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
+	$(PY) -m deploy.run_local
+
+test: $(STAMP) kafka  ## the whole suite: unit, contract, end-to-end on Apache Kafka
+	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## unit tests only, no broker
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: $(STAMP) kafka  ## cases through HTTP intake to unified replies on local Kafka
+	$(PY) -m tests.bench.bench_cases $(BENCH_ARGS)
+
+docs: $(STAMP)  ## regenerate docs/asyncapi.json from the contracts
+	$(PY) -m shared.asyncapi > docs/asyncapi.json
+
+clean:
+	rm -rf .run .pytest_cache

@@ -1,0 +1,35 @@
+"""A realistic joint case (a restaurant opening: market regulation, fire, tax) for demos,
+end-to-end tests and the benchmark."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+
+def restaurant_case(applicant_id: str | None = None, name: str = "杭州味道餐饮管理有限公司") -> dict[str, Any]:
+    applicant_id = applicant_id or f"9133{uuid.uuid4().hex[:14].upper()}"
+    return {
+        "matter_code": "JM-REST-001",
+        "applicant": {"kind": "enterprise", "name": name, "id_number": applicant_id, "phone": "0571-88880000"},
+        "lead_window": {"department": "market", "window_id": "W-03", "staff_id": "S-0107"},
+        "materials": {
+            "market": {"食品经营许可申请书": "doc://demo/food-licence-form", "经营场所平面图": "doc://demo/floor-plan"},
+            "fire": {"消防安全检查申请表": "doc://demo/fire-form", "场所消防安全制度": "doc://demo/fire-rules"},
+            "tax": {"财务负责人信息": "doc://demo/finance-officer"},
+        },
+    }
+
+
+def wait_for_reply(gateway: str, case_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the gateway until the case has its unified reply."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{gateway}/api/v1/cases/{case_id}", timeout=5)
+        if response.status_code == 200 and response.json()["reply"]:
+            return dict(response.json())
+        time.sleep(0.2)
+    raise TimeoutError(f"no unified reply for {case_id} within {timeout}s")

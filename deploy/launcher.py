@@ -1,0 +1,132 @@
+"""Starts the whole system as separate processes: services, one adapter and one simulated
+system per department. Shared by `make run`, the end-to-end tests and the benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.messaging.admin import ensure_topics
+from shared.settings import KafkaSettings
+from shared.topics import Topics
+
+DEPARTMENTS = ("market", "tax", "fire")
+
+
+@dataclass(frozen=True)
+class Ports:
+    intake: int = 8101
+    gateway: int = 8102
+    supervision: int = 8103
+    adapters: int = 8111  # one port per department from here
+    simulators: int = 8201
+
+
+@dataclass
+class Component:
+    name: str
+    module: str
+    env: dict[str, str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class System:
+    bootstrap: str
+    workdir: Path
+    center: str = "demo"
+    ports: Ports = field(default_factory=Ports)
+    departments: tuple[str, ...] = DEPARTMENTS
+    env: dict[str, str] = field(default_factory=dict)
+    components: dict[str, Component] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.ports, service)}"
+
+    def simulator_url(self, department: str) -> str:
+        return f"http://127.0.0.1:{self.ports.simulators + self.departments.index(department)}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        topics = Topics(self.center).all(list(self.departments))
+        asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.bootstrap), topics))
+        for component in self._plan():
+            self.components[component.name] = component
+            self._spawn(component)
+        for component in self.components.values():
+            self._wait_healthy(component, timeout)
+
+    def _plan(self) -> list[Component]:
+        db = lambda name: f"sqlite+aiosqlite:///{self.workdir / name}.db"  # noqa: E731
+        plan = [
+            Component("intake", "services.intake", {"LIANBAN_INTAKE_PORT": str(self.ports.intake),
+                      "LIANBAN_INTAKE_DATABASE_URL": db("intake")}, self.url("intake")),
+            Component("gateway", "services.gateway", {"LIANBAN_GATEWAY_PORT": str(self.ports.gateway),
+                      "LIANBAN_GATEWAY_DATABASE_URL": db("gateway")}, self.url("gateway")),
+            Component("supervision", "services.supervision", {
+                "LIANBAN_SUPERVISION_PORT": str(self.ports.supervision),
+                "LIANBAN_SUPERVISION_DATABASE_URL": db("supervision")}, self.url("supervision")),
+        ]
+        for i, dept in enumerate(self.departments):
+            sim_port, adapter_port = self.ports.simulators + i, self.ports.adapters + i
+            plan.append(Component(f"simulator-{dept}", "services.department_adapter.simulators", {
+                "LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port)},
+                f"http://127.0.0.1:{sim_port}"))
+            plan.append(Component(f"adapter-{dept}", "services.department_adapter", {
+                "LIANBAN_ADAPTER_DEPARTMENT": dept, "LIANBAN_ADAPTER_PORT": str(adapter_port),
+                "LIANBAN_ADAPTER_CONNECTOR_URL": f"http://127.0.0.1:{sim_port}",
+                "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}")}, f"http://127.0.0.1:{adapter_port}"))
+        return plan
+
+    def _spawn(self, component: Component) -> None:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "LIANBAN_CENTER": self.center,
+               **self.env, **component.env}
+        log = open(self.workdir / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the process
+        component.process = subprocess.Popen([sys.executable, "-m", component.module], env=env,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_healthy(self, component: Component, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert component.process is not None
+            if component.process.poll() is not None:
+                raise RuntimeError(f"{component.name} exited; see {self.workdir / component.name}.log")
+            try:
+                if httpx.get(f"{component.health_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{component.name} not healthy after {timeout}s")
+
+    def kill(self, name: str) -> None:
+        """Kill a component outright (SIGKILL), as a crash would."""
+        process = self.components[name].process
+        assert process is not None
+        process.kill()
+        process.wait()
+
+    def restart(self, name: str, timeout: float = 60.0) -> None:
+        component = self.components[name]
+        self._spawn(component)
+        self._wait_healthy(component, timeout)
+
+    def stop(self) -> None:
+        running = [c.process for c in self.components.values() if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,1 @@
+"""Lianban services, one process each."""

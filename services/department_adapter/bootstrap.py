@@ -1,0 +1,38 @@
+"""Composition root of a department adapter: one process per department."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
+from shared.runtime import Runtime
+from shared.settings import AdapterSettings
+from services.department_adapter.adapters.connector import Connector
+from services.department_adapter.adapters.http_connector import HttpConnector
+from services.department_adapter.adapters.orm import Base
+from services.department_adapter.service_layer.handle_work import WorkHandler
+
+
+def connector_for(settings: AdapterSettings) -> Connector:
+    return HttpConnector(settings.connector_url, settings.connector_timeout_seconds)
+
+
+def build(settings: AdapterSettings | None = None) -> FastAPI:
+    settings = settings or AdapterSettings()  # type: ignore[call-arg]
+    name = f"adapter-{settings.department}"
+    runtime = Runtime(name, settings, Base.metadata)
+    connector = connector_for(settings)
+    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
+    handler = WorkHandler(settings.department, connector, dead_letters, runtime.outbox, runtime.topics,
+                          attempts=settings.attempts, backoff=settings.retry_backoff_seconds,
+                          concurrency=settings.concurrency)
+    consumer = BatchConsumer(f"lianban-{settings.center}-{name}", runtime.sessions, dead_letters, handler.apply,
+                             prepare=handler.prepare, after_commit=runtime.relay.notify)
+    consumer.subscribe(runtime.broker, runtime.topics.work(settings.department))
+
+    async def stop() -> None:
+        await runtime.stop()
+        await connector.close()
+
+    return make_app(f"Lianban adapter for {settings.department}", runtime.start, stop)

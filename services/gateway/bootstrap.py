@@ -1,0 +1,26 @@
+"""Composition root of the gateway."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
+from shared.runtime import Runtime
+from shared.settings import GatewaySettings
+from services.gateway.adapters.orm import Base
+from services.gateway.entrypoints.api import router
+from services.gateway.service_layer.aggregate import Aggregator
+
+
+def build(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    runtime = Runtime("gateway", settings, Base.metadata)
+    name = f"lianban-{settings.center}-gateway"
+    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
+    aggregator = Aggregator(runtime.outbox, runtime.topics)
+    consumer = BatchConsumer(name, runtime.sessions, dead_letters, aggregator.apply, after_commit=runtime.relay.notify)
+    consumer.subscribe(runtime.broker, runtime.topics.case_events, runtime.topics.results)
+    app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
+    app.include_router(router(runtime.sessions))
+    return app

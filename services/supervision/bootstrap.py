@@ -1,0 +1,42 @@
+"""Composition root of supervision."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock, ManualClock, SystemClock
+from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
+from shared.runtime import Runtime
+from shared.settings import SupervisionSettings
+from shared.workdays import WorkingCalendar
+from services.supervision.adapters.orm import Base
+from services.supervision.entrypoints.api import router
+from services.supervision.service_layer.scan import DeadlineScanner
+from services.supervision.service_layer.watch import Watcher
+
+
+def build(settings: SupervisionSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or SupervisionSettings()
+    clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
+    runtime = Runtime("supervision", settings, Base.metadata)
+    name = f"lianban-{settings.center}-supervision"
+    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
+    watcher = Watcher(WorkingCalendar(settings.calendar_overrides))
+    consumer = BatchConsumer(name, runtime.sessions, dead_letters, watcher.apply)
+    topics = runtime.topics
+    consumer.subscribe(runtime.broker, topics.case_events, topics.results, topics.replies)
+    scanner = DeadlineScanner(runtime.sessions, runtime.outbox, topics, clock, runtime.relay.notify,
+                              batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)
+
+    async def start() -> None:
+        await runtime.start()
+        scanner.start()
+
+    async def stop() -> None:
+        await scanner.stop()
+        await runtime.stop()
+
+    app = make_app("Lianban supervision 电子监察", start, stop)
+    app.include_router(router(runtime.sessions, clock))
+    return app

@@ -1,0 +1,1 @@
+"""Lianban's common library: settings, message contracts, topics, messaging plumbing, calendar."""

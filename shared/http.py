@@ -1,0 +1,27 @@
+"""Pieces every HTTP entrypoint shares."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+def make_app(title: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> FastAPI:
+    """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await start()
+        yield
+        await stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process is up and its runtime started."""
+        return {"status": "ok"}
+
+    return app

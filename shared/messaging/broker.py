@@ -1,0 +1,53 @@
+"""The one way a Lianban process connects to Kafka."""
+
+from __future__ import annotations
+
+import ssl
+
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from shared.settings import KafkaSettings
+
+
+def make_broker(kafka: KafkaSettings, client_id: str) -> KafkaBroker:
+    """An idempotent producer with acks=all, with the cluster's SASL/TLS settings passed through."""
+    return KafkaBroker(
+        kafka.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        security=_security(kafka),
+        logger=None,
+    )
+
+
+def _security(kafka: KafkaSettings) -> BaseSecurity | None:
+    use_ssl = kafka.security_protocol in ("SSL", "SASL_SSL")
+    context = _ssl_context(kafka) if use_ssl else None
+    if kafka.security_protocol.startswith("SASL"):
+        user, password = kafka.sasl_username or "", kafka.sasl_password or ""
+        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        return sasl[kafka.sasl_mechanism](user, password, ssl_context=context, use_ssl=use_ssl)
+    if context is not None:
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    return None
+
+
+def _ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=kafka.ssl_cafile)
+    if kafka.ssl_certfile:
+        context.load_cert_chain(kafka.ssl_certfile, kafka.ssl_keyfile)
+    return context
+
+
+def client_security(kafka: KafkaSettings) -> dict[str, object]:
+    """The same settings as keyword arguments for a plain aiokafka client (admin, tools)."""
+    options: dict[str, object] = {"security_protocol": kafka.security_protocol}
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(kafka)
+    if kafka.security_protocol.startswith("SASL"):
+        options |= {"sasl_mechanism": kafka.sasl_mechanism, "sasl_plain_username": kafka.sasl_username,
+                    "sasl_plain_password": kafka.sasl_password}
+    return options

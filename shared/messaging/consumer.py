@@ -1,0 +1,139 @@
+"""At-least-once batch consumption with idempotent apply and a dead-letter topic.
+
+A batch is decoded, its already-applied events dropped, and the rest applied in one
+transaction together with their processed-message records; the offsets are committed only
+after that. If the batch transaction fails, each event is retried alone, and an event that
+keeps failing, like one that cannot be decoded, goes to the dead-letter topic with its cause,
+topic, partition and offset: the stream never stops on one bad message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
+from shared.contracts.events import DeadLetter
+from shared.db import SessionFactory
+from shared.messaging.outbox import CONTENT_TYPE
+from shared.messaging.processed import already_processed, mark_processed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One decoded message and where it came from."""
+
+    record: ConsumerRecord[Any, Any]
+    event: CloudEvent
+    data: EventData
+    prepared: Any = None  # what a prepare step found out before the transaction (e.g. a decision)
+
+
+Apply = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
+Prepare = Callable[[list[Delivery]], Awaitable[list[Delivery]]]
+
+
+class DeadLetters:
+    def __init__(self, broker: KafkaBroker, topic: str, consumer: str, source: str) -> None:
+        self.broker, self.topic, self.consumer, self.source = broker, topic, consumer, source
+
+    async def send(self, record: ConsumerRecord[Any, Any], error: str) -> None:
+        """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
+        letter = DeadLetter(
+            consumer=self.consumer, error=error[:2000], topic=record.topic,
+            partition=record.partition, offset=record.offset, key=key,
+            original=(record.value or b"").decode(errors="replace"),
+        )
+        event = CloudEvent.wrap(letter, source=self.source, subject=key or "unknown")
+        await self.broker.publish(event.to_bytes(), self.topic, key=(key or "").encode(), headers=CONTENT_TYPE)
+        log.warning("dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error)
+
+
+class BatchConsumer:
+    def __init__(self, name: str, sessions: SessionFactory, dead_letters: DeadLetters, apply: Apply,
+                 *, prepare: Prepare | None = None, after_commit: Callable[[], None] | None = None,
+                 attempts: int = 3) -> None:
+        self.name = name
+        self.sessions = sessions
+        self.dead_letters = dead_letters
+        self.apply = apply
+        self.prepare = prepare
+        self.after_commit = after_commit or (lambda: None)
+        self.attempts = attempts
+
+    def subscribe(self, broker: KafkaBroker, *topics: str, max_records: int = 500) -> None:
+        """Register on the broker: a consumer group of its own, acks only after handling."""
+
+        @broker.subscriber(
+            *topics, group_id=self.name, batch=True, max_records=max_records,
+            auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
+            session_timeout_ms=10000, heartbeat_interval_ms=1000, batch_timeout_ms=50,
+            title=self.name,
+        )
+        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:  # noqa: ARG001
+            await self.handle(msg.raw_message)
+
+    async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
+        deliveries = await self._fresh(deliveries)
+        if deliveries and self.prepare is not None:
+            deliveries = await self.prepare(deliveries)
+        if not deliveries:
+            return
+        try:
+            await self._apply(deliveries)
+        except Exception:
+            log.exception("%s: batch of %d failed; applying one by one", self.name, len(deliveries))
+            for delivery in deliveries:
+                await self._apply_alone(delivery)
+        self.after_commit()
+
+    async def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery | None:
+        try:
+            event = CloudEvent.from_bytes(record.value)
+            return Delivery(record, event, event.payload())
+        except MalformedEvent as exc:
+            await self.dead_letters.send(record, f"malformed message: {exc}")
+            return None
+
+    async def _fresh(self, deliveries: list[Delivery]) -> list[Delivery]:
+        async with self.sessions() as session:
+            seen = await already_processed(session, self.name, (d.event.id for d in deliveries))
+        fresh: dict[str, Delivery] = {}
+        for d in deliveries:
+            if d.event.id not in seen:
+                fresh.setdefault(d.event.id, d)
+        return list(fresh.values())
+
+    async def _apply(self, deliveries: list[Delivery]) -> None:
+        async with self.sessions() as session, session.begin():
+            mark_processed(session, self.name, (d.event.id for d in deliveries))
+            await self.apply(session, deliveries)
+
+    async def _apply_alone(self, delivery: Delivery) -> None:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await self._apply([delivery])
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+                if await self._done_elsewhere(delivery):
+                    return
+                if attempt == self.attempts:
+                    await self.dead_letters.send(delivery.record, f"{type(exc).__name__}: {exc}")
+                    return
+                await asyncio.sleep(0.2 * attempt)
+
+    async def _done_elsewhere(self, delivery: Delivery) -> bool:
+        async with self.sessions() as session:
+            return bool(await already_processed(session, self.name, [delivery.event.id]))

@@ -1,0 +1,104 @@
+"""Transactional outbox: a state change and the events it implies commit together.
+
+The relay publishes pending rows in batches (acks=all, many in flight at once) and deletes
+them once Kafka has confirmed. A crash between the two republishes the same event ids, which
+every consumer deduplicates, so delivery is at-least-once and effectively once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy import Integer, LargeBinary, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.contracts.envelope import CloudEvent, EventData
+from shared.db import UtcDateTime, MessagingBase, SessionFactory
+
+log = logging.getLogger(__name__)
+CONTENT_TYPE = {"content-type": "application/cloudevents+json"}
+
+
+class OutboxRow(MessagingBase):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=lambda: datetime.now(UTC))
+
+
+class Outbox:
+    """Adds events to the caller's transaction; they leave only if it commits."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def add(self, session: AsyncSession, topic: str, data: EventData, *, subject: str) -> CloudEvent:
+        event = CloudEvent.wrap(data, source=self.source, subject=subject)
+        session.add(OutboxRow(topic=topic, key=subject, payload=event.to_bytes()))
+        return event
+
+
+class OutboxRelay:
+    def __init__(self, sessions: SessionFactory, broker: KafkaBroker, batch_size: int = 2000,
+                 idle_seconds: float = 0.5) -> None:
+        self.sessions = sessions
+        self.broker = broker
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Called after a commit that added rows, so they leave without waiting for a poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.publish_pending()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.publish_pending()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                sent = 0
+                await asyncio.sleep(self.idle_seconds)
+            if sent < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows in order; returns how many left the outbox."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                .order_by(OutboxRow.id).limit(self.batch_size)
+            )).all()
+            if not rows:
+                return 0
+            futures = [
+                await self.broker.publish(row.payload, row.topic, key=row.key.encode(),
+                                          headers=CONTENT_TYPE, no_confirm=True)
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            async with session.begin():
+                await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+            return len(rows)

@@ -1,0 +1,36 @@
+"""Idempotent consumption: which message ids each consumer has already applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import MessagingBase
+
+
+class ProcessedMessage(MessagingBase):
+    """Written in the same transaction as the state change; a replay hits the primary key."""
+
+    __tablename__ = "processed_messages"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        select(ProcessedMessage.message_id).where(
+            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(wanted)
+        )
+    )
+    return set(rows)
+
+
+def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> None:
+    session.add_all(ProcessedMessage(consumer=consumer, message_id=i) for i in ids)

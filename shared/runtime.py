@@ -1,0 +1,57 @@
+"""What every service process runs on: its database, its broker, its outbox relay, its HTTP server."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import uvicorn
+from faststream.kafka import KafkaBroker
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db import SessionFactory, create_schema, make_engine, session_factory
+from shared.messaging.broker import make_broker
+from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.settings import ServiceSettings
+from shared.topics import Topics
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: ServiceSettings
+    metadata: MetaData
+    engine: AsyncEngine = field(init=False)
+    sessions: SessionFactory = field(init=False)
+    broker: KafkaBroker = field(init=False)
+    relay: OutboxRelay = field(init=False)
+    outbox: Outbox = field(init=False)
+    topics: Topics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = make_engine(self.settings.database(f"{self.name}-{self.settings.center}"))
+        self.sessions = session_factory(self.engine)
+        self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
+        self.relay = OutboxRelay(self.sessions, self.broker)
+        self.outbox = Outbox(source=f"/lianban/{self.settings.center}/{self.name}")
+        self.topics = Topics(self.settings.center)
+
+    async def start(self) -> None:
+        await create_schema(self.engine, self.metadata)
+        await self.broker.start()
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.engine.dispose()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(app: object, settings: ServiceSettings) -> None:
+    configure_logging(settings.log_level)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]

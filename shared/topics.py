@@ -1,0 +1,51 @@
+"""Topic names, scoped by center; one work topic per department.
+
+A department's bridge is only ever granted its own work topic, so it sees only its own work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "lianban"
+
+
+@dataclass(frozen=True)
+class Topics:
+    center: str
+
+    def _name(self, suffix: str) -> str:
+        return f"{PREFIX}.{self.center}.{suffix}"
+
+    @property
+    def case_events(self) -> str:
+        """Lifecycle of each case as the lead window records it (case.submitted...)."""
+        return self._name("case.events")
+
+    def work(self, department: str) -> str:
+        """Work orders for one department."""
+        return self._name(f"work.{department}")
+
+    @property
+    def results(self) -> str:
+        """Every department's decision on its part."""
+        return self._name("department.results")
+
+    @property
+    def replies(self) -> str:
+        """The one unified reply per case."""
+        return self._name("case.replies")
+
+    @property
+    def alerts(self) -> str:
+        """Supervision's alerts (overdue...)."""
+        return self._name("supervision.alerts")
+
+    @property
+    def dead_letters(self) -> str:
+        """Messages that could not be handled, with the cause and where they came from."""
+        return self._name("dead-letters")
+
+    def all(self, departments: list[str]) -> list[str]:
+        fixed = [self.case_events, self.results, self.replies, self.alerts, self.dead_letters]
+        return fixed + [self.work(d) for d in departments]
