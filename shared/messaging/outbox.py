@@ -68,8 +68,8 @@ class OutboxRelay:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await self.publish_pending()
+        with contextlib.suppress(Exception):  # best effort: what stays is sent on the next start
+            await asyncio.wait_for(self.publish_pending(), timeout=5)
 
     async def _run(self) -> None:
         while True:

@@ -1,0 +1,15 @@
+"""Small builders shared by unit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import MetaData
+
+from shared.db import SessionFactory, create_schema, make_engine, session_factory
+
+
+async def sqlite_sessions(tmp_path: Path, metadata: MetaData) -> SessionFactory:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await create_schema(engine, metadata)
+    return session_factory(engine)
