@@ -28,7 +28,7 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
                           attempts=settings.attempts, backoff=settings.retry_backoff_seconds,
                           concurrency=settings.concurrency)
     consumer = BatchConsumer(f"lianban-{settings.center}-{name}", runtime.sessions, dead_letters, handler.apply,
-                             prepare=handler.prepare, after_commit=runtime.relay.notify)
+                             prepare=handler.decide, after_commit=runtime.relay.notify)
     consumer.subscribe(runtime.broker, runtime.topics.work(settings.department))
 
     async def stop() -> None:

@@ -40,7 +40,7 @@ class Delivery:
 
 
 Apply = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
-Prepare = Callable[[list[Delivery]], Awaitable[list[Delivery]]]
+Prepare = Callable[[Delivery], Awaitable[Delivery | None]]
 
 
 class DeadLetters:
@@ -87,8 +87,17 @@ class BatchConsumer:
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
         deliveries = await self._fresh(deliveries)
-        if deliveries and self.prepare is not None:
-            deliveries = await self.prepare(deliveries)
+        if self.prepare is None:
+            await self._apply_all(deliveries)
+            return
+        # Prepared (e.g. answered by a department system) deliveries are applied as they come,
+        # grouped, so one slow answer never holds back the others of the batch.
+        pending = {asyncio.ensure_future(self.prepare(d)) for d in deliveries}
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await self._apply_all([ready for task in done if (ready := task.result()) is not None])
+
+    async def _apply_all(self, deliveries: list[Delivery]) -> None:
         if not deliveries:
             return
         try:

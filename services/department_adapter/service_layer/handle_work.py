@@ -27,12 +27,8 @@ class WorkHandler:
         self.limit = asyncio.Semaphore(concurrency)
         self.clock = clock
 
-    async def prepare(self, deliveries: list[Delivery]) -> list[Delivery]:
-        """Ask the department system about every order at once; failures go to the dead letters."""
-        decided = await asyncio.gather(*(self._decide(d) for d in deliveries))
-        return [d for d in decided if d is not None]
-
-    async def _decide(self, delivery: Delivery) -> Delivery | None:
+    async def decide(self, delivery: Delivery) -> Delivery | None:
+        """Ask the department system, retrying with backoff; an order it cannot answer is dead-lettered."""
         order = delivery.data
         if not isinstance(order, WorkOrder) or order.department != self.department:
             await self.dead_letters.send(delivery.record, f"not a work order for {self.department}: {delivery.event.type}")

@@ -1,0 +1,48 @@
+"""HTTP helpers for end-to-end tests, as window staff and operators use the system."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from deploy.demo import restaurant_case
+from deploy.launcher import System
+
+
+def new_applicant() -> str:
+    return f"9133{uuid.uuid4().hex[:14].upper()}"
+
+
+def submit(system: System, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return httpx.post(f"{system.url('intake')}/api/v1/cases", json=body, headers=headers, timeout=10)
+
+
+def submit_restaurant(system: System, applicant_id: str) -> str:
+    response = submit(system, restaurant_case(applicant_id))
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_id"])
+
+
+def department_rule(system: System, department: str, applicant_id: str, decision: str = "approve",
+                    delay_seconds: float = 0.0) -> None:
+    """Tell a simulated department system how to treat one applicant."""
+    response = httpx.put(f"{system.simulator_url(department)}/gov/v1/rules/{applicant_id}",
+                         json={"decision": decision, "delay_seconds": delay_seconds}, timeout=5)
+    response.raise_for_status()
+
+
+def poll(url: str, until: Any, timeout: float = 30.0) -> Any:
+    """GET until `until(json)` holds; returns the last body."""
+    deadline = time.monotonic() + timeout
+    body = None
+    while time.monotonic() < deadline:
+        response = httpx.get(url, timeout=5)
+        body = response.json() if response.status_code == 200 else None
+        if body is not None and until(body):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not reach the expected state in {timeout}s; last: {body}")

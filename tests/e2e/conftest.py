@@ -1,0 +1,90 @@
+"""A real Apache Kafka broker and the whole system as separate processes, once per test session.
+
+The broker is, in order: the cluster named by KAFKA_BOOTSTRAP_SERVERS; a testcontainers Kafka
+where a Docker engine answers; otherwise a local KRaft broker from Maven jars. If none can be
+had the tests fail: they never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.kafka_local import LocalKafka, free_port
+from deploy.launcher import Ports, System
+from tests.e2e.kafka_tools import TopicReader
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    elif _docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+    else:
+        kafka = LocalKafka(workdir=tmp_path_factory.mktemp("kafka"))
+        try:
+            yield kafka.start()
+        finally:
+            kafka.stop()
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Every service, adapter and simulator as its own process, in a center of its own."""
+    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(),
+                  adapters=free_port_block(3), simulators=free_port_block(3))
+    center = f"e2e{uuid.uuid4().hex[:8]}"
+    workdir: Path = tmp_path_factory.mktemp("system")
+    system = System(bootstrap=kafka_bootstrap, workdir=workdir, center=center, ports=ports,
+                    env={"LIANBAN_SUPERVISION_CLOCK": "manual", "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
+                         "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1"})
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free ports."""
+    while True:
+        first = free_port()
+        if first + size < 65535 and all(_is_free(first + i) for i in range(1, size)):
+            return first
+
+
+def _is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def topics_reader(kafka_bootstrap: str) -> TopicReader:
+    return TopicReader(kafka_bootstrap)

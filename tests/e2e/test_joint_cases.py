@@ -1,0 +1,98 @@
+"""One window in, one window out: cases cross every service on the real broker to one reply."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from deploy.demo import restaurant_case, wait_for_reply
+from deploy.launcher import System
+from tests.e2e.api import department_rule, new_applicant, submit, submit_restaurant
+
+pytestmark = pytest.mark.e2e
+
+
+def test_all_departments_approve_and_the_reply_lists_every_document(system: System) -> None:
+    case_id = submit_restaurant(system, new_applicant())
+    case = wait_for_reply(system.url("gateway"), case_id)
+    reply = case["reply"]
+    assert case["status"] == "completed" and case["status_text"] == "已办结"
+    assert reply["outcome"] == "approved"
+    assert sorted(p["department"] for p in reply["parts"]) == ["fire", "market", "tax"]
+    for part in reply["parts"]:
+        assert part["document_number"].startswith(part["department"].upper())
+        assert part["document_number"] in reply["message"]
+
+
+def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: System) -> None:
+    applicant = new_applicant()
+    department_rule(system, "fire", applicant, decision="deny")
+    reply = wait_for_reply(system.url("gateway"), submit_restaurant(system, applicant))["reply"]
+    assert reply["outcome"] == "denied"
+    fire = next(p for p in reply["parts"] if p["department"] == "fire")
+    assert fire["outcome"] == "denied"
+    assert fire["legal_basis"] == "《中华人民共和国消防法》第十五条"
+    assert fire["reason"] and fire["reason"] in reply["message"]
+    assert {p["outcome"] for p in reply["parts"] if p["department"] != "fire"} == {"approved"}
+
+
+def test_a_slow_department_delays_only_its_own_case(system: System) -> None:
+    slow, quick = new_applicant(), new_applicant()
+    department_rule(system, "tax", slow, delay_seconds=4)
+    started = time.monotonic()
+    slow_case = submit_restaurant(system, slow)
+    quick_case = submit_restaurant(system, quick)
+    wait_for_reply(system.url("gateway"), quick_case)
+    quick_done = time.monotonic() - started
+    case = wait_for_reply(system.url("gateway"), slow_case)
+    assert time.monotonic() - started >= 4
+    assert quick_done < 4, "a slow department must not hold up the other cases"
+    assert case["reply"]["outcome"] == "approved"
+    assert len(case["reply"]["parts"]) == 3
+
+
+def test_the_same_idempotency_key_gives_the_same_case(system: System) -> None:
+    body = restaurant_case(new_applicant())
+    first = submit(system, body, key="window-W03-0001")
+    second = submit(system, body, key="window-W03-0001")
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["case_id"] == second.json()["case_id"]
+
+
+def test_bad_input_gets_a_422_naming_the_field_and_the_reason(system: System) -> None:
+    body = restaurant_case(new_applicant())
+    body["applicant"]["kind"] = "robot"
+    del body["materials"]["fire"]["场所消防安全制度"]
+    response = submit(system, body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "applicant", "kind"]
+    body["applicant"]["kind"] = "enterprise"
+    response = submit(system, body)
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "materials", "fire"]
+    assert "场所消防安全制度" in problem["msg"]
+
+
+def test_an_unknown_matter_is_a_clear_404(system: System) -> None:
+    body = restaurant_case(new_applicant()) | {"matter_code": "JM-NOPE"}
+    response = submit(system, body)
+    assert response.status_code == 404
+    assert "JM-NOPE" in response.json()["detail"]
+
+
+def test_supervision_keeps_the_timeline_and_working_day_deadlines(system: System) -> None:
+    case_id = submit_restaurant(system, new_applicant())
+    wait_for_reply(system.url("gateway"), case_id)
+    url = f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}"
+    from tests.e2e.api import poll
+
+    view = poll(url, lambda b: any(t["event_type"] == "cn.lianban.case.replied.v1" for t in b["timeline"]))
+    types = [t["event_type"] for t in view["timeline"]]
+    assert types[0] == "cn.lianban.case.submitted.v1"
+    assert types.count("cn.lianban.department.result.v1") == 3
+    assert {p["state"] for p in view["parts"]} == {"done_on_time"}
+    assert all(p["deadline"] for p in view["parts"])
+    assert httpx.get(f"{system.url('gateway')}/api/v1/cases/LB-UNKNOWN", timeout=5).status_code == 404
