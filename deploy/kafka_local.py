@@ -66,7 +66,8 @@ def kafka_version() -> str:
     """The Kafka version pinned in the pom, the single place it is set."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     node = ElementTree.parse(POM).getroot().find("m:properties/m:kafka.version", ns)
-    assert node is not None and node.text
+    assert node is not None
+    assert node.text
     return node.text
 
 

@@ -49,6 +49,10 @@ class System:
     env: dict[str, str] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
 
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.center)
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{getattr(self.ports, service)}"
 
@@ -57,7 +61,7 @@ class System:
 
     def start(self, timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        topics = Topics(self.center).all(list(self.departments))
+        topics = self.topics.all(list(self.departments))
         asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.bootstrap), topics))
         for component in self._plan():
             self.components[component.name] = component
@@ -66,7 +70,7 @@ class System:
             self._wait_healthy(component, timeout)
 
     def _plan(self) -> list[Component]:
-        db = lambda name: f"sqlite+aiosqlite:///{self.workdir / name}.db"  # noqa: E731
+        db = lambda name: f"sqlite+aiosqlite:///{self.workdir / name}.db"
         plan = [
             Component("intake", "services.intake", {"LIANBAN_INTAKE_PORT": str(self.ports.intake),
                       "LIANBAN_INTAKE_DATABASE_URL": db("intake")}, self.url("intake")),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
-from shared.runtime import Runtime
-from shared.settings import AdapterSettings
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.adapters.orm import Base
 from services.department_adapter.service_layer.handle_work import WorkHandler
+from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
+from shared.runtime import Runtime
+from shared.settings import AdapterSettings
 
 
 def connector_for(settings: AdapterSettings) -> Connector:

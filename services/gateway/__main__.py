@@ -1,6 +1,6 @@
+from services.gateway.bootstrap import build
 from shared.runtime import serve
 from shared.settings import GatewaySettings
-from services.gateway.bootstrap import build
 
 settings = GatewaySettings()
 serve(build(settings), settings)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.gateway.adapters.orm import Base
+from services.gateway.entrypoints.api import router
+from services.gateway.service_layer.aggregate import Aggregator
 from shared.http import make_app
 from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import GatewaySettings
-from services.gateway.adapters.orm import Base
-from services.gateway.entrypoints.api import router
-from services.gateway.service_layer.aggregate import Aggregator
 
 
 def build(settings: GatewaySettings | None = None) -> FastAPI:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import Runtime
-from shared.settings import IntakeSettings
-from shared.http import make_app
 from services.intake.adapters.orm import Base
 from services.intake.domain.catalog import Catalog
 from services.intake.entrypoints.api import router
 from services.intake.service_layer.submit import SubmitCase
+from shared.http import make_app
+from shared.runtime import Runtime
+from shared.settings import IntakeSettings
 
 
 def build(settings: IntakeSettings | None = None) -> FastAPI:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.supervision.adapters.orm import Base
+from services.supervision.entrypoints.api import router
+from services.supervision.service_layer.scan import DeadlineScanner
+from services.supervision.service_layer.watch import Watcher
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.http import make_app
 from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import SupervisionSettings
 from shared.workdays import WorkingCalendar
-from services.supervision.adapters.orm import Base
-from services.supervision.entrypoints.api import router
-from services.supervision.service_layer.scan import DeadlineScanner
-from services.supervision.service_layer.watch import Watcher
 
 
 def build(settings: SupervisionSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -81,7 +81,7 @@ class BatchConsumer:
             session_timeout_ms=10000, heartbeat_interval_ms=1000, batch_timeout_ms=50,
             title=self.name,
         )
-        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:  # noqa: ARG001
+        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
             await self.handle(msg.raw_message)
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
@@ -135,7 +135,7 @@ class BatchConsumer:
             try:
                 await self._apply([delivery])
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+            except Exception as exc:
                 if await self._done_elsewhere(delivery):
                     return
                 if attempt == self.attempts:

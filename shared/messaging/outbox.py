@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
-from shared.db import UtcDateTime, MessagingBase, SessionFactory
+from shared.db import MessagingBase, SessionFactory, UtcDateTime
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = {"content-type": "application/cloudevents+json"}

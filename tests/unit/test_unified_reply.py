@@ -24,7 +24,8 @@ def test_all_approved_gives_an_approval_with_every_document() -> None:
     assert reply is not None
     assert reply.outcome is Outcome.APPROVED
     assert "各部门均准予许可" in reply.message
-    assert "M-1" in reply.message and "T-9" in reply.message
+    assert "M-1" in reply.message
+    assert "T-9" in reply.message
     assert [p.department for p in reply.parts] == ["market", "tax"]
 
 
@@ -34,4 +35,5 @@ def test_one_denial_denies_the_case_and_states_its_reason_and_legal_basis() -> N
     reply = unified_reply("LB1", "餐饮店开业联办", parts, NOW)
     assert reply is not None
     assert reply.outcome is Outcome.DENIED
-    assert "疏散通道不足" in reply.message and "《消防法》第十五条" in reply.message
+    assert "疏散通道不足" in reply.message
+    assert "《消防法》第十五条" in reply.message

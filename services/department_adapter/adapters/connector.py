@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.contracts import WorkOrder
 from services.department_adapter.domain.decision import Decision
+from shared.contracts import WorkOrder
 
 
 class ConnectorError(RuntimeError):

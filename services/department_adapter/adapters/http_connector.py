@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import httpx
 
-from shared.contracts import Outcome, WorkOrder
 from services.department_adapter.adapters.connector import ConnectorError
 from services.department_adapter.domain.decision import Decision
+from shared.contracts import Outcome, WorkOrder
 
 
 class HttpConnector:

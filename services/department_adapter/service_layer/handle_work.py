@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.department_adapter.adapters.connector import Connector, ConnectorError
+from services.department_adapter.adapters.orm import AnsweredWorkOrder
 from shared.contracts import WorkOrder
 from shared.messaging.consumer import DeadLetters, Delivery
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.department_adapter.adapters.connector import Connector, ConnectorError
-from services.department_adapter.adapters.orm import AnsweredWorkOrder
 
 
 class WorkHandler:

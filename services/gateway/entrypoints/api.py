@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from shared.db import SessionFactory
 from services.gateway.adapters.orm import CaseView, PartView
+from shared.db import SessionFactory
 
 STATUS_TEXT = {"in_progress": "办理中", "completed": "已办结"}
 

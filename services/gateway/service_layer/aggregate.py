@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.gateway.adapters.orm import CaseView, PartView
+from services.gateway.domain.reply import PartState, unified_reply
 from shared.contracts import CaseSubmitted, DepartmentResult, Outcome
 from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.gateway.adapters.orm import CaseView, PartView
-from services.gateway.domain.reply import PartState, unified_reply
 
 
 class Aggregator:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts import Applicant
 from services.intake.domain.catalog import JointMatter
+from shared.contracts import Applicant
 
 
 class ApplicationInvalid(ValueError):

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shared.contracts import Applicant
 from services.intake.domain.case import Application, ApplicationInvalid
 from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase, UnknownMatter
+from shared.contracts import Applicant
 
 
 class LeadWindow(BaseModel):

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.intake.adapters.orm import CaseRecord
+from services.intake.domain.case import Application, Case, open_case
+from services.intake.domain.catalog import Catalog
 from shared.contracts import CaseSubmitted, PartSummary, WorkOrder
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.intake.adapters.orm import CaseRecord
-from services.intake.domain.case import Application, Case, open_case
-from services.intake.domain.catalog import Catalog
 
 
 class UnknownMatter(LookupError):

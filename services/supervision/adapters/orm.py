@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, MetaData, String
-from shared.db import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):

@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from shared.clock import Clock, ManualClock
-from shared.db import SessionFactory
 from services.supervision.adapters.orm import PartClock, TimelineEntry
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
+from shared.clock import Clock, ManualClock
+from shared.db import SessionFactory
 
 
 class PartDeadline(BaseModel):

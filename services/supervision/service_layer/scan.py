@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from services.supervision.adapters.orm import PartClock, TimelineEntry
 from shared.clock import Clock
 from shared.contracts import OverdueAlert
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.supervision.adapters.orm import PartClock, TimelineEntry
 
 log = logging.getLogger(__name__)
 

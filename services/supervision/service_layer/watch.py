@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.supervision.adapters.orm import PartClock, TimelineEntry
 from shared.contracts import CaseSubmitted, DepartmentResult, OverdueAlert, UnifiedReply
 from shared.contracts.envelope import EventData
 from shared.messaging.consumer import Delivery
 from shared.workdays import WorkingCalendar
-from services.supervision.adapters.orm import PartClock, TimelineEntry
 
 
 class Watcher:

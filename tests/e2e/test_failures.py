@@ -1,0 +1,100 @@
+"""Nothing is lost: a crashed adapter resumes its pending work once, and poison goes to the dead letters."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from deploy.demo import wait_for_reply
+from deploy.launcher import System
+from shared.contracts import CloudEvent, DeadLetter, DepartmentResult
+from tests.e2e.api import department_rule, new_applicant, poll, submit_restaurant
+from tests.e2e.kafka_tools import TopicReader
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_killed_adapter_handles_every_pending_work_order_once_after_restart(
+    system: System, topics_reader: TopicReader,
+) -> None:
+    applicants = [new_applicant() for _ in range(12)]
+    for applicant in applicants[:4]:
+        department_rule(system, "tax", applicant, delay_seconds=3)  # in flight when the adapter dies
+    cases = [submit_restaurant(system, a) for a in applicants[:4]]
+    stats = f"{system.simulator_url('tax')}/gov/v1/stats"
+    poll(stats, lambda s: s["distinct"] >= 1, timeout=20)
+    system.kill("adapter-tax")
+    cases += [submit_restaurant(system, a) for a in applicants[4:]]  # pile up while it is down
+    time.sleep(1)
+    system.restart("adapter-tax")
+
+    for case_id in cases:
+        reply = wait_for_reply(system.url("gateway"), case_id, timeout=60)["reply"]
+        assert sorted(p["department"] for p in reply["parts"]) == ["fire", "market", "tax"]
+
+    tax_orders = {f"{c}-tax" for c in cases}
+    events = topics_reader.events(system.topics.results, lambda evs: tax_orders <= answered(evs))
+    per_order: dict[str, set[str]] = {}
+    for event in events:
+        data = event.payload()
+        if isinstance(data, DepartmentResult) and data.work_order_id in tax_orders:
+            per_order.setdefault(data.work_order_id, set()).add(event.id)
+    assert set(per_order) == tax_orders, "every pending work order was answered"
+    assert all(len(ids) == 1 for ids in per_order.values()), f"answered twice: {per_order}"
+
+
+def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
+    system: System, topics_reader: TopicReader,
+) -> None:
+    topics = system.topics
+    sent = topics_reader.produce(topics.work("fire"), b"\xff not a cloud event", key=b"LB-GARBAGE")
+    case_id = submit_restaurant(system, new_applicant())
+    assert wait_for_reply(system.url("gateway"), case_id)["reply"]["outcome"] == "approved"
+
+    def has_letter(events: list[CloudEvent]) -> bool:
+        return any(e.subject == "LB-GARBAGE" for e in events)
+
+    letters = [e.payload() for e in topics_reader.events(topics.dead_letters, has_letter) if e.subject == "LB-GARBAGE"]
+    [letter] = letters
+    assert isinstance(letter, DeadLetter)
+    assert (letter.topic, letter.partition, letter.offset) == (sent.topic, sent.partition, sent.offset)
+    assert letter.consumer.endswith("adapter-fire")
+    assert "malformed message" in letter.error
+    assert "not a cloud event" in letter.original
+
+
+def test_an_undecided_part_past_its_deadline_raises_an_overdue_alert(
+    system: System, topics_reader: TopicReader,
+) -> None:
+    applicant = new_applicant()
+    department_rule(system, "fire", applicant, delay_seconds=8)
+    case_id = submit_restaurant(system, applicant)
+    supervision = f"{system.url('supervision')}/api/v1/supervision"
+    view = poll(f"{supervision}/cases/{case_id}", lambda b: len(b["parts"]) == 3)
+    fire = next(p for p in view["parts"] if p["department"] == "fire")
+    assert fire["state"] == "running"
+    # Supervision's clock moves one minute past the fire part's deadline (10 working days).
+    moved = httpx.post(f"{supervision}/clock", json={"now": _plus_minute(fire["deadline"])}, timeout=5)
+    assert moved.status_code == 200
+
+    overdue = poll(f"{supervision}/overdue", lambda parts: any(p["case_id"] == case_id for p in parts))
+    assert {p["department"] for p in overdue if p["case_id"] == case_id} == {"fire"}
+
+    def alerted(events: list[CloudEvent]) -> bool:
+        return any(e.subject == case_id for e in events)
+
+    alerts = [e.payload() for e in topics_reader.events(system.topics.alerts, alerted) if e.subject == case_id]
+    assert [a.department for a in alerts] == ["fire"]  # type: ignore[attr-defined]
+    assert "已超过承诺时限" in alerts[0].message  # type: ignore[attr-defined]
+
+
+def _plus_minute(iso: str) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(iso) + timedelta(minutes=1)).isoformat()
+
+
+def answered(events: list[CloudEvent]) -> set[str]:
+    return {e.payload().work_order_id for e in events if e.type == DepartmentResult.event_type}  # type: ignore[attr-defined]
