@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.adapters.orm import Base
-from services.department_adapter.service_layer.handle_work import WorkHandler
+from services.department_adapter.service_layer.accept import AcceptWork
+from services.department_adapter.service_layer.dispatch import Dispatcher
+from shared.clock import SystemClock
 from shared.http import make_app
 from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
@@ -23,16 +25,21 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, Base.metadata)
     connector = connector_for(settings)
-    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
-    handler = WorkHandler(settings.department, connector, dead_letters, runtime.outbox, runtime.topics,
-                          attempts=settings.attempts, backoff=settings.retry_backoff_seconds,
-                          concurrency=settings.concurrency)
-    consumer = BatchConsumer(f"lianban-{settings.center}-{name}", runtime.sessions, dead_letters, handler.apply,
-                             prepare=handler.decide, after_commit=runtime.relay.notify)
+    group = f"lianban-{settings.center}-{name}"
+    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, group, runtime.outbox.source)
+    dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
+                            dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
+                            backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency)
+    consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
     consumer.subscribe(runtime.broker, runtime.topics.work(settings.department))
 
+    async def start() -> None:
+        await runtime.start()
+        dispatcher.start()
+
     async def stop() -> None:
+        await dispatcher.stop()
         await runtime.stop()
         await connector.close()
 
-    return make_app(f"Lianban adapter for {settings.department}", runtime.start, stop)
+    return make_app(f"Lianban adapter for {settings.department}", start, stop)

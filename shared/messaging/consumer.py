@@ -36,39 +36,50 @@ class Delivery:
     record: ConsumerRecord[Any, Any]
     event: CloudEvent
     data: EventData
-    prepared: Any = None  # what a prepare step found out before the transaction (e.g. a decision)
 
 
 Apply = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
-Prepare = Callable[[Delivery], Awaitable[Delivery | None]]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a message was read, kept so a dead letter can point back at it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[Any, Any]) -> Origin:
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
+        return cls(record.topic, record.partition, record.offset, key, record.value or b"")
 
 
 class DeadLetters:
     def __init__(self, broker: KafkaBroker, topic: str, consumer: str, source: str) -> None:
         self.broker, self.topic, self.consumer, self.source = broker, topic, consumer, source
 
-    async def send(self, record: ConsumerRecord[Any, Any], error: str) -> None:
+    async def send(self, origin: Origin, error: str) -> None:
         """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
-        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
         letter = DeadLetter(
-            consumer=self.consumer, error=error[:2000], topic=record.topic,
-            partition=record.partition, offset=record.offset, key=key,
-            original=(record.value or b"").decode(errors="replace"),
+            consumer=self.consumer, error=error[:2000], topic=origin.topic, partition=origin.partition,
+            offset=origin.offset, key=origin.key, original=origin.value.decode(errors="replace"),
         )
-        event = CloudEvent.wrap(letter, source=self.source, subject=key or "unknown")
-        await self.broker.publish(event.to_bytes(), self.topic, key=(key or "").encode(), headers=CONTENT_TYPE)
-        log.warning("dead-lettered %s[%s]@%s: %s", record.topic, record.partition, record.offset, error)
+        event = CloudEvent.wrap(letter, source=self.source, subject=origin.key or "unknown")
+        await self.broker.publish(event.to_bytes(), self.topic, key=(origin.key or "").encode(), headers=CONTENT_TYPE)
+        log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
 
 
 class BatchConsumer:
     def __init__(self, name: str, sessions: SessionFactory, dead_letters: DeadLetters, apply: Apply,
-                 *, prepare: Prepare | None = None, after_commit: Callable[[], None] | None = None,
+                 *, after_commit: Callable[[], None] | None = None,
                  attempts: int = 3) -> None:
         self.name = name
         self.sessions = sessions
         self.dead_letters = dead_letters
         self.apply = apply
-        self.prepare = prepare
         self.after_commit = after_commit or (lambda: None)
         self.attempts = attempts
 
@@ -87,17 +98,6 @@ class BatchConsumer:
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
         deliveries = await self._fresh(deliveries)
-        if self.prepare is None:
-            await self._apply_all(deliveries)
-            return
-        # Prepared (e.g. answered by a department system) deliveries are applied as they come,
-        # grouped, so one slow answer never holds back the others of the batch.
-        pending = {asyncio.ensure_future(self.prepare(d)) for d in deliveries}
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            await self._apply_all([ready for task in done if (ready := task.result()) is not None])
-
-    async def _apply_all(self, deliveries: list[Delivery]) -> None:
         if not deliveries:
             return
         try:
@@ -113,7 +113,7 @@ class BatchConsumer:
             event = CloudEvent.from_bytes(record.value)
             return Delivery(record, event, event.payload())
         except MalformedEvent as exc:
-            await self.dead_letters.send(record, f"malformed message: {exc}")
+            await self.dead_letters.send(Origin.of(record), f"malformed message: {exc}")
             return None
 
     async def _fresh(self, deliveries: list[Delivery]) -> list[Delivery]:
@@ -139,7 +139,7 @@ class BatchConsumer:
                 if await self._done_elsewhere(delivery):
                     return
                 if attempt == self.attempts:
-                    await self.dead_letters.send(delivery.record, f"{type(exc).__name__}: {exc}")
+                    await self.dead_letters.send(Origin.of(delivery.record), f"{type(exc).__name__}: {exc}")
                     return
                 await asyncio.sleep(0.2 * attempt)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -72,7 +73,11 @@ def test_an_undecided_part_past_its_deadline_raises_an_overdue_alert(
     department_rule(system, "fire", applicant, delay_seconds=8)
     case_id = submit_restaurant(system, applicant)
     supervision = f"{system.url('supervision')}/api/v1/supervision"
-    view = poll(f"{supervision}/cases/{case_id}", lambda b: len(b["parts"]) == 3)
+    def others_decided(body: dict[str, Any]) -> bool:
+        states = {p["department"]: p["state"] for p in body["parts"]}
+        return len(states) == 3 and states["market"] == states["tax"] == "done_on_time"
+
+    view = poll(f"{supervision}/cases/{case_id}", others_decided)
     fire = next(p for p in view["parts"] if p["department"] == "fire")
     assert fire["state"] == "running"
     # Supervision's clock moves one minute past the fire part's deadline (10 working days).

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.contracts import CloudEvent, DepartmentResult, Outcome
-from shared.messaging.consumer import BatchConsumer, Delivery
+from shared.messaging.consumer import BatchConsumer, Delivery, Origin
 from tests.unit.helpers import sqlite_sessions
 
 
@@ -29,9 +29,9 @@ class Seen(Base):
 
 class FakeDeadLetters:
     def __init__(self) -> None:
-        self.letters: list[tuple[ConsumerRecord[Any, Any], str]] = []
+        self.letters: list[tuple[Origin, str]] = []
 
-    async def send(self, record: ConsumerRecord[Any, Any], error: str) -> None:
+    async def send(self, record: Origin, error: str) -> None:
         self.letters.append((record, error))
 
 

@@ -1,10 +1,16 @@
-"""The adapter's own record of which work orders it has answered."""
+"""The adapter's durable inbox: every work order it has taken, until its department has answered.
+
+A department system may be slow or offline for hours (some bridges are store-and-forward), so
+work orders are kept here, the Kafka offsets committed, and the answers chased from this table.
+The primary key on the work order id is what keeps a work order from being answered twice.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import MetaData, String
+from sqlalchemy import Index, Integer, LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -14,13 +20,25 @@ class Base(DeclarativeBase):
     metadata = MetaData()
 
 
-class AnsweredWorkOrder(Base):
-    """One row per work order; its primary key is what keeps a work order from being answered twice."""
+class WorkStatus(StrEnum):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    DEAD = "dead"  # given up on, and dead-lettered with the cause
 
-    __tablename__ = "answered_work_orders"
+
+class WorkItem(Base):
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_due", "status", "next_attempt_at"),)
 
     work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))
-    result_event_id: Mapped[str] = mapped_column(String(64))
-    answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event: Mapped[bytes] = mapped_column(LargeBinary)
+    topic: Mapped[str] = mapped_column(String(255))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=WorkStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    result_event_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -1,0 +1,145 @@
+"""Chasing answers: every pending work order goes to the department system, many at once.
+
+Answers are recorded in groups, each with its result in the outbox in the same transaction.
+A failed call is retried with exponential backoff; after the last attempt the work order is
+dead-lettered with the cause and where it was read. A restart resumes every pending order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from services.department_adapter.adapters.connector import Connector, ConnectorError
+from services.department_adapter.adapters.orm import WorkItem, WorkStatus
+from services.department_adapter.domain.decision import Decision
+from shared.clock import Clock
+from shared.contracts import CloudEvent, MalformedEvent, WorkOrder
+from shared.db import SessionFactory
+from shared.messaging.consumer import DeadLetters, Origin
+from shared.messaging.outbox import Outbox
+from shared.topics import Topics
+
+log = logging.getLogger(__name__)
+Outcome = tuple[str, Decision | Exception]
+
+
+class Dispatcher:
+    def __init__(self, department: str, sessions: SessionFactory, connector: Connector, outbox: Outbox,
+                 topics: Topics, dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
+                 attempts: int, backoff: float, concurrency: int, idle_seconds: float = 0.5) -> None:
+        self.department, self.sessions, self.connector = department, sessions, connector
+        self.outbox, self.topics, self.dead_letters, self.clock = outbox, topics, dead_letters, clock
+        self.after_commit, self.attempts, self.backoff = after_commit, attempts, backoff
+        self.concurrency, self.idle_seconds = concurrency, idle_seconds
+        self.in_flight: set[str] = set()
+        self.answers: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._asking: set[asyncio.Task[None]] = set()
+
+    def notify(self) -> None:
+        """New work was accepted: look for it now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+                       asyncio.create_task(self._record_loop(), name="record-answers")]
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._asking]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            try:
+                for item_id, event in await self._due():
+                    self.in_flight.add(item_id)
+                    task = asyncio.create_task(self._ask(item_id, event))
+                    self._asking.add(task)
+                    task.add_done_callback(self._asking.discard)
+            except Exception:
+                log.exception("looking for due work failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+            self._wake.clear()
+
+    async def _due(self) -> list[tuple[str, bytes]]:
+        room = self.concurrency - len(self.in_flight)
+        if room <= 0:
+            return []
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(WorkItem.work_order_id, WorkItem.event)
+                .where(WorkItem.status == WorkStatus.PENDING, WorkItem.next_attempt_at <= self.clock.now())
+                .order_by(WorkItem.next_attempt_at).limit(room + len(self.in_flight)))
+            return [(r.work_order_id, r.event) for r in rows if r.work_order_id not in self.in_flight][:room]
+
+    async def _ask(self, item_id: str, raw: bytes) -> None:
+        try:
+            order = CloudEvent.from_bytes(raw).payload()
+            if not isinstance(order, WorkOrder) or order.department != self.department:
+                raise MalformedEvent(f"not a work order for {self.department}")
+            outcome: Decision | Exception = await self.connector.decide(order)
+        except (ConnectorError, MalformedEvent, ValueError) as exc:
+            outcome = exc
+        except Exception as exc:
+            outcome = exc
+        await self.answers.put((item_id, outcome))
+
+    async def _record_loop(self) -> None:
+        while True:
+            batch = [await self.answers.get()]
+            while not self.answers.empty() and len(batch) < 500:
+                batch.append(self.answers.get_nowait())
+            try:
+                await self._record(batch)
+            except Exception:
+                log.exception("recording %d answers failed; they will be asked again", len(batch))
+            finally:
+                self.in_flight.difference_update(item_id for item_id, _ in batch)
+                self._wake.set()
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        now = self.clock.now()
+        letters: list[tuple[Origin, str]] = []
+        async with self.sessions() as session, session.begin():
+            items = {i.work_order_id: i for i in await session.scalars(
+                select(WorkItem).where(WorkItem.work_order_id.in_([i for i, _ in batch])))}
+            for item_id, outcome in batch:
+                item = items[item_id]
+                if item.status != WorkStatus.PENDING:
+                    continue
+                if isinstance(outcome, Decision):
+                    self._answered(session, item, outcome, now)
+                elif self._failed(item, outcome, now):
+                    letters.append((Origin(item.topic, item.partition, item.offset, item.case_id, item.event),
+                                    f"after {item.attempts} attempts: {item.last_error}"))
+        for origin, error in letters:
+            await self.dead_letters.send(origin, error)
+        self.after_commit()
+
+    def _answered(self, session, item: WorkItem, decision: Decision, now: datetime) -> None:  # type: ignore[no-untyped-def]
+        order = CloudEvent.from_bytes(item.event).payload()
+        assert isinstance(order, WorkOrder)
+        event = self.outbox.add(session, self.topics.results, decision.result_for(order, now), subject=order.case_id)
+        item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
+        item.attempts += 1
+
+    def _failed(self, item: WorkItem, error: Exception, now: datetime) -> bool:
+        """Count the failed attempt; True when it was the last one."""
+        item.attempts += 1
+        item.last_error = f"{type(error).__name__}: {error}"[:2000]
+        permanent = isinstance(error, MalformedEvent)
+        if permanent or item.attempts >= self.attempts:
+            item.status = WorkStatus.DEAD
+            return True
+        item.next_attempt_at = now + timedelta(seconds=self.backoff * 2 ** (item.attempts - 1))
+        return False
