@@ -3,7 +3,6 @@ system per department. Shared by `make run`, the end-to-end tests and the benchm
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import httpx
 
-from shared.messaging.admin import ensure_topics
-from shared.settings import KafkaSettings
 from shared.topics import Topics
 
 DEPARTMENTS = ("market", "tax", "fire")
@@ -61,8 +58,6 @@ class System:
 
     def start(self, timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        topics = self.topics.all(list(self.departments))
-        asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.bootstrap), topics))
         for component in self._plan():
             self.components[component.name] = component
             self._spawn(component)

@@ -11,7 +11,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import SessionFactory, create_schema, make_engine, session_factory
+from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import make_broker
+from shared.messaging.consumer import BatchConsumer
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.topics import Topics
@@ -28,6 +30,7 @@ class Runtime:
     relay: OutboxRelay = field(init=False)
     outbox: Outbox = field(init=False)
     topics: Topics = field(init=False)
+    uses_topics: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database(f"{self.name}-{self.settings.center}"))
@@ -37,8 +40,17 @@ class Runtime:
         self.outbox = Outbox(source=f"/lianban/{self.settings.center}/{self.name}")
         self.topics = Topics(self.settings.center)
 
+    def consume(self, consumer: BatchConsumer, *topics: str) -> None:
+        """Subscribe a consumer; its topics are created at start if they are missing."""
+        self.uses_topics.update(topics)
+        consumer.subscribe(self.broker, *topics)
+
+    def publishes_to(self, *topics: str) -> None:
+        self.uses_topics.update(topics)
+
     async def start(self) -> None:
         await create_schema(self.engine, self.metadata)
+        await ensure_topics(self.settings.kafka, sorted(self.uses_topics | {self.topics.dead_letters}))
         await self.broker.start()
         self.relay.start()
 

@@ -28,6 +28,8 @@ class KafkaSettings(BaseSettings):
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    topic_partitions: int = 4
+    topic_replication_factor: int = 1
 
 
 class ServiceSettings(BaseSettings):

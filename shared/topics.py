@@ -45,7 +45,3 @@ class Topics:
     def dead_letters(self) -> str:
         """Messages that could not be handled, with the cause and where they came from."""
         return self._name("dead-letters")
-
-    def all(self, departments: list[str]) -> list[str]:
-        fixed = [self.case_events, self.results, self.replies, self.alerts, self.dead_letters]
-        return fixed + [self.work(d) for d in departments]

@@ -31,7 +31,8 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
                             dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
                             backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency)
     consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
-    consumer.subscribe(runtime.broker, runtime.topics.work(settings.department))
+    runtime.consume(consumer, runtime.topics.work(settings.department))
+    runtime.publishes_to(runtime.topics.results)
 
     async def start() -> None:
         await runtime.start()

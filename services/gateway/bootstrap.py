@@ -20,7 +20,8 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
     aggregator = Aggregator(runtime.outbox, runtime.topics)
     consumer = BatchConsumer(name, runtime.sessions, dead_letters, aggregator.apply, after_commit=runtime.relay.notify)
-    consumer.subscribe(runtime.broker, runtime.topics.case_events, runtime.topics.results)
+    runtime.consume(consumer, runtime.topics.case_events, runtime.topics.results)
+    runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
     app.include_router(router(runtime.sessions))
     return app

@@ -17,6 +17,7 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = Runtime("intake", settings, Base.metadata)
     catalog = Catalog.load(settings.catalog_path)
+    runtime.publishes_to(runtime.topics.case_events, *(runtime.topics.work(d) for d in catalog.departments))
     submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.topics, runtime.relay.notify)
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop)
     app.state.catalog = catalog

@@ -1,0 +1,11 @@
+# One image for every Lianban process; docker-compose.yml picks the module to run.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY deploy ./deploy
+RUN pip install . && mkdir /data && chown nobody /data
+USER nobody
+CMD ["python", "-m", "services.intake"]

@@ -1,0 +1,66 @@
+"""What outsiders read stays true: the AsyncAPI document, the integration guide's examples, compose."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from deploy.launcher import Ports, System
+from shared.asyncapi import render
+from shared.contracts import CloudEvent
+from shared.settings import AdapterSettings, GatewaySettings, IntakeSettings, SupervisionSettings
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_asyncapi_document_is_generated_from_the_code() -> None:
+    committed = (ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8")
+    assert committed == render(), "docs/asyncapi.json is stale: run `make docs`"
+
+
+def test_the_asyncapi_document_describes_every_topic_and_event_type() -> None:
+    doc = json.loads(render())
+    addresses = {c["address"] for c in doc["channels"].values()}
+    assert "lianban.{center}.work.{department}" in addresses
+    names = {m["name"] for m in doc["components"]["messages"].values()}
+    assert names >= {"cn.lianban.work_order.issued.v1", "cn.lianban.department.result.v1"}
+
+
+def test_every_example_in_the_integration_guide_is_a_valid_event() -> None:
+    guide = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```json\n(.*?)```", guide, flags=re.S)
+    assert len(examples) == 3
+    types = [CloudEvent.from_bytes(e.encode()).payload().event_type for e in examples]
+    assert types == ["cn.lianban.work_order.issued.v1", *["cn.lianban.department.result.v1"] * 2]
+
+
+def _compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_runs_every_component_the_local_launcher_runs() -> None:
+    services = _compose()["services"]
+    launched = [c.name for c in System(bootstrap="x", workdir=Path("/tmp"))._plan()]
+    assert set(launched) <= set(services), f"missing in compose: {set(launched) - set(services)}"
+    assert "kafka" in services
+
+
+def test_compose_sets_the_same_settings_as_the_local_launcher() -> None:
+    services = _compose()["services"]
+    for component in System(bootstrap="x", workdir=Path("/tmp"), ports=Ports())._plan():
+        env = services[component.name].get("environment", {})
+        assert env.get("KAFKA_BOOTSTRAP_SERVERS") == "kafka:9092"
+        assert env.get("LIANBAN_CENTER") == "${LIANBAN_CENTER:-demo}"
+        assert services[component.name]["command"][-1] == component.module
+        for name, value in component.env.items():
+            assert name in env, f"{component.name} lacks {name}"
+            if not name.endswith("DATABASE_URL") and not name.endswith("CONNECTOR_URL"):
+                assert str(env[name]) == value, f"{component.name}: {name}={env[name]} (launcher: {value})"
+
+
+def test_default_ports_are_the_documented_ones() -> None:
+    assert (IntakeSettings().port, GatewaySettings().port, SupervisionSettings().port) == (8101, 8102, 8103)
+    assert AdapterSettings(department="tax").connector == "http"
