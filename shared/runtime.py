@@ -62,6 +62,7 @@ class Runtime:
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def serve(app: object, settings: ServiceSettings) -> None:

@@ -98,7 +98,7 @@ class OutboxRelay:
                                           headers=CONTENT_TYPE, no_confirm=True)
                 for row in rows
             ]
-            await asyncio.gather(*futures)
-            async with session.begin():
-                await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
-            return len(rows)
+        await asyncio.gather(*futures)
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+        return len(rows)

@@ -1,0 +1,103 @@
+"""`make bench`: N joint cases (3 departments each, simulators answering at once) through HTTP
+intake to unified replies on a real local Kafka. Prints cases/s and submit-to-reply latency.
+
+    make bench BENCH_ARGS="--cases 5000 --concurrency 128"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from deploy.demo import restaurant_case
+from deploy.kafka_local import LocalKafka, free_port, kafka_version
+from deploy.launcher import Ports, System
+from shared.contracts import CloudEvent
+
+
+async def run(system: System, cases: int, concurrency: int) -> None:
+    replies = AIOKafkaConsumer(system.topics.replies, bootstrap_servers=system.bootstrap, group_id=f"bench-{uuid.uuid4()}",
+                               auto_offset_reset="latest", enable_auto_commit=False)
+    await replies.start()
+    while not replies.assignment():
+        await replies.getmany(timeout_ms=100)
+    submitted: dict[str, float] = {}
+    replied: dict[str, float] = {}
+
+    async def collect() -> None:
+        while len(replied) < cases:
+            for records in (await replies.getmany(timeout_ms=200)).values():
+                now = time.perf_counter()
+                for record in records:
+                    replied.setdefault(CloudEvent.from_bytes(record.value).subject, now)
+
+    collector = asyncio.create_task(collect())
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(cases):
+        queue.put_nowait(i)
+
+    async def submitter(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post("/api/v1/cases", json=restaurant_case())
+            response.raise_for_status()
+            submitted[response.json()["case_id"]] = started
+
+    began = time.perf_counter()
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=system.url("intake"), limits=limits, timeout=60) as client:
+        await asyncio.gather(*(submitter(client) for _ in range(concurrency)))
+    submit_done = time.perf_counter()
+    await asyncio.wait_for(collector, timeout=max(120, cases / 10))
+    finished = time.perf_counter()
+    await replies.stop()
+
+    latencies = sorted(replied[c] - submitted[c] for c in submitted)
+    elapsed = finished - began
+    print(f"Kafka {kafka_version()} (local KRaft), {os.cpu_count()} cores; {cases} cases x 3 departments, "
+          f"{concurrency} concurrent HTTP clients")
+    print(f"  intake accepted   {cases / (submit_done - began):8.1f} cases/s over HTTP")
+    print(f"  end to end        {cases / elapsed:8.1f} cases/s (first submit to last unified reply, {elapsed:.1f} s)")
+    print(f"  submit-to-reply   p50 {_ms(statistics.median(latencies))}  p99 {_ms(latencies[int(len(latencies) * 0.99) - 1])}"
+          f"  max {_ms(latencies[-1])}")
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.0f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
+    kafka = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        kafka = LocalKafka(workdir=workdir / "kafka")
+        bootstrap = kafka.start()
+    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(), adapters=18111, simulators=18201)
+    system = System(bootstrap=bootstrap, workdir=workdir / "services", center=f"bench{uuid.uuid4().hex[:6]}",
+                    ports=ports, env={"LIANBAN_LOG_LEVEL": "WARNING"})
+    try:
+        system.start()
+        asyncio.run(run(system, args.cases, args.concurrency))
+    finally:
+        system.stop()
+        if kafka:
+            kafka.stop()
+
+
+if __name__ == "__main__":
+    main()
