@@ -27,9 +27,9 @@ class Topics:
         return self._name(f"work.{department}")
 
     @property
-    def results(self) -> str:
-        """Every department's decision on its part."""
-        return self._name("department.results")
+    def department_actions(self) -> str:
+        """What departments' systems did on their parts, for the case to check and record."""
+        return self._name("department.actions")
 
     @property
     def replies(self) -> str:

@@ -1,25 +1,35 @@
-"""Composition root of the intake service."""
+"""Composition root of intake, the lead window and the keeper of every case's state."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.adapters.orm import Base
-from services.intake.domain.catalog import Catalog
-from services.intake.entrypoints.api import router
-from services.intake.service_layer.submit import SubmitCase
 from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import IntakeSettings
+from services.intake.adapters.orm import Base
+from services.intake.domain.catalog import Catalog
+from services.intake.entrypoints import catalog_api, department_api, errors, window_api
+from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.submit import SubmitCase
 
 
 def build(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    runtime = Runtime("intake", settings, Base.metadata)
     catalog = Catalog.load(settings.catalog_path)
-    runtime.publishes_to(runtime.topics.case_events, *(runtime.topics.work(d) for d in catalog.departments))
-    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.topics, runtime.relay.notify)
+    runtime = Runtime("intake", settings, Base.metadata)
+    topics = runtime.topics
+    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, topics, runtime.relay.notify)
+    actions = CaseActions(runtime.sessions, runtime.outbox, topics, runtime.relay.notify)
+    name = f"lianban-{settings.center}-intake"
+    dead_letters = DeadLetters(runtime.broker, topics.dead_letters, name, runtime.outbox.source)
+    runtime.consume(BatchConsumer(name, runtime.sessions, dead_letters, actions.apply_batch,
+                                  after_commit=runtime.relay.notify), topics.department_actions)
+    runtime.publishes_to(topics.case_events, *(topics.work(d) for d in catalog.departments))
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop)
-    app.state.catalog = catalog
-    app.include_router(router(submit))
+    errors.install(app)
+    app.include_router(window_api.router(submit, actions))
+    app.include_router(department_api.router(runtime.sessions, actions))
+    app.include_router(catalog_api.router(catalog))
     return app

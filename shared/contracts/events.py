@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.actions import DepartmentAction
 from shared.contracts.envelope import EventData
 
 
@@ -34,10 +35,11 @@ class PartSummary(BaseModel):
     part_code: str = Field(examples=["TAX-REG"])
     part_name: str = Field(examples=["税务登记"])
     time_limit_days: int = Field(ge=0, description="Committed limit in working days; 0 means immediate.")
+    silence_means_yes: bool = Field(default=False, description="超时默许 may apply to this part.")
 
 
 class CaseSubmitted(EventData):
-    """The lead window took a joint case; every department part starts now."""
+    """The lead window took a joint case; every department receives its part at once (抄告各方)."""
 
     event_type: ClassVar[str] = "cn.lianban.case.submitted.v1"
 
@@ -48,15 +50,22 @@ class CaseSubmitted(EventData):
     lead_department: str
     applicant: Applicant
     parts: list[PartSummary] = Field(min_length=1)
+    pre_review_days: int = Field(ge=0, description="Working days each department has to answer the pre-review.")
+    green_channel: bool = False
+    previous_case_id: str | None = Field(default=None, description="The first application, for a second one after rectification.")
+    staff_id: str
     submitted_at: datetime
 
 
 class WorkOrder(EventData):
-    """A department's share of a case, on that department's own work topic."""
+    """A department's share of a case, on that department's own work topic: check the materials
+    (pre-review) and answer accept, supplement or refuse. Sent again, with the next round number,
+    after the applicant has supplemented."""
 
     event_type: ClassVar[str] = "cn.lianban.work_order.issued.v1"
 
     work_order_id: str = Field(description="Unique per case and department; the department's idempotency key.")
+    round: int = Field(default=1, ge=1, description="1, then 2, 3... after each supplement.")
     case_id: str
     center: str
     matter_code: str
@@ -70,37 +79,134 @@ class WorkOrder(EventData):
         examples=[{"营业执照申请书": "doc://demo/0001"}],
     )
     time_limit_days: int = Field(ge=0)
+    pre_review_days: int = Field(ge=0)
     issued_at: datetime
 
 
-class Outcome(StrEnum):
-    APPROVED = "approved"
-    DENIED = "denied"
+class HandlingStarted(EventData):
+    """The case is accepted (受理): every department handles its part now, its clock runs."""
 
-
-class DepartmentResult(EventData):
-    """A department's decision on its part: approval with a document, or denial with its basis."""
-
-    event_type: ClassVar[str] = "cn.lianban.department.result.v1"
+    event_type: ClassVar[str] = "cn.lianban.work_order.handling_started.v1"
 
     work_order_id: str
     case_id: str
     department: str
     part_code: str
-    outcome: Outcome
-    document_number: str | None = Field(default=None, description="Required when approved.")
-    legal_basis: str | None = Field(default=None, description="Required when denied.")
-    reason: str | None = Field(default=None, description="Required when denied.")
-    handled_by: str | None = Field(default=None, description="Staff id in the department.")
+    part_name: str
+    applicant: Applicant
+    materials: dict[str, str]
+    time_limit_days: int = Field(ge=0)
+    accepted_at: datetime
+
+
+class DepartmentActed(EventData):
+    """A department's action on its part, as its system or staff took it: a request, checked by the case."""
+
+    event_type: ClassVar[str] = "cn.lianban.department.action.v1"
+
+    case_id: str
+    work_order_id: str
+    department: str
+    staff_id: str = Field(min_length=1, description="Who acted, in the department.")
+    acted_at: datetime
+    action: DepartmentAction
+
+
+class PartActionRecorded(EventData):
+    """A department's action was allowed and recorded; the part (and maybe the case) moved on."""
+
+    event_type: ClassVar[str] = "cn.lianban.part.action_recorded.v1"
+
+    case_id: str
+    work_order_id: str
+    department: str
+    staff_id: str
+    acted_at: datetime
+    action: DepartmentAction
+    part_state: str
+    case_state: str
+
+
+class ActionRefused(EventData):
+    """An action the rules do not allow now; nothing changed. Supervision keeps every one."""
+
+    event_type: ClassVar[str] = "cn.lianban.action.refused.v1"
+
+    case_id: str
+    work_order_id: str | None = None
+    department: str | None = None
+    staff_id: str | None = None
+    action_kind: str
+    action: dict[str, Any]
+    reason: str
+    refused_at: datetime
+
+
+class CaseAccepted(EventData):
+    """受理: every department accepted at pre-review; the handling clocks start now."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.accepted.v1"
+
+    case_id: str
+    accepted_at: datetime
+    parts: list[PartSummary]
+
+
+class NoticeItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    department: str
+    material: str
+    reason: str
+
+
+class SupplementRequested(EventData):
+    """一次性告知: one notice to the applicant with everything every department found missing."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.supplement_requested.v1"
+
+    case_id: str
+    round: int
+    items: list[NoticeItem] = Field(min_length=1)
+    notice: str = Field(description="The notice as the applicant reads it, in Chinese.")
+    requested_at: datetime
+
+
+class CaseSupplemented(EventData):
+    """The applicant brought what the notice asked for; the same case goes back to pre-review."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.supplemented.v1"
+
+    case_id: str
+    round: int
+    materials: dict[str, dict[str, str]]
+    staff_id: str
+    supplemented_at: datetime
+
+
+class RefusalReason(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    department: str
+    reason: str
+    legal_basis: str
+
+
+class CaseNotAccepted(EventData):
+    """不予受理: a department refused at pre-review; every department's reasons are given."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.not_accepted.v1"
+
+    case_id: str
+    reasons: list[RefusalReason] = Field(min_length=1)
     decided_at: datetime
 
-    @model_validator(mode="after")
-    def _decision_is_complete(self) -> DepartmentResult:
-        if self.outcome is Outcome.APPROVED and not self.document_number:
-            raise ValueError("an approval needs its document_number")
-        if self.outcome is Outcome.DENIED and not (self.legal_basis and self.reason):
-            raise ValueError("a denial needs its legal_basis and reason")
-        return self
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+    RECTIFICATION_REQUIRED = "rectification_required"
+    NOT_ACCEPTED = "not_accepted"
 
 
 class PartOutcome(BaseModel):
@@ -111,13 +217,51 @@ class PartOutcome(BaseModel):
     part_name: str
     outcome: Outcome
     document_number: str | None = None
+    documents: list[str] = Field(default_factory=list)
     legal_basis: str | None = None
     reason: str | None = None
-    decided_at: datetime
+    rectification_items: list[str] = Field(default_factory=list)
+    deemed: bool = Field(default=False, description="Approved by silence (超时默许), not by the department.")
+    decided_at: datetime | None = None
+
+
+class CaseConcluded(EventData):
+    """Every department has decided its part (or the case was not accepted)."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.concluded.v1"
+
+    case_id: str
+    matter_name: str
+    outcome: Outcome
+    parts: list[PartOutcome]
+    concluded_at: datetime
+
+
+class DocumentsDelivered(EventData):
+    """送达: the lead window handed the documents to the applicant."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.delivered.v1"
+
+    case_id: str
+    method: str = Field(examples=["窗口领取", "邮寄"])
+    documents: list[str]
+    staff_id: str
+    delivered_at: datetime
+
+
+class CaseEvaluated(EventData):
+    """好差评: the applicant's mark for the case, 1 to 5; a poor mark carries its reason."""
+
+    event_type: ClassVar[str] = "cn.lianban.case.evaluated.v1"
+
+    case_id: str
+    score: int = Field(ge=1, le=5)
+    reason: str | None = None
+    evaluated_at: datetime
 
 
 class UnifiedReply(EventData):
-    """统一回复: one answer to the applicant once every department has decided."""
+    """统一回复: one answer to the applicant once the case is concluded."""
 
     event_type: ClassVar[str] = "cn.lianban.case.replied.v1"
 
@@ -158,5 +302,9 @@ class DeadLetter(EventData):
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
-    for model in (CaseSubmitted, WorkOrder, DepartmentResult, UnifiedReply, OverdueAlert, DeadLetter)
+    for model in (
+        CaseSubmitted, WorkOrder, HandlingStarted, DepartmentActed, PartActionRecorded, ActionRefused,
+        CaseAccepted, SupplementRequested, CaseSupplemented, CaseNotAccepted, CaseConcluded,
+        DocumentsDelivered, CaseEvaluated, UnifiedReply, OverdueAlert, DeadLetter,
+    )
 }

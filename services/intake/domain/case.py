@@ -1,12 +1,13 @@
-"""Opening a joint case: the application is checked against the joint matter once, at the window."""
+"""Opening a joint case: the application is checked against the catalog once, at the lead window."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.domain.catalog import JointMatter
 from shared.contracts import Applicant
+from services.intake.domain.catalog import Catalog, JointMatter
+from services.intake.domain.lifecycle import JointCase, Part
 
 
 class ApplicationInvalid(ValueError):
@@ -25,48 +26,29 @@ class Application:
     window_id: str
     staff_id: str
     materials: dict[str, dict[str, str]]
+    previous_case_id: str | None = None
 
 
-@dataclass(frozen=True)
-class PartOrder:
-    work_order_id: str
-    department: str
-    part_code: str
-    part_name: str
-    time_limit_days: int
-    materials: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Case:
-    case_id: str
-    matter_code: str
-    matter_name: str
-    lead_department: str
-    applicant: Applicant
-    parts: tuple[PartOrder, ...]
-    submitted_at: datetime
-
-
-def open_case(matter: JointMatter, application: Application, case_id: str, now: datetime) -> Case:
-    """A case with one work order per department part, or every problem with the application."""
+def open_case(catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str,
+              now: datetime) -> JointCase:
+    """A case with one part per department, or every problem with the application at once."""
+    matters = [catalog.matters[code] for code in joint.parts]
     problems: list[tuple[str, str]] = []
-    if application.lead_department != matter.lead:
-        problems.append(("lead_window.department",
-                         f"{matter.code} is led by {matter.lead}, not {application.lead_department}"))
-    owners = {p.department for p in matter.parts}
-    problems += [(f"materials.{d}", f"{d} has no part in {matter.code}")
-                 for d in application.materials if d not in owners]
-    for part in matter.parts:
-        given = application.materials.get(part.department, {})
-        missing = [m for m in part.required_materials if not given.get(m)]
+    if application.lead_department != joint.lead:
+        problems.append(("lead_window.department", f"{joint.code} is led by {joint.lead}, not {application.lead_department}"))
+    owners = {m.department for m in matters}
+    problems += [(f"materials.{d}", f"{d} has no part in {joint.code}") for d in application.materials if d not in owners]
+    for matter in matters:
+        given = application.materials.get(matter.department, {})
+        missing = [name for name in matter.materials if not given.get(name)]
         if missing:
-            problems.append((f"materials.{part.department}", f"missing required materials: {'、'.join(missing)}"))
+            problems.append((f"materials.{matter.department}", f"missing required materials: {'、'.join(missing)}"))
     if problems:
         raise ApplicationInvalid(problems)
-    parts = tuple(
-        PartOrder(f"{case_id}-{p.department}", p.department, p.code, p.name, p.time_limit_days,
-                  dict(application.materials.get(p.department, {})))
-        for p in matter.parts
-    )
-    return Case(case_id, matter.code, matter.name, matter.lead, application.applicant, parts, now)
+    parts = [Part(work_order_id=f"{case_id}-{m.department}", department=m.department, part_code=m.code,
+                  part_name=m.name, time_limit_days=catalog.part_limit(joint, m.code), silence_means_yes=m.silence_means_yes,
+                  materials=dict(application.materials.get(m.department, {}))) for m in matters]
+    return JointCase(case_id=case_id, center=center, matter_code=joint.code, matter_name=joint.name,
+                     lead_department=joint.lead, applicant=application.applicant, staff_id=application.staff_id,
+                     pre_review_days=joint.pre_review_days, green_channel=joint.green_channel,
+                     previous_case_id=application.previous_case_id, submitted_at=now, parts=parts)

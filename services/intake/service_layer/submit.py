@@ -1,4 +1,4 @@
-"""Submitting a joint case: store it and, in the same transaction, queue its events."""
+"""Filing a joint case at the lead window: check it once, store it, tell every department at once."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake.adapters.orm import CaseRecord
-from services.intake.domain.case import Application, Case, open_case
-from services.intake.domain.catalog import Catalog
-from shared.contracts import CaseSubmitted, PartSummary, WorkOrder
+from shared.contracts import CaseSubmitted, EventData
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
+from services.intake.adapters.case_book import CaseBook
+from services.intake.adapters.orm import CaseRecord
+from services.intake.domain.case import Application, open_case
+from services.intake.domain.catalog import Catalog
+from services.intake.domain.lifecycle import CaseState, JointCase, Refused
+from shared.contracts import Outcome
 
 
 class UnknownMatter(LookupError):
@@ -31,7 +34,7 @@ class IdempotencyConflict(ValueError):
 
 @dataclass(frozen=True)
 class Submitted:
-    record: CaseRecord
+    case: JointCase
     created: bool
 
 
@@ -42,41 +45,50 @@ class SubmitCase:
         self.after_commit, self.clock = after_commit, clock
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
-        matter = self.catalog.joint_matters.get(application.matter_code)
-        if matter is None:
+        joint = self.catalog.joint_matters.get(application.matter_code)
+        if joint is None:
             raise UnknownMatter(application.matter_code)
         fingerprint = _fingerprint(application)
         if idempotency_key and (earlier := await self._by_key(idempotency_key)):
             return self._replay(earlier, fingerprint)
         now = self.clock()
-        case = open_case(matter, application, _new_case_id(now), now)
-        record = _record(case, application, idempotency_key, fingerprint)
+        case = open_case(self.catalog, joint, application, _new_case_id(now), self.topics.center, now)
         try:
             async with self.sessions() as session, session.begin():
-                session.add(record)
-                self._queue_events(session, case, application)
+                if application.previous_case_id:
+                    await self._check_second_application(session, application)
+                book = CaseBook(session, self.outbox, self.topics)
+                book.add(case, idempotency_key, fingerprint)
+                book.publish(self._opening(case, now))
         except IntegrityError:
             earlier = await self._by_key(idempotency_key) if idempotency_key else None
             if earlier is None:
                 raise
             return self._replay(earlier, fingerprint)
         self.after_commit()
-        return Submitted(record, created=True)
+        return Submitted(case, created=True)
 
-    def _queue_events(self, session, case: Case, application: Application) -> None:  # type: ignore[no-untyped-def]
-        center = self.topics.center
-        parts = [PartSummary(work_order_id=p.work_order_id, department=p.department, part_code=p.part_code,
-                             part_name=p.part_name, time_limit_days=p.time_limit_days) for p in case.parts]
-        submitted = CaseSubmitted(case_id=case.case_id, center=center, matter_code=case.matter_code,
-                                  matter_name=case.matter_name, lead_department=case.lead_department,
-                                  applicant=case.applicant, parts=parts, submitted_at=case.submitted_at)
-        self.outbox.add(session, self.topics.case_events, submitted, subject=case.case_id)
-        for p in case.parts:
-            order = WorkOrder(work_order_id=p.work_order_id, case_id=case.case_id, center=center,
-                              matter_code=case.matter_code, department=p.department, part_code=p.part_code,
-                              part_name=p.part_name, applicant=case.applicant, materials=p.materials,
-                              time_limit_days=p.time_limit_days, issued_at=case.submitted_at)
-            self.outbox.add(session, self.topics.work(p.department), order, subject=case.case_id)
+    @staticmethod
+    def _opening(case: JointCase, now: datetime) -> list[EventData]:
+        submitted = CaseSubmitted(
+            case_id=case.case_id, center=case.center, matter_code=case.matter_code, matter_name=case.matter_name,
+            lead_department=case.lead_department, applicant=case.applicant, parts=[p.summary() for p in case.parts],
+            pre_review_days=case.pre_review_days, green_channel=case.green_channel,
+            previous_case_id=case.previous_case_id,
+            staff_id=case.staff_id, submitted_at=now)
+        return [submitted, *(case.work_order(p, now) for p in case.parts)]
+
+    @staticmethod
+    async def _check_second_application(session, application: Application) -> None:  # type: ignore[no-untyped-def]
+        """A second application (二次申请) follows a first one that ended in rectification."""
+        first = await session.get(CaseRecord, application.previous_case_id)
+        if first is None:
+            raise Refused(f"首次申请 {application.previous_case_id} 不存在 (no such first application)")
+        previous = JointCase.model_validate(first.document)
+        if previous.state is not CaseState.CONCLUDED or previous.outcome is not Outcome.RECTIFICATION_REQUIRED:
+            raise Refused("只有要求整改的办件可以二次申请 (only a case that required rectification takes a second application)")
+        if (previous.matter_code, previous.applicant.id_number) != (application.matter_code, application.applicant.id_number):
+            raise Refused("二次申请须为同一申请人、同一事项 (same applicant and matter as the first application)")
 
     async def _by_key(self, key: str) -> CaseRecord | None:
         async with self.sessions() as session:
@@ -86,7 +98,7 @@ class SubmitCase:
     def _replay(earlier: CaseRecord, fingerprint: str) -> Submitted:
         if earlier.request_hash != fingerprint:
             raise IdempotencyConflict("this Idempotency-Key was already used for a different application")
-        return Submitted(earlier, created=False)
+        return Submitted(JointCase.model_validate(earlier.document), created=False)
 
 
 def _new_case_id(now: datetime) -> str:
@@ -96,14 +108,3 @@ def _new_case_id(now: datetime) -> str:
 def _fingerprint(application: Application) -> str:
     data = asdict(application) | {"applicant": application.applicant.model_dump(mode="json")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _record(case: Case, application: Application, key: str | None, fingerprint: str) -> CaseRecord:
-    return CaseRecord(
-        case_id=case.case_id, matter_code=case.matter_code, lead_department=case.lead_department,
-        window_id=application.window_id, staff_id=application.staff_id,
-        applicant=case.applicant.model_dump(mode="json"),
-        parts=[{"work_order_id": p.work_order_id, "department": p.department, "part_code": p.part_code,
-                "part_name": p.part_name, "time_limit_days": p.time_limit_days} for p in case.parts],
-        submitted_at=case.submitted_at, idempotency_key=key, request_hash=fingerprint,
-    )

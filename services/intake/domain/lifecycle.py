@@ -1,0 +1,385 @@
+"""The joint case and its department parts as explicit state machines.
+
+"One receives, all are told, all accept at once, done in time": the lead window files the case
+and every department pre-reviews its part at once; the case is accepted only when all accept,
+comes back to the applicant once with every department's list when any asks for a supplement,
+and is not accepted when any refuses. Then every department handles its part in parallel; when
+all have decided, the case is concluded with one outcome.
+
+Every method either returns the events it caused or raises `Refused` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.contracts import (
+    Applicant,
+    Approve,
+    CaseAccepted,
+    CaseConcluded,
+    CaseEvaluated,
+    CaseNotAccepted,
+    CaseSupplemented,
+    DecideExtension,
+    Deny,
+    DepartmentAction,
+    DocumentsDelivered,
+    EventData,
+    HandlingStarted,
+    NoticeItem,
+    Outcome,
+    PartActionRecorded,
+    PartOutcome,
+    PartSummary,
+    RefusalReason,
+    Refuse,
+    RequestExtension,
+    RequestSupplement,
+    RequireRectification,
+    SupplementItem,
+    SupplementRequested,
+    Suspend,
+    SuspensionKind,
+    WorkOrder,
+)
+
+
+class Refused(Exception):
+    """The rules do not allow this action now; the reason is for the person who tried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise Refused(reason)
+
+
+class CaseState(StrEnum):
+    PRE_REVIEW = "pre_review"  # 受理审查：各部门同时预审
+    AWAITING_SUPPLEMENT = "awaiting_supplement"  # 已一次性告知，等待申请人补正
+    NOT_ACCEPTED = "not_accepted"  # 不予受理
+    HANDLING = "handling"  # 已受理，各部门并联办理
+    CONCLUDED = "concluded"  # 已办结
+
+
+class PartState(StrEnum):
+    FORWARDED = "forwarded"  # 已抄告，待预审
+    PRE_ACCEPTED = "pre_accepted"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    PRE_REFUSED = "pre_refused"
+    HANDLING = "handling"
+    SUSPENDED = "suspended"
+    APPROVED = "approved"
+    DENIED = "denied"
+    RECTIFICATION_REQUIRED = "rectification_required"
+
+
+FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)
+DECIDED = {PartState.APPROVED: Outcome.APPROVED, PartState.DENIED: Outcome.DENIED,
+           PartState.RECTIFICATION_REQUIRED: Outcome.RECTIFICATION_REQUIRED}
+
+
+class Suspension(BaseModel):
+    kind: SuspensionKind
+    reason: str | None
+    applicant_notified_on: date
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class Extension(BaseModel):
+    days: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    approved: bool | None = None
+    approver_name: str | None = None
+    approver_title: str | None = None
+    decided_at: datetime | None = None
+
+
+class Part(BaseModel):
+    work_order_id: str
+    department: str
+    part_code: str
+    part_name: str
+    time_limit_days: int
+    silence_means_yes: bool = False
+    materials: dict[str, str]
+    state: PartState = PartState.FORWARDED
+    round: int = 1
+    supplement_items: list[SupplementItem] = Field(default_factory=list)
+    refusal: Refuse | None = None
+    decision: Approve | Deny | RequireRectification | None = None
+    decided_at: datetime | None = None
+    suspensions: list[Suspension] = Field(default_factory=list)
+    extensions: list[Extension] = Field(default_factory=list)
+
+    @property
+    def pending_extension(self) -> Extension | None:
+        return next((e for e in self.extensions if e.approved is None), None)
+
+    def summary(self) -> PartSummary:
+        return PartSummary(work_order_id=self.work_order_id, department=self.department, part_code=self.part_code,
+                           part_name=self.part_name, time_limit_days=self.time_limit_days,
+                           silence_means_yes=self.silence_means_yes)
+
+    def outcome(self) -> PartOutcome:
+        d = self.decision
+        if self.state is PartState.PRE_REFUSED and self.refusal:
+            return PartOutcome(department=self.department, part_code=self.part_code, part_name=self.part_name,
+                               outcome=Outcome.NOT_ACCEPTED, reason=self.refusal.reason,
+                               legal_basis=self.refusal.legal_basis, decided_at=self.decided_at)
+        return PartOutcome(
+            department=self.department, part_code=self.part_code, part_name=self.part_name,
+            outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED), decided_at=self.decided_at,
+            document_number=d.document_number if isinstance(d, Approve) else None,
+            documents=d.documents if isinstance(d, Approve) else [],
+            legal_basis=d.legal_basis if isinstance(d, Deny) else None,
+            reason=d.reason if isinstance(d, Deny) else None,
+            rectification_items=d.items if isinstance(d, RequireRectification) else [],
+        )
+
+
+class JointCase(BaseModel):
+    case_id: str
+    center: str
+    matter_code: str
+    matter_name: str
+    lead_department: str
+    applicant: Applicant
+    staff_id: str
+    pre_review_days: int
+    green_channel: bool = False
+    previous_case_id: str | None = None
+    submitted_at: datetime
+    state: CaseState = CaseState.PRE_REVIEW
+    round: int = 1
+    parts: list[Part]
+    accepted_at: datetime | None = None
+    concluded_at: datetime | None = None
+    outcome: Outcome | None = None
+    delivery: DocumentsDelivered | None = None
+    evaluation: CaseEvaluated | None = None
+
+    # -- what is owed -------------------------------------------------------------------------
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_CASE_STATES
+
+    def owes_next_step(self) -> list[str]:
+        """The departments that owe the next step; empty only for a final case."""
+        if self.state is CaseState.PRE_REVIEW:
+            return [p.department for p in self.parts if p.state is PartState.FORWARDED]
+        if self.state is CaseState.AWAITING_SUPPLEMENT:
+            return [self.lead_department]  # the lead window takes the applicant's supplement
+        if self.state is CaseState.HANDLING:
+            return [p.department for p in self.parts if p.state in (PartState.HANDLING, PartState.SUSPENDED)]
+        return []
+
+    def part_of(self, department: str) -> Part:
+        part = next((p for p in self.parts if p.department == department), None)
+        require(part is not None, f"{department} 在本案中没有办理事项 (the department has no part in case {self.case_id})")
+        assert part is not None
+        return part
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def work_order(self, part: Part, at: datetime) -> WorkOrder:
+        return WorkOrder(work_order_id=part.work_order_id, round=part.round, case_id=self.case_id, center=self.center,
+                         matter_code=self.matter_code, department=part.department, part_code=part.part_code,
+                         part_name=part.part_name, applicant=self.applicant, materials=part.materials,
+                         time_limit_days=part.time_limit_days, pre_review_days=self.pre_review_days, issued_at=at)
+
+    # -- department actions -------------------------------------------------------------------
+
+    def act(self, department: str, staff_id: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        part = self.part_of(department)
+        handler = {
+            "accept": self._pre_review, "supplement": self._pre_review, "refuse": self._pre_review,
+            "approve": self._decide, "deny": self._decide, "rectify": self._decide,
+            "suspend": self._suspend, "resume": self._resume,
+            "request_extension": self._request_extension, "decide_extension": self._decide_extension,
+        }[action.kind]
+        follow_up = handler(part, staff_id, action, at)
+        recorded = PartActionRecorded(case_id=self.case_id, work_order_id=part.work_order_id, department=department,
+                                      staff_id=staff_id, acted_at=at, action=action, part_state=part.state,
+                                      case_state=self.state)
+        return [recorded, *follow_up]
+
+    def _pre_review(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        require(self.state is CaseState.PRE_REVIEW,
+                f"案件当前为「{STATE_TEXT[self.state]}」，不在受理审查阶段 (pre-review is over for this case)")
+        require(part.state is PartState.FORWARDED,
+                f"本部门本轮预审已答复 (this department already answered round {part.round} of pre-review)")
+        if isinstance(action, Refuse):
+            require(bool(action.reason and action.legal_basis),
+                    "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)")
+            part.state, part.refusal, part.decided_at = PartState.PRE_REFUSED, action, at
+        elif isinstance(action, RequestSupplement):
+            part.state, part.supplement_items = PartState.SUPPLEMENT_REQUESTED, list(action.items)
+        else:
+            part.state = PartState.PRE_ACCEPTED
+        return self._consolidate_pre_review(at)
+
+    def _consolidate_pre_review(self, at: datetime) -> list[EventData]:
+        """Once every department has answered, the lead decides by the rule (the lead's 受理决定)."""
+        if any(p.state is PartState.FORWARDED for p in self.parts):
+            return []
+        refused = [p for p in self.parts if p.state is PartState.PRE_REFUSED]
+        if refused:
+            self.state, self.concluded_at, self.outcome = CaseState.NOT_ACCEPTED, at, Outcome.NOT_ACCEPTED
+            reasons = [RefusalReason(department=p.department, reason=p.refusal.reason or "",
+                                     legal_basis=p.refusal.legal_basis or "") for p in refused if p.refusal]
+            return [CaseNotAccepted(case_id=self.case_id, reasons=reasons, decided_at=at), self._concluded(at)]
+        asking = [p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED]
+        if asking:
+            self.state = CaseState.AWAITING_SUPPLEMENT
+            items = [NoticeItem(department=p.department, material=i.material, reason=i.reason)
+                     for p in asking for i in p.supplement_items]
+            return [SupplementRequested(case_id=self.case_id, round=self.round, items=items,
+                                        notice=one_time_notice(self.matter_name, items), requested_at=at)]
+        self.state, self.accepted_at = CaseState.HANDLING, at
+        for p in self.parts:
+            p.state = PartState.HANDLING
+        started: list[EventData] = [
+            HandlingStarted(work_order_id=p.work_order_id, case_id=self.case_id, department=p.department,
+                            part_code=p.part_code, part_name=p.part_name, applicant=self.applicant,
+                            materials=p.materials, time_limit_days=p.time_limit_days, accepted_at=at)
+            for p in self.parts]
+        return [CaseAccepted(case_id=self.case_id, accepted_at=at, parts=[p.summary() for p in self.parts]), *started]
+
+    def _require_handling(self, part: Part) -> None:
+        require(self.state not in (CaseState.PRE_REVIEW, CaseState.AWAITING_SUPPLEMENT),
+                "案件尚未受理，不能办理或作出决定 (the case is not accepted yet: no handling before acceptance)")
+        require(self.state is CaseState.HANDLING, f"案件已「{STATE_TEXT[self.state]}」 (the case is closed)")
+        require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
+        require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
+
+    def _decide(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        self._require_handling(part)
+        if isinstance(action, Approve):
+            require(bool(action.document_number), "准予决定须有文书或证照编号 (an approval needs its document number)")
+            part.state = PartState.APPROVED
+        elif isinstance(action, Deny):
+            require(bool(action.legal_basis and action.reason),
+                    "不予许可须说明法律依据和理由 (a denial needs its legal basis and reason)")
+            part.state = PartState.DENIED
+        else:
+            part.state = PartState.RECTIFICATION_REQUIRED
+        assert isinstance(action, Approve | Deny | RequireRectification)
+        part.decision, part.decided_at = action, at
+        if part.pending_extension:
+            part.pending_extension.approved, part.pending_extension.decided_at = False, at  # moot once decided
+        if all(p.state in DECIDED for p in self.parts):
+            self.state, self.concluded_at = CaseState.CONCLUDED, at
+            self.outcome = conclude([p.state for p in self.parts])
+            return [self._concluded(at)]
+        return []
+
+    def _concluded(self, at: datetime) -> CaseConcluded:
+        assert self.outcome is not None
+        return CaseConcluded(case_id=self.case_id, matter_name=self.matter_name, outcome=self.outcome,
+                             parts=[p.outcome() for p in self.parts], concluded_at=at)
+
+    def _suspend(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        self._require_handling(part)
+        assert isinstance(action, Suspend)
+        require(action.applicant_notified_on is not None,
+                "中止计时须事先告知申请人并记录告知日期 (a suspension needs the date the applicant was told)")
+        assert action.applicant_notified_on is not None
+        part.state = PartState.SUSPENDED
+        part.suspensions.append(Suspension(kind=action.suspension_kind, reason=action.reason,
+                                           applicant_notified_on=action.applicant_notified_on, started_at=at))
+        return []
+
+    def _resume(self, part: Part, _staff: str, _action: DepartmentAction, at: datetime) -> list[EventData]:
+        require(part.state is PartState.SUSPENDED, "本部门办理未中止 (the part is not suspended)")
+        part.state = PartState.HANDLING
+        part.suspensions[-1].ended_at = at
+        return []
+
+    def _request_extension(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        require(self.state is CaseState.HANDLING and part.state in (PartState.HANDLING, PartState.SUSPENDED),
+                "只有办理中的事项可以申请延期 (only a part being handled can be extended)")
+        require(part.pending_extension is None, "已有待批准的延期申请 (an extension is already awaiting approval)")
+        assert isinstance(action, RequestExtension)
+        part.extensions.append(Extension(days=action.days, reason=action.reason, requested_by=staff, requested_at=at))
+        return []
+
+    def _decide_extension(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+        pending = part.pending_extension
+        require(pending is not None, "没有待批准的延期申请 (no extension is awaiting a decision)")
+        assert isinstance(action, DecideExtension) and pending is not None
+        require(bool(action.approver_name and action.approver_title),
+                "延期须经具名的部门负责人批准 (an extension needs a named department head)")
+        pending.approved, pending.decided_at = action.approved, at
+        pending.approver_name, pending.approver_title = action.approver_name, action.approver_title
+        return []
+
+    # -- lead window actions ------------------------------------------------------------------
+
+    def supplement(self, materials: dict[str, dict[str, str]], staff_id: str, at: datetime) -> list[EventData]:
+        """The applicant brings what the one-time notice listed; the same case is pre-reviewed again."""
+        require(self.state is CaseState.AWAITING_SUPPLEMENT, "本案没有待补正的告知 (the case awaits no supplement)")
+        asking = {p.department: p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED}
+        strangers = sorted(set(materials) - set(asking))
+        require(not strangers, f"这些部门未要求补正：{'、'.join(strangers)} (they asked for nothing)")
+        missing = [f"{d}:{i.material}" for d, p in asking.items() for i in p.supplement_items
+                   if not materials.get(d, {}).get(i.material)]
+        require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)")
+        self.round += 1
+        self.state = CaseState.PRE_REVIEW
+        events: list[EventData] = [CaseSupplemented(case_id=self.case_id, round=self.round, materials=materials,
+                                                    staff_id=staff_id, supplemented_at=at)]
+        for department, part in asking.items():
+            part.materials = {**part.materials, **materials[department]}
+            part.state, part.round, part.supplement_items = PartState.FORWARDED, self.round, []
+            events.append(self.work_order(part, at))
+        return events
+
+    def deliver(self, method: str, staff_id: str, at: datetime) -> list[EventData]:
+        require(self.is_final, "案件尚未办结，无可送达的文书 (nothing to deliver before the case is concluded)")
+        require(self.delivery is None, "文书已送达 (the documents were already delivered)")
+        documents = [d for p in self.parts if isinstance(p.decision, Approve)
+                     for d in (p.decision.documents or [p.decision.document_number or ""])]
+        documents += [f"{p.part_name}不予许可决定书" for p in self.parts if isinstance(p.decision, Deny)]
+        self.delivery = DocumentsDelivered(case_id=self.case_id, method=method, documents=documents,
+                                           staff_id=staff_id, delivered_at=at)
+        return [self.delivery]
+
+    def evaluate(self, score: int, reason: str | None, at: datetime) -> list[EventData]:
+        require(self.is_final, "案件办结后方可评价 (a case is evaluated once concluded)")
+        require(self.evaluation is None, "本案已评价 (the case was already evaluated)")
+        require(1 <= score <= 5, "评价为1至5分 (the score is 1 to 5)")
+        require(score > 2 or bool(reason), "差评须说明理由 (a poor mark needs its reason)")
+        self.evaluation = CaseEvaluated(case_id=self.case_id, score=score, reason=reason, evaluated_at=at)
+        return [self.evaluation]
+
+
+def conclude(states: list[PartState]) -> Outcome:
+    if PartState.DENIED in states:
+        return Outcome.DENIED
+    if PartState.RECTIFICATION_REQUIRED in states:
+        return Outcome.RECTIFICATION_REQUIRED
+    return Outcome.APPROVED
+
+
+def one_time_notice(matter_name: str, items: list[NoticeItem]) -> str:
+    lines = [f"您申请的「{matter_name}」需补正以下材料（一次性告知），请一并补齐后到牵头窗口提交："]
+    lines += [f"{n}. {i.material}（{i.department}）：{i.reason}" for n, i in enumerate(items, 1)]
+    return "\n".join(lines)
+
+
+STATE_TEXT = {
+    CaseState.PRE_REVIEW: "受理审查中", CaseState.AWAITING_SUPPLEMENT: "待补正", CaseState.NOT_ACCEPTED: "不予受理",
+    CaseState.HANDLING: "办理中", CaseState.CONCLUDED: "已办结",
+}

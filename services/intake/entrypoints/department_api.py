@@ -1,0 +1,54 @@
+"""HTTP for departments without an IT system of their own: their work queue and their actions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from shared.contracts import DepartmentAction
+from shared.db import SessionFactory
+from services.intake.adapters.orm import CaseRecord, PartRecord
+from services.intake.domain.lifecycle import JointCase, Part, PartState
+from services.intake.entrypoints.window_api import CaseView, view
+from services.intake.service_layer.act import CaseActions
+
+OPEN = (PartState.FORWARDED, PartState.HANDLING, PartState.SUSPENDED)
+
+
+class ActionIn(BaseModel):
+    staff_id: str = Field(min_length=1, examples=["FIRE-0042"])
+    action: DepartmentAction
+
+
+class WorkItem(BaseModel):
+    case_id: str
+    matter_name: str
+    applicant_name: str
+    part: Part
+    case_state: str
+
+
+def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/departments/{department}/work", tags=["department work queue"])
+
+    @api.get("", response_model=list[WorkItem])
+    async def open_work(department: str, limit: int = 200) -> list[WorkItem]:
+        """This department's parts that await its pre-review, decision or resumption."""
+        async with sessions() as session:
+            rows = await session.execute(
+                select(CaseRecord.document).join(PartRecord, PartRecord.case_id == CaseRecord.case_id)
+                .where(PartRecord.department == department, PartRecord.state.in_(OPEN))
+                .order_by(CaseRecord.submitted_at).limit(min(limit, 1000)))
+            cases = [JointCase.model_validate(r.document) for r in rows]
+        return [WorkItem(case_id=c.case_id, matter_name=c.matter_name, applicant_name=c.applicant.name,
+                         part=c.part_of(department), case_state=c.state) for c in cases]
+
+    @api.post("/{work_order_id}/actions", response_model=CaseView)
+    async def act(department: str, work_order_id: str, body: ActionIn) -> CaseView:
+        """Accept, ask for a supplement, refuse, approve, deny, require rectification, suspend, resume,
+        request or decide an extension. Not allowed now: 409 with the reason, nothing changes."""
+        case_id = work_order_id.rsplit("-", 1)[0]
+        return view(await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id))
+
+    return api

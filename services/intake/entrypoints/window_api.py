@@ -1,0 +1,102 @@
+"""HTTP for the lead window (牵头窗口): file a case, read it, take a supplement, deliver, evaluate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+from pydantic import BaseModel, Field
+
+from shared.contracts import Applicant
+from services.intake.domain.case import Application
+from services.intake.domain.lifecycle import STATE_TEXT, JointCase
+from services.intake.service_layer.act import CaseActions, CaseNotFound
+from services.intake.service_layer.submit import SubmitCase
+
+
+class LeadWindow(BaseModel):
+    department: str = Field(examples=["market"])
+    window_id: str = Field(min_length=1, examples=["W-03"])
+    staff_id: str = Field(min_length=1, examples=["S-0107"])
+
+
+class CaseCreate(BaseModel):
+    """A joint case as the lead window takes it, with the materials for every department's part."""
+
+    matter_code: str = Field(examples=["JM-REST-001"])
+    applicant: Applicant
+    lead_window: LeadWindow
+    materials: dict[str, dict[str, str]] = Field(
+        description="Department code to its materials (material name to a document reference).",
+        examples=[{"tax": {"财务负责人信息": "doc://demo/0003"}}],
+    )
+    previous_case_id: str | None = Field(default=None, description="For a second application after rectification.")
+
+
+class CaseView(BaseModel):
+    case: JointCase
+    state_text: str
+    owes_next_step: list[str] = Field(description="Departments that owe the next step; empty once final.")
+    status_url: str
+
+
+class Supplement(BaseModel):
+    staff_id: str = Field(min_length=1)
+    materials: dict[str, dict[str, str]] = Field(description="Per department that asked, the materials brought.")
+
+
+class Delivery(BaseModel):
+    staff_id: str = Field(min_length=1)
+    method: str = Field(default="窗口领取", examples=["窗口领取", "邮寄"])
+
+
+class Evaluation(BaseModel):
+    score: int = Field(ge=1, le=5, description="好差评: 1 (very poor) to 5 (very good)")
+    reason: str | None = Field(default=None, description="Required for a score of 1 or 2.")
+
+
+def view(case: JointCase) -> CaseView:
+    return CaseView(case=case, state_text=STATE_TEXT[case.state], owes_next_step=case.owes_next_step(),
+                    status_url=f"/api/v1/cases/{case.case_id}")
+
+
+def router(submit: SubmitCase, actions: CaseActions) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/cases", tags=["lead window"])
+
+    @api.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView)
+    async def create_case(body: CaseCreate, response: Response,
+                          idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CaseView:
+        """File a joint case once; every department receives its part for pre-review at the same time."""
+        application = Application(body.matter_code, body.applicant, body.lead_window.department,
+                                  body.lead_window.window_id, body.lead_window.staff_id, body.materials,
+                                  body.previous_case_id)
+        result = await submit(application, idempotency_key)
+        if not result.created:
+            response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"/api/v1/cases/{result.case.case_id}"
+        return view(result.case)
+
+    @api.get("/{case_id}", response_model=CaseView)
+    async def read_case(case_id: str) -> CaseView:
+        """The case as the lead window follows it: every part's state and who owes the next step."""
+        case = await actions.read(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return view(case)
+
+    @api.post("/{case_id}/supplement", response_model=CaseView)
+    async def supplement(case_id: str, body: Supplement) -> CaseView:
+        """The applicant brings what the one-time notice listed; the departments that asked review again."""
+        return view(await actions.supplement(case_id, body.materials, body.staff_id))
+
+    @api.post("/{case_id}/delivery", response_model=CaseView)
+    async def deliver(case_id: str, body: Delivery) -> CaseView:
+        """送达: the documents were handed to the applicant."""
+        return view(await actions.deliver(case_id, body.method, body.staff_id))
+
+    @api.post("/{case_id}/evaluation", response_model=CaseView)
+    async def evaluate(case_id: str, body: Evaluation) -> CaseView:
+        """好差评: the applicant's mark for the case."""
+        return view(await actions.evaluate(case_id, body.score, body.reason))
+
+    return api

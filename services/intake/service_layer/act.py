@@ -1,0 +1,134 @@
+"""Acting on a case: departments (over HTTP or through their adapters) and the lead window.
+
+Each action runs in one transaction: load the case, let its state machine decide, save it and
+queue the events. A refused action changes nothing and is published as `action.refused`, so
+supervision sees it; over HTTP it becomes a 409 with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData
+from shared.db import SessionFactory
+from shared.messaging.consumer import Delivery
+from shared.messaging.outbox import Outbox
+from shared.topics import Topics
+from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
+from services.intake.domain.lifecycle import JointCase, Refused
+
+Step = Callable[[JointCase, datetime], list[EventData]]
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class CaseActions:
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, topics: Topics, after_commit: Callable[[], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.sessions, self.outbox, self.topics = sessions, outbox, topics
+        self.after_commit, self.clock = after_commit, clock
+
+    async def department_acts(self, case_id: str, department: str, staff_id: str, action: DepartmentAction,
+                              work_order_id: str | None = None) -> JointCase:
+        def step(case: JointCase, at: datetime) -> list[EventData]:
+            if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
+                raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)")
+            return case.act(department, staff_id, action, at)
+
+        return await self._run(case_id, step, refusal=dict(department=department, staff_id=staff_id,
+                                                           work_order_id=work_order_id, action=action))
+
+    async def read(self, case_id: str) -> JointCase | None:
+        async with self.sessions() as session:
+            return await CaseBook(session, self.outbox, self.topics).get(case_id)
+
+    async def supplement(self, case_id: str, materials: dict[str, dict[str, str]], staff_id: str) -> JointCase:
+        return await self._run(case_id, lambda c, at: c.supplement(materials, staff_id, at),
+                               refusal=dict(staff_id=staff_id, kind="supplement", detail={"materials": materials}))
+
+    async def deliver(self, case_id: str, method: str, staff_id: str) -> JointCase:
+        return await self._run(case_id, lambda c, at: c.deliver(method, staff_id, at),
+                               refusal=dict(staff_id=staff_id, kind="deliver", detail={"method": method}))
+
+    async def evaluate(self, case_id: str, score: int, reason: str | None) -> JointCase:
+        return await self._run(case_id, lambda c, at: c.evaluate(score, reason, at),
+                               refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}))
+
+    async def _run(self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3) -> JointCase:
+        for attempt in range(attempts):
+            try:
+                async with self.sessions() as session, session.begin():
+                    book = CaseBook(session, self.outbox, self.topics)
+                    case, refused = await apply(book, case_id, step, self.clock(), refusal)
+                self.after_commit()
+                if refused is not None:
+                    raise ActionNotAllowed(case, refused)
+                return case
+            except ConcurrentUpdate:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def apply_batch(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """Department actions that arrived through Kafka, from the departments' adapters."""
+        book = CaseBook(session, self.outbox, self.topics)
+        await book.load(list({d.event.subject for d in deliveries}))
+        for delivery in deliveries:
+            acted = delivery.data
+            if not isinstance(acted, DepartmentActed):
+                continue
+            try:
+                await self.department_acts_in(book, acted)
+            except CaseNotFound:
+                book.publish([refused_event(acted.case_id, "案件不存在 (no such case)", at=self.clock(),
+                                            department=acted.department, staff_id=acted.staff_id,
+                                            work_order_id=acted.work_order_id, action=acted.action)])
+
+    async def department_acts_in(self, book: CaseBook, acted: DepartmentActed) -> None:
+        def step(case: JointCase, at: datetime) -> list[EventData]:
+            if case.part_of(acted.department).work_order_id != acted.work_order_id:
+                raise Refused(f"工单 {acted.work_order_id} 不属于 {acted.department} (the work order is not this department's)")
+            return case.act(acted.department, acted.staff_id, acted.action, at)
+
+        await apply(book, acted.case_id, step, self.clock(), dict(
+            department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id,
+            action=acted.action))
+
+
+class ActionNotAllowed(Exception):
+    def __init__(self, case: JointCase, reason: str) -> None:
+        super().__init__(reason)
+        self.case, self.reason = case, reason
+
+
+async def apply(book: CaseBook, case_id: str, step: Step, at: datetime,
+                refusal: dict[str, object]) -> tuple[JointCase, str | None]:
+    """Run one step on a case in the book's transaction. A refusal is published and leaves the
+    case as it was; it is returned (not raised) so that it commits with the transaction."""
+    case = await book.get(case_id)
+    if case is None:
+        raise CaseNotFound(case_id)
+    trial = case.model_copy(deep=True)
+    try:
+        events = step(trial, at)
+    except Refused as refused:
+        book.publish([refused_event(case_id, refused.reason, at=at, **refusal)])  # type: ignore[arg-type]
+        return case, refused.reason
+    await book.save(trial)
+    book.publish(events)
+    return trial, None
+
+
+def refused_event(case_id: str, reason: str, *, at: datetime, department: str | None = None,
+                  staff_id: str | None = None, work_order_id: str | None = None,
+                  action: DepartmentAction | None = None, kind: str | None = None,
+                  detail: dict[str, object] | None = None) -> ActionRefused:
+    return ActionRefused(case_id=case_id, work_order_id=work_order_id, department=department, staff_id=staff_id,
+                         action_kind=action.kind if action else kind or "unknown",
+                         action=action.model_dump(mode="json") if action else (detail or {}),
+                         reason=reason, refused_at=at)

@@ -1,0 +1,121 @@
+"""What a department (through its system or its staff) and the lead window can do to a case.
+
+The models only check shape; whether an action is allowed now is the case's state machine's
+call (services/intake/domain/lifecycle.py), so a disallowed action still reaches it and is
+refused with a reason that supervision sees.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SupplementItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    material: str = Field(min_length=1, examples=["场所消防安全制度"])
+    reason: str = Field(min_length=1, examples=["缺少疏散预案章节"])
+
+
+class Accept(_Action):
+    """Pre-review: the materials for this part are complete; accept the case (受理)."""
+
+    kind: Literal["accept"] = "accept"
+    opinion: str | None = None
+
+
+class RequestSupplement(_Action):
+    """Pre-review: materials missing or defective (补正); each item says which and why."""
+
+    kind: Literal["supplement"] = "supplement"
+    items: list[SupplementItem] = Field(min_length=1)
+
+
+class Refuse(_Action):
+    """Pre-review: the case cannot be accepted (不予受理)."""
+
+    kind: Literal["refuse"] = "refuse"
+    reason: str | None = None
+    legal_basis: str | None = None
+
+
+class Approve(_Action):
+    """Handling: approved (准予), with the document or certificate number."""
+
+    kind: Literal["approve"] = "approve"
+    document_number: str | None = None
+    documents: list[str] = Field(default_factory=list, description="Names of the documents issued.")
+
+
+class Deny(_Action):
+    """Handling: denied (不予), with legal basis, reason and the written opinion."""
+
+    kind: Literal["deny"] = "deny"
+    legal_basis: str | None = None
+    reason: str | None = None
+    written_opinion: str | None = None
+
+
+class RequireRectification(_Action):
+    """Handling: the applicant must fix things (整改) and apply a second time."""
+
+    kind: Literal["rectify"] = "rectify"
+    items: list[str] = Field(min_length=1, description="What to fix, one item each.")
+
+
+class SuspensionKind(StrEnum):
+    PUBLIC_NOTICE = "public_notice"  # 公示
+    HEARING = "hearing"  # 听证
+    TENDER = "tender"  # 招标、拍卖
+    INSPECTION_TESTING = "inspection_testing"  # 检验、检测、检疫
+    APPRAISAL = "appraisal"  # 鉴定
+    EXPERT_REVIEW = "expert_review"  # 专家评审
+
+
+class Suspend(_Action):
+    """Handling: the clock stops for a step that does not count (不计算在期限内)."""
+
+    kind: Literal["suspend"] = "suspend"
+    suspension_kind: SuspensionKind
+    applicant_notified_on: date | None = Field(default=None, description="The day the applicant was told.")
+    reason: str | None = None
+
+
+class Resume(_Action):
+    """Handling: the suspension ended; the clock runs again."""
+
+    kind: Literal["resume"] = "resume"
+
+
+class RequestExtension(_Action):
+    """Handling: ask for more working days (延期); effective only once a department head approves."""
+
+    kind: Literal["request_extension"] = "request_extension"
+    days: int = Field(ge=1, le=60)
+    reason: str = Field(min_length=1)
+
+
+class DecideExtension(_Action):
+    """A named department head approves or rejects the pending extension."""
+
+    kind: Literal["decide_extension"] = "decide_extension"
+    approved: bool
+    approver_name: str | None = None
+    approver_title: str | None = Field(default=None, examples=["局长"])
+
+
+DepartmentAction = Annotated[
+    Accept | RequestSupplement | Refuse | Approve | Deny | RequireRectification | Suspend | Resume
+    | RequestExtension | DecideExtension,
+    Field(discriminator="kind"),
+]
+PRE_REVIEW_ACTIONS = ("accept", "supplement", "refuse")
+DECISIONS = ("approve", "deny", "rectify")

@@ -1,0 +1,31 @@
+"""Builders for joint cases from the sample catalog, for rule-level tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.intake.domain.case import Application, open_case
+from services.intake.domain.catalog import Catalog
+from services.intake.domain.lifecycle import JointCase
+from shared.contracts import Applicant
+from shared.settings import IntakeSettings
+
+CATALOG = Catalog.load(IntakeSettings().catalog_path)
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+def materials_for(matter_code: str) -> dict[str, dict[str, str]]:
+    joint = CATALOG.joint_matters[matter_code]
+    return {CATALOG.matters[c].department: {m: f"doc://{c}/{i}" for i, m in enumerate(CATALOG.matters[c].materials)}
+            for c in joint.parts}
+
+
+def a_case(matter_code: str = "JM-REST-001", case_id: str = "LB1") -> JointCase:
+    joint = CATALOG.joint_matters[matter_code]
+    applicant = Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001")
+    application = Application(matter_code, applicant, joint.lead, "W-03", "S-0107", materials_for(matter_code))
+    return open_case(CATALOG, joint, application, case_id, "test", T0)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
