@@ -8,6 +8,7 @@ Used by ``make run``, the end-to-end tests and the benchmark.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import shutil
 import signal
@@ -123,7 +124,7 @@ class LocalKafka:
         log4j.write_text(LOG4J2.format(log=self.workdir / "server.log"))
         java = ["java", "-cp", f"{lib}/*", f"-Dlog4j2.configurationFile=file:{log4j}"]
         subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", _cluster_id(),
+            [*java, "kafka.tools.StorageTool", "format", "-t", self._cluster_id(),
              "-c", str(props), "--standalone", "--ignore-formatted"],
             check=True, stdout=subprocess.DEVNULL,
         )
@@ -134,6 +135,14 @@ class LocalKafka:
         )
         self._wait_ready(timeout)
         return self.bootstrap
+
+    def _cluster_id(self) -> str:
+        """The cluster id this data directory was formatted with, or a new one."""
+        assert self.workdir is not None
+        stored = self.workdir / "cluster.id"
+        if not stored.exists():
+            stored.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        return stored.read_text().strip()
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -157,10 +166,6 @@ class LocalKafka:
             self.process.wait()
 
 
-def _cluster_id() -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _metadata_ok(bootstrap: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -17,6 +18,8 @@ RUN_DIR = Path(".run")
 
 
 def main() -> None:
+    if not os.environ.get("LIANBAN_KEEP_STATE"):
+        shutil.rmtree(RUN_DIR, ignore_errors=True)  # a demo starts from a clean slate
     kafka = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
@@ -55,7 +58,7 @@ def demo(system: System, ready: float) -> None:
     response = httpx.post(f"{system.url('intake')}/api/v1/cases", json=restaurant_case(), timeout=10,
                           headers={"Idempotency-Key": f"demo-{time.time_ns()}"})
     response.raise_for_status()
-    case_id = response.json()["case_id"]
+    case_id = response.json()["case"]["case_id"]
     print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel)")
     case = wait_for_reply(system.url("gateway"), case_id)
     print(f"Unified reply 统一回复 ({time.monotonic() - ready:.1f}s after Kafka was ready):")

@@ -8,18 +8,43 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.contracts import CaseSubmitted, DeadLetter, DepartmentResult, OverdueAlert, UnifiedReply, WorkOrder
+from shared.contracts import (
+    ActionRefused,
+    CaseAccepted,
+    CaseConcluded,
+    CaseEvaluated,
+    CaseNotAccepted,
+    CaseSubmitted,
+    CaseSupplemented,
+    DeadLetter,
+    DepartmentActed,
+    DocumentsDelivered,
+    HandlingStarted,
+    OverdueAlert,
+    PartActionRecorded,
+    SupplementRequested,
+    UnifiedReply,
+    WorkOrder,
+)
 from shared.contracts.envelope import CloudEvent, EventData
+
+CASE_STORY: list[type[EventData]] = [
+    CaseSubmitted, PartActionRecorded, ActionRefused, SupplementRequested, CaseSupplemented, CaseAccepted,
+    CaseNotAccepted, CaseConcluded, DocumentsDelivered, CaseEvaluated,
+]
 
 # channel id -> (address with parameters, description, messages, who sends, who receives)
 CHANNELS: dict[str, tuple[str, str, list[type[EventData]], list[str], list[str]]] = {
-    "caseEvents": ("lianban.{center}.case.events", "Lifecycle of each case as the lead window records it.",
-                   [CaseSubmitted], ["intake"], ["gateway", "supervision"]),
-    "workOrders": ("lianban.{center}.work.{department}",
-                   "Work orders for one department; each department's bridge reads only its own.",
-                   [WorkOrder], ["intake"], ["department_adapter"]),
-    "departmentResults": ("lianban.{center}.department.results", "Every department's decision on its part.",
-                          [DepartmentResult], ["department_adapter"], ["gateway", "supervision"]),
+    "caseEvents": ("lianban.{center}.case.events",
+                   "Everything that happened to each case, as the lead window (intake) recorded it.",
+                   CASE_STORY, ["intake"], ["gateway", "supervision"]),
+    "work": ("lianban.{center}.work.{department}",
+             "Work for one department: pre-review requests (each round) and the start of handling. "
+             "Each department's bridge reads only its own.",
+             [WorkOrder, HandlingStarted], ["intake"], ["department_adapter"]),
+    "departmentActions": ("lianban.{center}.department.actions",
+                          "What a department's system did on its part; the case checks and records it.",
+                          [DepartmentActed], ["department_adapter"], ["intake"]),
     "caseReplies": ("lianban.{center}.case.replies", "The one unified reply (统一回复) per case.",
                     [UnifiedReply], ["gateway"], ["supervision"]),
     "supervisionAlerts": ("lianban.{center}.supervision.alerts", "Supervision's alerts.",

@@ -97,5 +97,5 @@ class SimulatorSettings(BaseSettings):
     department: str
     host: str = "127.0.0.1"
     port: int = 8201
-    decision: Literal["approve", "deny"] = "approve"
+    decision: Literal["approve", "deny", "rectify"] = "approve"
     delay_seconds: float = 0.0

@@ -32,7 +32,7 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
                             backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency)
     consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
     runtime.consume(consumer, runtime.topics.work(settings.department))
-    runtime.publishes_to(runtime.topics.results)
+    runtime.publishes_to(runtime.topics.department_actions)
 
     async def start() -> None:
         await runtime.start()

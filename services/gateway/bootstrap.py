@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.gateway.adapters.orm import Base
 from services.gateway.entrypoints.api import router
-from services.gateway.service_layer.aggregate import Aggregator
+from services.gateway.service_layer.project import Projector
 from shared.http import make_app
 from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
@@ -18,9 +18,9 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = Runtime("gateway", settings, Base.metadata)
     name = f"lianban-{settings.center}-gateway"
     dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
-    aggregator = Aggregator(runtime.outbox, runtime.topics)
-    consumer = BatchConsumer(name, runtime.sessions, dead_letters, aggregator.apply, after_commit=runtime.relay.notify)
-    runtime.consume(consumer, runtime.topics.case_events, runtime.topics.results)
+    projector = Projector(runtime.outbox, runtime.topics)
+    consumer = BatchConsumer(name, runtime.sessions, dead_letters, projector.apply, after_commit=runtime.relay.notify)
+    runtime.consume(consumer, runtime.topics.case_events)
     runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
     app.include_router(router(runtime.sessions))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
-from shared.runtime import Runtime
-from shared.settings import IntakeSettings
 from services.intake.adapters.orm import Base
 from services.intake.domain.catalog import Catalog
 from services.intake.entrypoints import catalog_api, department_api, errors, window_api
 from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.submit import SubmitCase
+from shared.http import make_app
+from shared.messaging.consumer import BatchConsumer, DeadLetters
+from shared.runtime import Runtime
+from shared.settings import IntakeSettings
 
 
 def build(settings: IntakeSettings | None = None) -> FastAPI:

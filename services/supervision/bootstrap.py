@@ -25,7 +25,7 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     watcher = Watcher(WorkingCalendar(settings.calendar_overrides))
     consumer = BatchConsumer(name, runtime.sessions, dead_letters, watcher.apply)
     topics = runtime.topics
-    runtime.consume(consumer, topics.case_events, topics.results, topics.replies)
+    runtime.consume(consumer, topics.case_events, topics.replies)
     runtime.publishes_to(topics.alerts)
     scanner = DeadlineScanner(runtime.sessions, runtime.outbox, topics, clock, runtime.relay.notify,
                               batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)

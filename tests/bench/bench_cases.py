@@ -51,7 +51,7 @@ async def run(system: System, cases: int, concurrency: int) -> None:
             started = time.perf_counter()
             response = await client.post("/api/v1/cases", json=restaurant_case())
             response.raise_for_status()
-            submitted[response.json()["case_id"]] = started
+            submitted[response.json()["case"]["case_id"]] = started
 
     began = time.perf_counter()
     limits = httpx.Limits(max_connections=concurrency)

@@ -24,15 +24,27 @@ def submit(system: System, body: dict[str, Any], key: str | None = None) -> http
 def submit_restaurant(system: System, applicant_id: str) -> str:
     response = submit(system, restaurant_case(applicant_id))
     assert response.status_code == 201, response.text
-    return str(response.json()["case_id"])
+    return str(response.json()["case"]["case_id"])
 
 
 def department_rule(system: System, department: str, applicant_id: str, decision: str = "approve",
-                    delay_seconds: float = 0.0) -> None:
+                    delay_seconds: float = 0.0, prereview: str = "accept") -> None:
     """Tell a simulated department system how to treat one applicant."""
     response = httpx.put(f"{system.simulator_url(department)}/gov/v1/rules/{applicant_id}",
-                         json={"decision": decision, "delay_seconds": delay_seconds}, timeout=5)
+                         json={"decision": decision, "delay_seconds": delay_seconds, "prereview": prereview}, timeout=5)
     response.raise_for_status()
+
+
+def act(system: System, department: str, work_order_id: str, action: dict[str, Any],
+        staff_id: str = "STAFF-01") -> httpx.Response:
+    """A department without an IT system acts through its work queue on intake."""
+    return httpx.post(f"{system.url('intake')}/api/v1/departments/{department}/work/{work_order_id}/actions",
+                      json={"staff_id": staff_id, "action": action}, timeout=10)
+
+
+def status(system: System, case_id: str) -> dict[str, Any]:
+    """The case as the applicant sees it at the gateway, once the gateway knows it."""
+    return dict(poll(f"{system.url('gateway')}/api/v1/cases/{case_id}", lambda body: True))
 
 
 def poll(url: str, until: Any, timeout: float = 30.0) -> Any:

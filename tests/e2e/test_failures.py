@@ -10,7 +10,7 @@ import pytest
 
 from deploy.demo import wait_for_reply
 from deploy.launcher import System
-from shared.contracts import CloudEvent, DeadLetter, DepartmentResult
+from shared.contracts import CloudEvent, DeadLetter, DepartmentActed
 from tests.e2e.api import department_rule, new_applicant, poll, submit_restaurant
 from tests.e2e.kafka_tools import TopicReader
 
@@ -36,14 +36,14 @@ def test_a_killed_adapter_handles_every_pending_work_order_once_after_restart(
         assert sorted(p["department"] for p in reply["parts"]) == ["fire", "market", "tax"]
 
     tax_orders = {f"{c}-tax" for c in cases}
-    events = topics_reader.events(system.topics.results, lambda evs: tax_orders <= answered(evs))
-    per_order: dict[str, set[str]] = {}
+    events = topics_reader.events(system.topics.department_actions, lambda evs: tax_orders <= decided(evs))
+    answers: dict[tuple[str, str], set[str]] = {}
     for event in events:
         data = event.payload()
-        if isinstance(data, DepartmentResult) and data.work_order_id in tax_orders:
-            per_order.setdefault(data.work_order_id, set()).add(event.id)
-    assert set(per_order) == tax_orders, "every pending work order was answered"
-    assert all(len(ids) == 1 for ids in per_order.values()), f"answered twice: {per_order}"
+        if isinstance(data, DepartmentActed) and data.work_order_id in tax_orders:
+            answers.setdefault((data.work_order_id, data.action.kind), set()).add(event.id)
+    assert set(answers) == {(o, kind) for o in tax_orders for kind in ("accept", "approve")}, "all work was answered"
+    assert all(len(ids) == 1 for ids in answers.values()), f"answered twice: {answers}"
 
 
 def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
@@ -101,5 +101,6 @@ def _plus_minute(iso: str) -> str:
     return (datetime.fromisoformat(iso) + timedelta(minutes=1)).isoformat()
 
 
-def answered(events: list[CloudEvent]) -> set[str]:
-    return {e.payload().work_order_id for e in events if e.type == DepartmentResult.event_type}  # type: ignore[attr-defined]
+def decided(events: list[CloudEvent]) -> set[str]:
+    actions = [e.payload() for e in events if e.type == DepartmentActed.event_type]
+    return {a.work_order_id for a in actions if a.action.kind == "approve"}  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from sqlalchemy import Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.contracts import CloudEvent, DepartmentResult, Outcome
+from shared.contracts import Approve, CloudEvent, DepartmentActed
 from shared.messaging.consumer import BatchConsumer, Delivery, Origin
 from tests.unit.helpers import sqlite_sessions
 
@@ -36,12 +36,12 @@ class FakeDeadLetters:
 
 
 def record(value: bytes, offset: int) -> ConsumerRecord[Any, Any]:
-    return ConsumerRecord("lianban.test.department.results", 0, offset, 0, 0, b"LB1", value, None, 3, len(value), ())
+    return ConsumerRecord("lianban.test.department.actions", 0, offset, 0, 0, b"LB1", value, None, 3, len(value), ())
 
 
 def result_event(work_order_id: str) -> bytes:
-    data = DepartmentResult(work_order_id=work_order_id, case_id="LB1", department="tax", part_code="T",
-                            outcome=Outcome.APPROVED, document_number="T-1", decided_at=datetime.now(UTC))
+    data = DepartmentActed(work_order_id=work_order_id, case_id="LB1", department="tax", staff_id="T-01",
+                           acted_at=datetime.now(UTC), action=Approve(document_number="T-1"))
     return CloudEvent.wrap(data, source="/test", subject="LB1").to_bytes()
 
 
@@ -76,7 +76,7 @@ async def test_a_malformed_message_is_dead_lettered_with_its_origin_and_the_rest
     await consumer.handle([record(b"{oops", 7), record(result_event("LB3-tax"), 8)])
     assert await count_seen(consumer) == 1
     [(bad, error)] = letters.letters
-    assert (bad.topic, bad.partition, bad.offset) == ("lianban.test.department.results", 0, 7)
+    assert (bad.topic, bad.partition, bad.offset) == ("lianban.test.department.actions", 0, 7)
     assert "malformed" in error
 
 

@@ -5,37 +5,39 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import CloudEvent, DepartmentResult, MalformedEvent, Outcome
+from shared.contracts import Approve, CloudEvent, DepartmentActed, MalformedEvent, RequestSupplement
 from shared.topics import Topics
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def a_result(**changes: object) -> DepartmentResult:
-    fields = {"work_order_id": "LB1-tax", "case_id": "LB1", "department": "tax", "part_code": "TAX-REG",
-              "outcome": Outcome.APPROVED, "document_number": "TAX-2026-000001", "decided_at": NOW} | changes
-    return DepartmentResult(**fields)  # type: ignore[arg-type]
+def an_action(**changes: object) -> DepartmentActed:
+    fields = {"work_order_id": "LB1-tax", "case_id": "LB1", "department": "tax", "staff_id": "TAX-01",
+              "acted_at": NOW, "action": Approve(document_number="TAX-2026-000001")} | changes
+    return DepartmentActed(**fields)  # type: ignore[arg-type]
 
 
 def test_an_event_round_trips_with_every_cloudevents_attribute() -> None:
-    event = CloudEvent.wrap(a_result(), source="/lianban/demo/adapter-tax", subject="LB1")
+    event = CloudEvent.wrap(an_action(), source="/lianban/demo/adapter-tax", subject="LB1")
     raw = event.to_bytes()
     back = CloudEvent.from_bytes(raw)
     assert back.specversion == "1.0"
-    assert back.type == "cn.lianban.department.result.v1"
+    assert back.type == "cn.lianban.department.action.v1"
     assert back.subject == "LB1"
     assert back.datacontenttype == "application/json"
-    assert back.payload() == a_result()
+    assert back.payload() == an_action()
 
 
-def test_a_denial_without_legal_basis_is_refused() -> None:
-    with pytest.raises(ValidationError, match="legal_basis"):
-        a_result(outcome=Outcome.DENIED, document_number=None, reason="材料不全")
+def test_actions_are_told_apart_by_their_kind() -> None:
+    raw = an_action(action={"kind": "supplement", "items": [{"material": "公司章程", "reason": "未签字"}]})
+    assert isinstance(raw.action, RequestSupplement)
+    with pytest.raises(ValidationError, match="approve"):
+        an_action(action={"kind": "approve", "document_number": "X", "stamp": "extra field"})
 
 
-def test_an_approval_needs_its_document_number() -> None:
-    with pytest.raises(ValidationError, match="document_number"):
-        a_result(document_number=None)
+def test_an_action_names_who_acted() -> None:
+    with pytest.raises(ValidationError, match="staff_id"):
+        an_action(staff_id="")
 
 
 @pytest.mark.parametrize(
@@ -45,8 +47,8 @@ def test_an_approval_needs_its_document_number() -> None:
         (b"not json", "not a CloudEvent"),
         (b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.nope.v1","subject":"c","data":{}}',
          "unknown event type"),
-        (b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.department.result.v1",'
-         b'"subject":"c","data":{"case_id":"c"}}', "bad cn.lianban.department.result.v1 data"),
+        (b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.department.action.v1",'
+         b'"subject":"c","data":{"case_id":"c"}}', "bad cn.lianban.department.action.v1 data"),
     ],
 )
 def test_malformed_messages_are_refused_with_a_reason(raw: bytes, reason: str) -> None:

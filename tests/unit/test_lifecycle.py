@@ -53,7 +53,8 @@ def test_all_departments_accept_then_all_approve() -> None:
     assert isinstance(concluded, CaseConcluded)
     assert concluded.outcome is Outcome.APPROVED
     assert [p.document_number for p in concluded.parts] == ["MARKET-0", "FIRE-1", "TAX-2"]
-    assert case.is_final and case.owes_next_step() == []
+    assert case.is_final
+    assert case.owes_next_step() == []
 
 
 def test_supplements_are_merged_into_one_notice_and_the_same_case_resumes() -> None:
@@ -187,4 +188,5 @@ def test_delivery_and_evaluation_after_conclusion() -> None:
     with pytest.raises(Refused, match="差评须说明理由"):
         case.evaluate(1, None, at(21))
     case.evaluate(2, "等候时间过长", at(21))
-    assert case.evaluation is not None and case.evaluation.score == 2
+    assert case.evaluation is not None
+    assert case.evaluation.score == 2

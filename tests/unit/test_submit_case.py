@@ -1,29 +1,29 @@
-"""The lead window files a case once: one case per Idempotency-Key, and its events in the outbox."""
+"""The lead window files a case once: one case per Idempotency-Key, and every department told at once."""
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from deploy.demo import restaurant_case
 from services.intake.adapters.orm import Base
 from services.intake.domain.case import Application, ApplicationInvalid
 from services.intake.domain.catalog import Catalog, CatalogError
+from services.intake.domain.lifecycle import Refused
 from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase, UnknownMatter
-from shared.contracts import Applicant, CloudEvent
+from shared.contracts import Applicant, CloudEvent, WorkOrder
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.settings import IntakeSettings
 from shared.topics import Topics
+from tests.unit.cases import CATALOG, materials_for
 from tests.unit.helpers import sqlite_sessions
-
-CATALOG = Catalog.load(IntakeSettings().catalog_path)
 
 
 def application(**changes: object) -> Application:
-    body = restaurant_case(applicant_id="91330100MA2H000001")
-    fields = {"matter_code": body["matter_code"], "applicant": Applicant(**body["applicant"]),
+    fields = {"matter_code": "JM-REST-001",
+              "applicant": Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001"),
               "lead_department": "market", "window_id": "W-03", "staff_id": "S-0107",
-              "materials": body["materials"]} | changes
+              "materials": materials_for("JM-REST-001")} | changes
     return Application(**fields)  # type: ignore[arg-type]
 
 
@@ -39,21 +39,22 @@ async def queued(submit: SubmitCase) -> list[tuple[str, CloudEvent]]:
         return [(r.topic, CloudEvent.from_bytes(r.payload)) for r in rows]
 
 
-async def test_a_case_publishes_submission_and_one_work_order_per_department(submit: SubmitCase) -> None:
+async def test_a_case_is_forwarded_to_every_department_at_once(submit: SubmitCase) -> None:
     result = await submit(application(), idempotency_key=None)
     events = await queued(submit)
     assert [t for t, _ in events] == ["lianban.test.case.events", "lianban.test.work.market",
                                       "lianban.test.work.fire", "lianban.test.work.tax"]
-    assert all(e.subject == result.record.case_id for _, e in events)
+    assert all(e.subject == result.case.case_id for _, e in events)
     fire_order = events[2][1].payload()
-    assert fire_order.materials == {"消防安全检查申请表": "doc://demo/fire-form",  # type: ignore[attr-defined]
-                                    "场所消防安全制度": "doc://demo/fire-rules"}
+    assert isinstance(fire_order, WorkOrder)
+    assert (fire_order.round, fire_order.pre_review_days, fire_order.time_limit_days) == (1, 1, 10)
+    assert set(fire_order.materials) == {"消防安全检查申请表", "场所消防安全制度"}
 
 
 async def test_the_same_idempotency_key_gives_the_same_case(submit: SubmitCase) -> None:
     first = await submit(application(), idempotency_key="k-1")
     again = await submit(application(), idempotency_key="k-1")
-    assert again.record.case_id == first.record.case_id
+    assert again.case.case_id == first.case.case_id
     assert (first.created, again.created) == (True, False)
     assert len(await queued(submit)) == 4
 
@@ -68,8 +69,7 @@ async def test_every_missing_material_is_named_at_once(submit: SubmitCase) -> No
     materials = {"market": {"食品经营许可申请书": "doc://x"}, "fire": {}, "tax": {"财务负责人信息": "doc://y"}}
     with pytest.raises(ApplicationInvalid) as caught:
         await submit(application(materials=materials), idempotency_key=None)
-    fields = [field for field, _ in caught.value.problems]
-    assert fields == ["materials.market", "materials.fire"]
+    assert [field for field, _ in caught.value.problems] == ["materials.market", "materials.fire"]
     assert await queued(submit) == []
 
 
@@ -78,16 +78,45 @@ async def test_only_the_lead_department_takes_the_case(submit: SubmitCase) -> No
         await submit(application(lead_department="tax"), idempotency_key=None)
 
 
-async def test_an_unknown_matter_is_refused(submit: SubmitCase) -> None:
+async def test_only_catalog_matters_are_filed(submit: SubmitCase) -> None:
     with pytest.raises(UnknownMatter):
         await submit(application(matter_code="JM-NOPE"), idempotency_key=None)
 
 
-def test_a_catalog_whose_lead_has_no_part_is_refused_at_load(tmp_path: Path) -> None:
-    bad = tmp_path / "catalog.json"
-    bad.write_text('{"departments": {"tax": {"name": "税务局"}, "fire": {"name": "消防"}}, "joint_matters": '
-                   '[{"code": "JM-X", "name": "x", "lead": "market", "parts": ['
-                   '{"department": "tax", "code": "T", "name": "t", "time_limit_days": 1},'
-                   '{"department": "fire", "code": "F", "name": "f", "time_limit_days": 1}]}]}')
-    with pytest.raises(CatalogError, match="JM-X: the lead department market has no part"):
-        Catalog.load(bad)
+async def test_a_second_application_needs_a_first_that_required_rectification(submit: SubmitCase) -> None:
+    first = await submit(application(), idempotency_key=None)
+    with pytest.raises(Refused, match="rectification"):
+        await submit(application(previous_case_id=first.case.case_id), idempotency_key=None)
+
+
+def test_green_channel_limits_shorten_the_parts() -> None:
+    key = CATALOG.joint_matters["JM-KEY-001"]
+    assert key.green_channel
+    assert key.tracker
+    assert CATALOG.part_limit(key, "TAX-REG") == 0  # 即时办结
+    assert CATALOG.part_limit(key, "PLN-LICENCE") == 19
+
+
+def write_catalog(tmp_path: Path, matter_changes: dict[str, object]) -> Path:
+    """The sample catalog with its first matter (MKT-REG) changed."""
+    raw = json.loads(IntakeSettings().catalog_path.read_text(encoding="utf-8"))
+    raw["matters"][0] |= matter_changes
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_committed_limit_above_the_legal_one_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"MKT-REG.*exceeds the legal limit"):
+        Catalog.load(write_catalog(tmp_path, {"committed_days": 30, "legal_days": 15}))
+
+
+def test_a_public_service_with_an_approval_step_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match=r"MKT-REG.*public-service matter cannot have an approval step"):
+        Catalog.load(write_catalog(tmp_path, {"kind": "public_service", "has_approval_step": True}))
+
+
+def test_the_sample_catalog_has_the_joint_matters_of_the_domain() -> None:
+    assert set(CATALOG.joint_matters) >= {"JM-ENT-001", "JM-ROAD-001", "JM-BUILD-001", "JM-REST-001", "JM-KEY-001"}
+    departments = {CATALOG.matters[c].department for c in CATALOG.joint_matters["JM-BUILD-001"].parts}
+    assert departments == {"drc", "planning", "land", "construction", "fire", "environment"}

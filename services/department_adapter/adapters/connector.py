@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from services.department_adapter.domain.decision import Decision
-from shared.contracts import WorkOrder
+from services.department_adapter.domain.answer import Answer
+from shared.contracts import HandlingStarted, WorkOrder
 
 
 class ConnectorError(RuntimeError):
@@ -13,6 +13,10 @@ class ConnectorError(RuntimeError):
 
 
 class Connector(Protocol):
-    async def decide(self, order: WorkOrder) -> Decision: ...
+    async def pre_review(self, order: WorkOrder) -> Answer:
+        """Accept, ask for a supplement, or refuse the materials of one round."""
+
+    async def decide(self, work: HandlingStarted) -> Answer:
+        """Approve, deny, or require rectification."""
 
     async def close(self) -> None: ...

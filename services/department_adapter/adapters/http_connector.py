@@ -1,45 +1,82 @@
 """Connector for a department that exposes a REST API (the simulators speak this protocol).
 
-Its protocol is the department's, not ours: camelCase fields, PASS/REJECT verdicts. The
+Its protocol is the department's, not ours: camelCase fields, verdicts such as PASS/REJECT. The
 translation lives here and nowhere else.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from services.department_adapter.adapters.connector import ConnectorError
-from services.department_adapter.domain.decision import Decision
-from shared.contracts import Outcome, WorkOrder
+from services.department_adapter.domain.answer import Answer
+from shared.contracts import (
+    Accept,
+    Approve,
+    Deny,
+    DepartmentAction,
+    HandlingStarted,
+    Refuse,
+    RequestSupplement,
+    RequireRectification,
+    SupplementItem,
+    WorkOrder,
+)
 
 
 class HttpConnector:
     def __init__(self, base_url: str, timeout: float) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout,
-                                        limits=httpx.Limits(max_connections=100))
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=httpx.Limits(max_connections=100))
 
-    async def decide(self, order: WorkOrder) -> Decision:
-        request = {
-            "bizNo": order.work_order_id,
-            "caseRef": order.case_id,
-            "itemCode": order.part_code,
-            "applicantName": order.applicant.name,
-            "applicantCertNo": order.applicant.id_number,
-            "attachments": [{"name": n, "url": u} for n, u in order.materials.items()],
-        }
+    async def pre_review(self, order: WorkOrder) -> Answer:
+        body = await self._post("/gov/v1/prereview", {**_request(order), "round": order.round})
+        return Answer(_pre_review_action(body), body.get("handler") or "unknown")
+
+    async def decide(self, work: HandlingStarted) -> Answer:
+        body = await self._post("/gov/v1/applications", _request(work))
+        return Answer(_decision(body), body.get("handler") or "unknown")
+
+    async def _post(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = await self.client.post("/gov/v1/applications", json=request)
+            response = await self.client.post(path, json=request)
             response.raise_for_status()
-            body = response.json()
-            verdict = body["result"]
+            body: dict[str, Any] = response.json()
+            body["result"]
+            return body
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             raise ConnectorError(f"department system: {type(exc).__name__}: {exc}") from exc
-        if verdict == "PASS":
-            return Decision(Outcome.APPROVED, document_number=body.get("docNo"), handled_by=body.get("handler"))
-        if verdict == "REJECT":
-            return Decision(Outcome.DENIED, legal_basis=body.get("lawBasis"), reason=body.get("opinion"),
-                            handled_by=body.get("handler"))
-        raise ConnectorError(f"department system answered an unknown verdict {verdict!r}")
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _request(work: WorkOrder | HandlingStarted) -> dict[str, Any]:
+    return {
+        "bizNo": work.work_order_id, "caseRef": work.case_id, "itemCode": work.part_code,
+        "applicantName": work.applicant.name, "applicantCertNo": work.applicant.id_number,
+        "attachments": [{"name": n, "url": u} for n, u in work.materials.items()],
+    }
+
+
+def _pre_review_action(body: dict[str, Any]) -> DepartmentAction:
+    verdict = body["result"]
+    if verdict == "ACCEPT":
+        return Accept(opinion=body.get("opinion"))
+    if verdict == "SUPPLEMENT":
+        return RequestSupplement(items=[SupplementItem(material=m["name"], reason=m["reason"]) for m in body["missing"]])
+    if verdict == "REFUSE":
+        return Refuse(reason=body.get("opinion"), legal_basis=body.get("lawBasis"))
+    raise ConnectorError(f"department system answered an unknown pre-review verdict {verdict!r}")
+
+
+def _decision(body: dict[str, Any]) -> DepartmentAction:
+    verdict = body["result"]
+    if verdict == "PASS":
+        return Approve(document_number=body.get("docNo"), documents=body.get("docs") or [])
+    if verdict == "REJECT":
+        return Deny(legal_basis=body.get("lawBasis"), reason=body.get("opinion"), written_opinion=body.get("opinion"))
+    if verdict == "RECTIFY":
+        return RequireRectification(items=body.get("rectifyItems") or ["按意见整改"])
+    raise ConnectorError(f"department system answered an unknown verdict {verdict!r}")

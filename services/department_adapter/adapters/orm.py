@@ -2,7 +2,7 @@
 
 A department system may be slow or offline for hours (some bridges are store-and-forward), so
 work orders are kept here, the Kafka offsets committed, and the answers chased from this table.
-The primary key on the work order id is what keeps a work order from being answered twice.
+The primary key (work order, phase, round) is what keeps a piece of work from being answered twice.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class WorkItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (Index("ix_work_items_due", "status", "next_attempt_at"),)
 
-    work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(120), primary_key=True, comment="work order id, phase and round")
     case_id: Mapped[str] = mapped_column(String(64))
     event: Mapped[bytes] = mapped_column(LargeBinary)
     topic: Mapped[str] = mapped_column(String(255))

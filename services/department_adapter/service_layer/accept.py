@@ -1,4 +1,4 @@
-"""Taking work orders off the department's topic into the inbox (idempotent per work order)."""
+"""Taking work off the department's topic into the inbox (idempotent per piece of work)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.department_adapter.adapters.orm import WorkItem
-from shared.contracts import WorkOrder
+from services.department_adapter.adapters.orm import WorkItem, WorkStatus
+from services.department_adapter.domain.answer import item_id
 from shared.messaging.consumer import Delivery
 
 
@@ -18,14 +18,16 @@ class AcceptWork:
         self.clock = clock
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        ids = [d.data.work_order_id for d in deliveries if isinstance(d.data, WorkOrder)]
-        known = set(await session.scalars(select(WorkItem.work_order_id).where(WorkItem.work_order_id.in_(ids))))
+        ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}"
+               for d in deliveries}
+        known = set(await session.scalars(select(WorkItem.item_id).where(WorkItem.item_id.in_(ids.values()))))
         now = self.clock()
         for d in deliveries:
-            order_id = getattr(d.data, "work_order_id", None) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}"
-            if order_id in known:
+            key = ids[d.event.id]
+            if key in known:
                 continue
-            known.add(order_id)
-            session.add(WorkItem(work_order_id=order_id, case_id=d.event.subject, event=d.event.to_bytes(),
-                                 topic=d.record.topic, partition=d.record.partition, offset=d.record.offset,
+            known.add(key)
+            # Anything that is not work for this department is kept too, and dead-lettered by the dispatcher.
+            session.add(WorkItem(item_id=key, case_id=d.event.subject, event=d.event.to_bytes(), topic=d.record.topic,
+                                 partition=d.record.partition, offset=d.record.offset, status=WorkStatus.PENDING,
                                  next_attempt_at=now))

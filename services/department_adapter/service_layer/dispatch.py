@@ -17,16 +17,16 @@ from sqlalchemy import select
 
 from services.department_adapter.adapters.connector import Connector, ConnectorError
 from services.department_adapter.adapters.orm import WorkItem, WorkStatus
-from services.department_adapter.domain.decision import Decision
+from services.department_adapter.domain.answer import Answer
 from shared.clock import Clock
-from shared.contracts import CloudEvent, MalformedEvent, WorkOrder
+from shared.contracts import CloudEvent, HandlingStarted, MalformedEvent, WorkOrder
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-Outcome = tuple[str, Decision | Exception]
+Outcome = tuple[str, Answer | Exception]
 
 
 class Dispatcher:
@@ -77,17 +77,18 @@ class Dispatcher:
             return []
         async with self.sessions() as session:
             rows = await session.execute(
-                select(WorkItem.work_order_id, WorkItem.event)
+                select(WorkItem.item_id, WorkItem.event)
                 .where(WorkItem.status == WorkStatus.PENDING, WorkItem.next_attempt_at <= self.clock.now())
                 .order_by(WorkItem.next_attempt_at).limit(room + len(self.in_flight)))
-            return [(r.work_order_id, r.event) for r in rows if r.work_order_id not in self.in_flight][:room]
+            return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
         try:
-            order = CloudEvent.from_bytes(raw).payload()
-            if not isinstance(order, WorkOrder) or order.department != self.department:
-                raise MalformedEvent(f"not a work order for {self.department}")
-            outcome: Decision | Exception = await self.connector.decide(order)
+            work = CloudEvent.from_bytes(raw).payload()
+            if not isinstance(work, WorkOrder | HandlingStarted) or work.department != self.department:
+                raise MalformedEvent(f"not work for {self.department}")
+            outcome: Answer | Exception = await (
+                self.connector.pre_review(work) if isinstance(work, WorkOrder) else self.connector.decide(work))
         except (ConnectorError, MalformedEvent, ValueError) as exc:
             outcome = exc
         except Exception as exc:
@@ -111,13 +112,13 @@ class Dispatcher:
         now = self.clock.now()
         letters: list[tuple[Origin, str]] = []
         async with self.sessions() as session, session.begin():
-            items = {i.work_order_id: i for i in await session.scalars(
-                select(WorkItem).where(WorkItem.work_order_id.in_([i for i, _ in batch])))}
+            items = {i.item_id: i for i in await session.scalars(
+                select(WorkItem).where(WorkItem.item_id.in_([i for i, _ in batch])))}
             for item_id, outcome in batch:
                 item = items[item_id]
                 if item.status != WorkStatus.PENDING:
                     continue
-                if isinstance(outcome, Decision):
+                if isinstance(outcome, Answer):
                     self._answered(session, item, outcome, now)
                 elif self._failed(item, outcome, now):
                     letters.append((Origin(item.topic, item.partition, item.offset, item.case_id, item.event),
@@ -126,10 +127,10 @@ class Dispatcher:
             await self.dead_letters.send(origin, error)
         self.after_commit()
 
-    def _answered(self, session, item: WorkItem, decision: Decision, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        order = CloudEvent.from_bytes(item.event).payload()
-        assert isinstance(order, WorkOrder)
-        event = self.outbox.add(session, self.topics.results, decision.result_for(order, now), subject=order.case_id)
+    def _answered(self, session, item: WorkItem, answer: Answer, now: datetime) -> None:  # type: ignore[no-untyped-def]
+        work = CloudEvent.from_bytes(item.event).payload()
+        assert isinstance(work, WorkOrder | HandlingStarted)
+        event = self.outbox.add(session, self.topics.department_actions, answer.acted(work, now), subject=work.case_id)
         item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
         item.attempts += 1
 

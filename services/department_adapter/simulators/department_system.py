@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from shared.settings import SimulatorSettings
 
+DEFAULT_BASIS = "《中华人民共和国行政许可法》第三十八条"
 DENIAL_BASIS = {
     "tax": "《中华人民共和国税收征收管理法》第十五条",
     "fire": "《中华人民共和国消防法》第十五条",
@@ -37,10 +39,14 @@ class ApplicationIn(BaseModel):
     applicantName: str  # noqa: N815
     applicantCertNo: str  # noqa: N815
     attachments: list[Attachment]
+    round: int = 1
 
 
 class Rule(BaseModel):
-    decision: Literal["approve", "deny"] = "approve"
+    """How the system treats one applicant. A supplement is asked for in the first round only."""
+
+    prereview: Literal["accept", "supplement", "refuse"] = "accept"
+    decision: Literal["approve", "deny", "rectify"] = "approve"
     delay_seconds: float = 0.0
 
 
@@ -48,19 +54,38 @@ def build(settings: SimulatorSettings) -> FastAPI:
     app = FastAPI(title=f"{settings.department} department system (simulated)")
     default = Rule(decision=settings.decision, delay_seconds=settings.delay_seconds)
     rules: dict[str, Rule] = {}
-    answers: dict[str, dict[str, str]] = {}
+    answers: dict[str, dict[str, Any]] = {}
     calls = {"received": 0}
     serial = itertools.count(1)
 
-    @app.post("/gov/v1/applications")
-    async def apply(body: ApplicationIn) -> dict[str, str | int]:
+    async def answer_once(key: str, body: ApplicationIn, decide: Callable[[Rule], dict[str, Any]]) -> dict[str, Any]:
         calls["received"] += 1
         rule = rules.get(body.applicantCertNo, default)
         if rule.delay_seconds:
             await asyncio.sleep(rule.delay_seconds)
-        if body.bizNo not in answers:
-            answers[body.bizNo] = _answer(settings.department, rule, next(serial))
-        return {"code": 0, "bizNo": body.bizNo, **answers[body.bizNo]}
+        if key not in answers:
+            answers[key] = {"code": 0, "bizNo": body.bizNo, "handler": f"{settings.department.upper()}-STAFF-01",
+                            **decide(rule)}
+        return answers[key]
+
+    @app.post("/gov/v1/prereview")
+    async def prereview(body: ApplicationIn) -> dict[str, Any]:
+        """受理审查: ACCEPT, SUPPLEMENT (first round only, naming the first attachment) or REFUSE."""
+        def decide(rule: Rule) -> dict[str, Any]:
+            if rule.prereview == "refuse":
+                return {"result": "REFUSE", "opinion": "申请事项不属于本部门受理范围",
+                        "lawBasis": DENIAL_BASIS.get(settings.department, DEFAULT_BASIS)}
+            if rule.prereview == "supplement" and body.round == 1:
+                first = body.attachments[0].name if body.attachments else "申请材料"
+                return {"result": "SUPPLEMENT", "missing": [{"name": first, "reason": "材料不清晰，请重新提交"}]}
+            return {"result": "ACCEPT"}
+
+        return await answer_once(f"{body.bizNo}#review{body.round}", body, decide)
+
+    @app.post("/gov/v1/applications")
+    async def apply(body: ApplicationIn) -> dict[str, Any]:
+        """办理决定: PASS with a document number, REJECT with the legal basis, or RECTIFY."""
+        return await answer_once(body.bizNo, body, lambda rule: _answer(settings.department, rule, next(serial)))
 
     @app.put("/gov/v1/rules/{cert_no}")
     async def set_rule(cert_no: str, rule: Rule) -> Rule:
@@ -78,9 +103,9 @@ def build(settings: SimulatorSettings) -> FastAPI:
     return app
 
 
-def _answer(department: str, rule: Rule, serial: int) -> dict[str, str]:
-    handler = f"{department.upper()}-STAFF-01"
+def _answer(department: str, rule: Rule, serial: int) -> dict[str, Any]:
     if rule.decision == "approve":
-        return {"result": "PASS", "docNo": f"{department.upper()}-{datetime.now():%Y}-{serial:06d}", "handler": handler}
-    return {"result": "REJECT", "lawBasis": DENIAL_BASIS.get(department, "《中华人民共和国行政许可法》第三十八条"),
-            "opinion": "申请材料不符合法定条件", "handler": handler}
+        return {"result": "PASS", "docNo": f"{department.upper()}-{datetime.now():%Y}-{serial:06d}"}
+    if rule.decision == "rectify":
+        return {"result": "RECTIFY", "rectifyItems": ["按现场检查意见整改后重新申请"]}
+    return {"result": "REJECT", "lawBasis": DENIAL_BASIS.get(department, DEFAULT_BASIS), "opinion": "申请材料不符合法定条件"}

@@ -1,4 +1,4 @@
-"""HTTP for window staff and applicants: where a case stands, and its one reply."""
+"""HTTP for applicants and window staff: where a case stands, the one-time notice, the one reply."""
 
 from __future__ import annotations
 
@@ -7,24 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from services.gateway.adapters.orm import CaseView, PartView
+from services.gateway.adapters.orm import CaseView
 from shared.db import SessionFactory
 
-STATUS_TEXT = {"in_progress": "办理中", "completed": "已办结"}
-
-
-class PartStatus(BaseModel):
-    work_order_id: str
-    department: str
-    part_code: str
-    part_name: str
-    outcome: str | None
-    document_number: str | None
-    legal_basis: str | None
-    reason: str | None
-    decided_at: datetime | None
+STATE_TEXT = {
+    "pre_review": "受理审查中", "awaiting_supplement": "待补正", "not_accepted": "不予受理", "handling": "办理中",
+    "concluded": "已办结",
+    "forwarded": "待预审", "pre_accepted": "预审通过", "supplement_requested": "需补正", "pre_refused": "不予受理",
+    "suspended": "中止计时", "approved": "准予", "denied": "不予许可", "rectification_required": "需整改",
+}
 
 
 class CaseStatus(BaseModel):
@@ -34,8 +26,12 @@ class CaseStatus(BaseModel):
     status: str
     status_text: str
     submitted_at: datetime
-    parts: list[PartStatus]
+    accepted_at: datetime | None
+    notice: dict[str, Any] | None
+    parts: list[dict[str, Any]]
     reply: dict[str, Any] | None
+    delivery: dict[str, Any] | None
+    evaluation: dict[str, Any] | None
 
 
 def router(sessions: SessionFactory) -> APIRouter:
@@ -43,17 +39,15 @@ def router(sessions: SessionFactory) -> APIRouter:
 
     @api.get("/cases/{case_id}", response_model=CaseStatus)
     async def case_status(case_id: str) -> CaseStatus:
-        """The case's status, every department part, and the unified reply once there is one."""
+        """The case's status, every department part, the one-time notice if any, and the unified reply."""
         async with sessions() as session:
-            case = await session.get(CaseView, case_id)
-            if case is None:
-                raise HTTPException(404, f"未找到该办件 case {case_id} is not known (yet) to the gateway")
-            parts = await session.scalars(select(PartView).where(PartView.case_id == case_id)
-                                          .order_by(PartView.work_order_id))
-            status = "completed" if case.reply else "in_progress"
-            return CaseStatus(
-                case_id=case.case_id, matter_code=case.matter_code, matter_name=case.matter_name,
-                status=status, status_text=STATUS_TEXT[status], submitted_at=case.submitted_at,
-                parts=[PartStatus.model_validate(p, from_attributes=True) for p in parts], reply=case.reply)
+            view = await session.get(CaseView, case_id)
+        if view is None:
+            raise HTTPException(404, f"未找到该办件 case {case_id} is not known (yet) to the gateway")
+        parts = [p | {"state_text": STATE_TEXT.get(p["state"], p["state"])} for p in view.parts]
+        return CaseStatus(case_id=view.case_id, matter_code=view.matter_code, matter_name=view.matter_name,
+                          status=view.state, status_text=STATE_TEXT[view.state], submitted_at=view.submitted_at,
+                          accepted_at=view.accepted_at, notice=view.notice, parts=parts, reply=view.reply,
+                          delivery=view.delivery, evaluation=view.evaluation)
 
     return api

@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.adapters.orm import CaseRecord, PartRecord
+from services.intake.domain.lifecycle import JointCase
 from shared.contracts import EventData, HandlingStarted, WorkOrder
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.intake.adapters.orm import CaseRecord, PartRecord
-from services.intake.domain.lifecycle import JointCase
 
 
 class ConcurrentUpdate(RuntimeError):

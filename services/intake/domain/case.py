@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts import Applicant
 from services.intake.domain.catalog import Catalog, JointMatter
 from services.intake.domain.lifecycle import JointCase, Part
+from shared.contracts import Applicant
 
 
 class ApplicationInvalid(ValueError):

@@ -318,7 +318,8 @@ class JointCase(BaseModel):
     def _decide_extension(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         pending = part.pending_extension
         require(pending is not None, "没有待批准的延期申请 (no extension is awaiting a decision)")
-        assert isinstance(action, DecideExtension) and pending is not None
+        assert isinstance(action, DecideExtension)
+        assert pending is not None
         require(bool(action.approver_name and action.approver_title),
                 "延期须经具名的部门负责人批准 (an extension needs a named department head)")
         pending.approved, pending.decided_at = action.approved, at

@@ -6,12 +6,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from shared.contracts import DepartmentAction
-from shared.db import SessionFactory
 from services.intake.adapters.orm import CaseRecord, PartRecord
 from services.intake.domain.lifecycle import JointCase, Part, PartState
 from services.intake.entrypoints.window_api import CaseView, view
 from services.intake.service_layer.act import CaseActions
+from shared.contracts import DepartmentAction
+from shared.db import SessionFactory
 
 OPEN = (PartState.FORWARDED, PartState.HANDLING, PartState.SUSPENDED)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, Field
 
-from shared.contracts import Applicant
 from services.intake.domain.case import Application
 from services.intake.domain.lifecycle import STATE_TEXT, JointCase
 from services.intake.service_layer.act import CaseActions, CaseNotFound
 from services.intake.service_layer.submit import SubmitCase
+from shared.contracts import Applicant
 
 
 class LeadWindow(BaseModel):

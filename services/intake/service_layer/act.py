@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
+from services.intake.domain.lifecycle import JointCase, Refused
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
-from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
-from services.intake.domain.lifecycle import JointCase, Refused
 
 Step = Callable[[JointCase, datetime], list[EventData]]
 

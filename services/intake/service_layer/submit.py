@@ -12,16 +12,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.contracts import CaseSubmitted, EventData
-from shared.db import SessionFactory
-from shared.messaging.outbox import Outbox
-from shared.topics import Topics
 from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import CaseRecord
 from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import CaseState, JointCase, Refused
-from shared.contracts import Outcome
+from shared.contracts import CaseSubmitted, EventData, Outcome
+from shared.db import SessionFactory
+from shared.messaging.outbox import Outbox
+from shared.topics import Topics
 
 
 class UnknownMatter(LookupError):

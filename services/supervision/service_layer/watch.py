@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import PartClock, TimelineEntry
-from shared.contracts import CaseSubmitted, DepartmentResult, OverdueAlert, UnifiedReply
-from shared.contracts.envelope import EventData
+from shared.contracts import DECISIONS, CaseAccepted, CaseSubmitted, EventData, PartActionRecorded
 from shared.messaging.consumer import Delivery
 from shared.workdays import WorkingCalendar
 
@@ -22,51 +23,32 @@ class Watcher:
             select(PartClock).where(PartClock.case_id.in_(case_ids)))}
         for d in deliveries:
             session.add(TimelineEntry(case_id=d.event.subject, event_id=d.event.id, event_type=d.event.type,
-                                      occurred_at=d.event.time, department=_department(d.data),
-                                      summary=_summary(d.data)))
+                                      occurred_at=d.event.time, department=getattr(d.data, "department", None),
+                                      summary=summary(d.data)))
             if isinstance(d.data, CaseSubmitted):
-                self._start_clocks(session, d.data, clocks)
-            elif isinstance(d.data, DepartmentResult):
-                _stop_clock(session, d.data, clocks)
-
-    def _start_clocks(self, session: AsyncSession, event: CaseSubmitted, clocks: dict[str, PartClock]) -> None:
-        for part in event.parts:
-            clock = clocks.get(part.work_order_id)
-            if clock is None:
-                clocks[part.work_order_id] = clock = PartClock(
-                    work_order_id=part.work_order_id, case_id=event.case_id,
-                    department=part.department, part_code=part.part_code)
-                session.add(clock)
-            clock.time_limit_days = part.time_limit_days
-            clock.started_at = event.submitted_at
-            clock.deadline = self.calendar.deadline(event.submitted_at, part.time_limit_days)
-
-
-def _stop_clock(session: AsyncSession, event: DepartmentResult, clocks: dict[str, PartClock]) -> None:
-    clock = clocks.get(event.work_order_id)
-    if clock is None:  # the result overtook the submission on another topic
-        clocks[event.work_order_id] = clock = PartClock(
-            work_order_id=event.work_order_id, case_id=event.case_id,
-            department=event.department, part_code=event.part_code)
-        session.add(clock)
-    if clock.decided_at is None:
-        clock.decided_at = event.decided_at
+                for part in d.data.parts:
+                    if part.work_order_id not in clocks:
+                        clocks[part.work_order_id] = clock = PartClock(
+                            work_order_id=part.work_order_id, case_id=d.data.case_id, department=part.department,
+                            part_code=part.part_code, time_limit_days=part.time_limit_days)
+                        session.add(clock)
+            elif isinstance(d.data, CaseAccepted):
+                for part in d.data.parts:  # the handling clocks start at acceptance
+                    clock = clocks[part.work_order_id]
+                    clock.started_at = d.data.accepted_at
+                    clock.deadline = self.calendar.deadline(d.data.accepted_at, part.time_limit_days)
+            elif isinstance(d.data, PartActionRecorded) and d.data.action.kind in DECISIONS:
+                decided = clocks.get(d.data.work_order_id)
+                if decided is not None and decided.decided_at is None:
+                    decided.decided_at = d.data.acted_at
 
 
-def _department(data: EventData) -> str | None:
+def summary(data: EventData) -> dict[str, Any]:
+    """What the timeline shows of an event: who acted and what they decided, without the bulk."""
     if isinstance(data, CaseSubmitted):
-        return data.lead_department
-    return getattr(data, "department", None)
-
-
-def _summary(data: EventData) -> dict[str, object]:
-    if isinstance(data, CaseSubmitted):
-        return {"matter_code": data.matter_code, "parts": [p.department for p in data.parts]}
-    if isinstance(data, DepartmentResult):
-        return {"outcome": data.outcome.value, "document_number": data.document_number,
-                "legal_basis": data.legal_basis, "reason": data.reason, "handled_by": data.handled_by}
-    if isinstance(data, UnifiedReply):
-        return {"outcome": data.outcome.value}
-    if isinstance(data, OverdueAlert):
-        return {"deadline": data.deadline.isoformat()}
-    return {}
+        return {"matter_code": data.matter_code, "parts": [p.department for p in data.parts], "staff_id": data.staff_id}
+    if isinstance(data, PartActionRecorded):
+        return {"staff_id": data.staff_id, "action": data.action.model_dump(mode="json"),
+                "part_state": data.part_state, "case_state": data.case_state}
+    dumped = data.model_dump(mode="json", exclude={"applicant", "materials", "parts", "notice", "message"})
+    return {k: v for k, v in dumped.items() if k != "case_id"}

@@ -1,0 +1,29 @@
+"""A department system's answer to one piece of work, and the message that carries it to the case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.contracts import DepartmentActed, DepartmentAction, EventData, HandlingStarted, WorkOrder
+
+Work = WorkOrder | HandlingStarted
+
+
+@dataclass(frozen=True)
+class Answer:
+    action: DepartmentAction
+    staff_id: str
+
+    def acted(self, work: Work, at: datetime) -> DepartmentActed:
+        return DepartmentActed(case_id=work.case_id, work_order_id=work.work_order_id, department=work.department,
+                               staff_id=self.staff_id, acted_at=at, action=self.action)
+
+
+def item_id(work: EventData) -> str | None:
+    """One inbox item per piece of work: each pre-review round, and the handling."""
+    if isinstance(work, WorkOrder):
+        return f"{work.work_order_id}#review{work.round}"
+    if isinstance(work, HandlingStarted):
+        return f"{work.work_order_id}#handle"
+    return None
