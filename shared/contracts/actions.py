@@ -7,7 +7,7 @@ refused with a reason that supervision sees.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -112,10 +112,21 @@ class DecideExtension(_Action):
     approver_title: str | None = Field(default=None, examples=["局长"])
 
 
+class DeemedApproval(_Action):
+    """超时默许: supervision approves on behalf of a department that stayed silent after urging."""
+
+    kind: Literal["deemed_approve"] = "deemed_approve"
+    issued_by: Literal["supervision"] = "supervision"
+    document_number: str = Field(description="The center's number for the deemed approval.")
+    deadline: datetime = Field(description="The committed deadline the department let pass.")
+    urged_at: list[datetime] = Field(min_length=1, description="When the department was urged.")
+    silent_since: datetime = Field(description="The department's last action on the part, or acceptance.")
+
+
 DepartmentAction = Annotated[
     Accept | RequestSupplement | Refuse | Approve | Deny | RequireRectification | Suspend | Resume
-    | RequestExtension | DecideExtension,
+    | RequestExtension | DecideExtension | DeemedApproval,
     Field(discriminator="kind"),
 ]
 PRE_REVIEW_ACTIONS = ("accept", "supplement", "refuse")
-DECISIONS = ("approve", "deny", "rectify")
+DECISIONS = ("approve", "deny", "rectify", "deemed_approve")

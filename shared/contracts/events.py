@@ -127,6 +127,16 @@ class PartActionRecorded(EventData):
     case_state: str
 
 
+class RefusalRule(StrEnum):
+    """Which rule an action broke, for supervision to classify violations."""
+
+    NOT_ACCEPTED_YET = "not_accepted_yet"  # handling or deciding before acceptance
+    NO_WORK_ORDER = "no_work_order"  # a department with no part (no work order) in the case
+    MISSING_LEGAL_BASIS = "missing_legal_basis"  # a denial or refusal without its legal basis
+    INCOMPLETE = "incomplete"  # a required detail is missing (document number, named head...)
+    OUT_OF_ORDER = "out_of_order"  # any other step the case's state does not allow now
+
+
 class ActionRefused(EventData):
     """An action the rules do not allow now; nothing changed. Supervision keeps every one."""
 
@@ -138,6 +148,7 @@ class ActionRefused(EventData):
     staff_id: str | None = None
     action_kind: str
     action: dict[str, Any]
+    rule: RefusalRule = RefusalRule.OUT_OF_ORDER
     reason: str
     refused_at: datetime
 

@@ -25,6 +25,7 @@ from shared.contracts import (
     CaseNotAccepted,
     CaseSupplemented,
     DecideExtension,
+    DeemedApproval,
     Deny,
     DepartmentAction,
     DocumentsDelivered,
@@ -36,6 +37,7 @@ from shared.contracts import (
     PartOutcome,
     PartSummary,
     RefusalReason,
+    RefusalRule,
     Refuse,
     RequestExtension,
     RequestSupplement,
@@ -49,16 +51,17 @@ from shared.contracts import (
 
 
 class Refused(Exception):
-    """The rules do not allow this action now; the reason is for the person who tried."""
+    """The rules do not allow this action now; the reason is for the person who tried, the rule
+    for supervision."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, rule: RefusalRule = RefusalRule.OUT_OF_ORDER) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.rule = reason, rule
 
 
-def require(condition: bool, reason: str) -> None:
+def require(condition: bool, reason: str, rule: RefusalRule = RefusalRule.OUT_OF_ORDER) -> None:
     if not condition:
-        raise Refused(reason)
+        raise Refused(reason, rule)
 
 
 class CaseState(StrEnum):
@@ -117,7 +120,7 @@ class Part(BaseModel):
     round: int = 1
     supplement_items: list[SupplementItem] = Field(default_factory=list)
     refusal: Refuse | None = None
-    decision: Approve | Deny | RequireRectification | None = None
+    decision: Approve | Deny | RequireRectification | DeemedApproval | None = None
     decided_at: datetime | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     extensions: list[Extension] = Field(default_factory=list)
@@ -140,7 +143,8 @@ class Part(BaseModel):
         return PartOutcome(
             department=self.department, part_code=self.part_code, part_name=self.part_name,
             outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED), decided_at=self.decided_at,
-            document_number=d.document_number if isinstance(d, Approve) else None,
+            document_number=d.document_number if isinstance(d, Approve | DeemedApproval) else None,
+            deemed=isinstance(d, DeemedApproval),
             documents=d.documents if isinstance(d, Approve) else [],
             legal_basis=d.legal_basis if isinstance(d, Deny) else None,
             reason=d.reason if isinstance(d, Deny) else None,
@@ -187,7 +191,8 @@ class JointCase(BaseModel):
 
     def part_of(self, department: str) -> Part:
         part = next((p for p in self.parts if p.department == department), None)
-        require(part is not None, f"{department} 在本案中没有办理事项 (the department has no part in case {self.case_id})")
+        require(part is not None, f"{department} 在本案中没有办理事项 (the department has no part in case {self.case_id})",
+                RefusalRule.NO_WORK_ORDER)
         assert part is not None
         return part
 
@@ -205,7 +210,7 @@ class JointCase(BaseModel):
         part = self.part_of(department)
         handler = {
             "accept": self._pre_review, "supplement": self._pre_review, "refuse": self._pre_review,
-            "approve": self._decide, "deny": self._decide, "rectify": self._decide,
+            "approve": self._decide, "deny": self._decide, "rectify": self._decide, "deemed_approve": self._decide,
             "suspend": self._suspend, "resume": self._resume,
             "request_extension": self._request_extension, "decide_extension": self._decide_extension,
         }[action.kind]
@@ -222,7 +227,8 @@ class JointCase(BaseModel):
                 f"本部门本轮预审已答复 (this department already answered round {part.round} of pre-review)")
         if isinstance(action, Refuse):
             require(bool(action.reason and action.legal_basis),
-                    "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)")
+                    "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)",
+                    RefusalRule.MISSING_LEGAL_BASIS)
             part.state, part.refusal, part.decided_at = PartState.PRE_REFUSED, action, at
         elif isinstance(action, RequestSupplement):
             part.state, part.supplement_items = PartState.SUPPLEMENT_REQUESTED, list(action.items)
@@ -259,7 +265,8 @@ class JointCase(BaseModel):
 
     def _require_handling(self, part: Part) -> None:
         require(self.state not in (CaseState.PRE_REVIEW, CaseState.AWAITING_SUPPLEMENT),
-                "案件尚未受理，不能办理或作出决定 (the case is not accepted yet: no handling before acceptance)")
+                "案件尚未受理，不能办理或作出决定 (the case is not accepted yet: no handling before acceptance)",
+                RefusalRule.NOT_ACCEPTED_YET)
         require(self.state is CaseState.HANDLING, f"案件已「{STATE_TEXT[self.state]}」 (the case is closed)")
         require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
         require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
@@ -267,15 +274,22 @@ class JointCase(BaseModel):
     def _decide(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         self._require_handling(part)
         if isinstance(action, Approve):
-            require(bool(action.document_number), "准予决定须有文书或证照编号 (an approval needs its document number)")
+            require(bool(action.document_number), "准予决定须有文书或证照编号 (an approval needs its document number)",
+                    RefusalRule.INCOMPLETE)
             part.state = PartState.APPROVED
         elif isinstance(action, Deny):
             require(bool(action.legal_basis and action.reason),
-                    "不予许可须说明法律依据和理由 (a denial needs its legal basis and reason)")
+                    "不予许可须说明法律依据和理由 (a denial needs its legal basis and reason)",
+                    RefusalRule.MISSING_LEGAL_BASIS)
             part.state = PartState.DENIED
+        elif isinstance(action, DeemedApproval):
+            require(part.silence_means_yes, "本事项不适用超时默许 (silence does not mean yes for this matter)")
+            require(not any(e.approved for e in part.extensions),
+                    "已批准延期的事项不适用超时默许 (an approved extension rules out silence means yes)")
+            part.state = PartState.APPROVED
         else:
             part.state = PartState.RECTIFICATION_REQUIRED
-        assert isinstance(action, Approve | Deny | RequireRectification)
+        assert isinstance(action, Approve | Deny | RequireRectification | DeemedApproval)
         part.decision, part.decided_at = action, at
         if part.pending_extension:
             part.pending_extension.approved, part.pending_extension.decided_at = False, at  # moot once decided
@@ -294,7 +308,8 @@ class JointCase(BaseModel):
         self._require_handling(part)
         assert isinstance(action, Suspend)
         require(action.applicant_notified_on is not None,
-                "中止计时须事先告知申请人并记录告知日期 (a suspension needs the date the applicant was told)")
+                "中止计时须事先告知申请人并记录告知日期 (a suspension needs the date the applicant was told)",
+                RefusalRule.INCOMPLETE)
         assert action.applicant_notified_on is not None
         part.state = PartState.SUSPENDED
         part.suspensions.append(Suspension(kind=action.suspension_kind, reason=action.reason,
@@ -321,7 +336,8 @@ class JointCase(BaseModel):
         assert isinstance(action, DecideExtension)
         assert pending is not None
         require(bool(action.approver_name and action.approver_title),
-                "延期须经具名的部门负责人批准 (an extension needs a named department head)")
+                "延期须经具名的部门负责人批准 (an extension needs a named department head)",
+                RefusalRule.INCOMPLETE)
         pending.approved, pending.decided_at = action.approved, at
         pending.approver_name, pending.approver_title = action.approver_name, action.approver_title
         return []
@@ -336,7 +352,8 @@ class JointCase(BaseModel):
         require(not strangers, f"这些部门未要求补正：{'、'.join(strangers)} (they asked for nothing)")
         missing = [f"{d}:{i.material}" for d, p in asking.items() for i in p.supplement_items
                    if not materials.get(d, {}).get(i.material)]
-        require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)")
+        require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)",
+                RefusalRule.INCOMPLETE)
         self.round += 1
         self.state = CaseState.PRE_REVIEW
         events: list[EventData] = [CaseSupplemented(case_id=self.case_id, round=self.round, materials=materials,
@@ -361,7 +378,7 @@ class JointCase(BaseModel):
         require(self.is_final, "案件办结后方可评价 (a case is evaluated once concluded)")
         require(self.evaluation is None, "本案已评价 (the case was already evaluated)")
         require(1 <= score <= 5, "评价为1至5分 (the score is 1 to 5)")
-        require(score > 2 or bool(reason), "差评须说明理由 (a poor mark needs its reason)")
+        require(score > 2 or bool(reason), "差评须说明理由 (a poor mark needs its reason)", RefusalRule.INCOMPLETE)
         self.evaluation = CaseEvaluated(case_id=self.case_id, score=score, reason=reason, evaluated_at=at)
         return [self.evaluation]
 

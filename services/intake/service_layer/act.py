@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.domain.lifecycle import JointCase, Refused
-from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData
+from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
@@ -37,7 +37,8 @@ class CaseActions:
                               work_order_id: str | None = None) -> JointCase:
         def step(case: JointCase, at: datetime) -> list[EventData]:
             if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
-                raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)")
+                raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)",
+                              RefusalRule.NO_WORK_ORDER)
             return case.act(department, staff_id, action, at)
 
         return await self._run(case_id, step, refusal=dict(department=department, staff_id=staff_id,
@@ -86,13 +87,15 @@ class CaseActions:
                 await self.department_acts_in(book, acted)
             except CaseNotFound:
                 book.publish([refused_event(acted.case_id, "案件不存在 (no such case)", at=self.clock(),
+                                            rule=RefusalRule.NO_WORK_ORDER,
                                             department=acted.department, staff_id=acted.staff_id,
                                             work_order_id=acted.work_order_id, action=acted.action)])
 
     async def department_acts_in(self, book: CaseBook, acted: DepartmentActed) -> None:
         def step(case: JointCase, at: datetime) -> list[EventData]:
             if case.part_of(acted.department).work_order_id != acted.work_order_id:
-                raise Refused(f"工单 {acted.work_order_id} 不属于 {acted.department} (the work order is not this department's)")
+                raise Refused(f"工单 {acted.work_order_id} 不属于 {acted.department} (the work order is not this department's)",
+                              RefusalRule.NO_WORK_ORDER)
             return case.act(acted.department, acted.staff_id, acted.action, at)
 
         await apply(book, acted.case_id, step, self.clock(), dict(
@@ -117,18 +120,19 @@ async def apply(book: CaseBook, case_id: str, step: Step, at: datetime,
     try:
         events = step(trial, at)
     except Refused as refused:
-        book.publish([refused_event(case_id, refused.reason, at=at, **refusal)])  # type: ignore[arg-type]
+        book.publish([refused_event(case_id, refused.reason, at=at, rule=refused.rule, **refusal)])  # type: ignore[arg-type]
         return case, refused.reason
     await book.save(trial)
     book.publish(events)
     return trial, None
 
 
-def refused_event(case_id: str, reason: str, *, at: datetime, department: str | None = None,
+def refused_event(case_id: str, reason: str, *, at: datetime, rule: RefusalRule = RefusalRule.OUT_OF_ORDER,
+                  department: str | None = None,
                   staff_id: str | None = None, work_order_id: str | None = None,
                   action: DepartmentAction | None = None, kind: str | None = None,
                   detail: dict[str, object] | None = None) -> ActionRefused:
     return ActionRefused(case_id=case_id, work_order_id=work_order_id, department=department, staff_id=staff_id,
                          action_kind=action.kind if action else kind or "unknown",
                          action=action.model_dump(mode="json") if action else (detail or {}),
-                         reason=reason, refused_at=at)
+                         rule=rule, reason=reason, refused_at=at)
