@@ -6,6 +6,7 @@ Kafka and the center are shared by every process, so they use unprefixed variabl
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,14 @@ class SupervisionSettings(ServiceSettings):
     # "system" follows the wall clock; "manual" lets an operator or a test set the time
     # through POST /api/v1/supervision/clock (demos and tests only).
     clock: Literal["system", "manual"] = "system"
+    workday_end: time = time(17, 0)
+    # The warning ladder, in working days (this center's thresholds).
+    remind_days_before: int = 1
+    urge_every_days: int = 1
+    shirk_after_urges: int = 3
+    red_after_overdue_days: int = 3
+    red_after_yellow_cards: int = 3
+    deem_after_urge_days: int = 5
 
 
 class AdapterSettings(ServiceSettings):

@@ -42,6 +42,11 @@ class Topics:
         return self._name("supervision.alerts")
 
     @property
+    def acknowledgements(self) -> str:
+        """Departments' acknowledgements (回告) of supervision notices."""
+        return self._name("supervision.acks")
+
+    @property
     def dead_letters(self) -> str:
         """Messages that could not be handled, with the cause and where they came from."""
         return self._name("dead-letters")

@@ -84,6 +84,16 @@ class WorkingCalendar:
         last_day = self.add_working_days(local_start, days)
         return datetime.combine(last_day, self.day_end, tzinfo=CHINA)
 
+    def shift(self, moment: datetime, days: int) -> datetime:
+        """The same local time `days` working days later (or earlier, for a negative count)."""
+        local = moment.astimezone(CHINA)
+        current, remaining, step = local.date(), abs(days), 1 if days >= 0 else -1
+        while remaining > 0:
+            current += timedelta(days=step)
+            if self.is_working_day(current):
+                remaining -= 1
+        return datetime.combine(current, local.timetz())
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end`."""
         count, current = 0, start

@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.supervision.adapters.orm import Base
+from services.supervision.domain.ladder import Policy
 from services.supervision.entrypoints.api import router
-from services.supervision.service_layer.scan import DeadlineScanner
+from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.http import make_app
@@ -22,13 +25,17 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     runtime = Runtime("supervision", settings, Base.metadata)
     name = f"lianban-{settings.center}-supervision"
     dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
-    watcher = Watcher(WorkingCalendar(settings.calendar_overrides))
+    calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
+    policy = Policy(settings.remind_days_before, settings.urge_every_days, settings.shirk_after_urges,
+                    settings.red_after_overdue_days, settings.red_after_yellow_cards, settings.deem_after_urge_days)
+    watcher = Watcher(Clocks(calendar, policy))
     consumer = BatchConsumer(name, runtime.sessions, dead_letters, watcher.apply)
     topics = runtime.topics
-    runtime.consume(consumer, topics.case_events, topics.replies)
-    runtime.publishes_to(topics.alerts)
-    scanner = DeadlineScanner(runtime.sessions, runtime.outbox, topics, clock, runtime.relay.notify,
-                              batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)
+    runtime.consume(consumer, topics.case_events, topics.replies, topics.acknowledgements)
+    runtime.publishes_to(topics.alerts, topics.department_actions)
+    desk = AlertDesk(runtime.outbox, topics)
+    scanner = LadderScanner(runtime.sessions, desk, calendar, policy, clock, runtime.relay.notify,
+                            batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)
 
     async def start() -> None:
         await runtime.start()
@@ -39,5 +46,5 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
         await runtime.stop()
 
     app = make_app("Lianban supervision 电子监察", start, stop)
-    app.include_router(router(runtime.sessions, clock))
+    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar))
     return app

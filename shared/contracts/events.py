@@ -283,18 +283,35 @@ class UnifiedReply(EventData):
     replied_at: datetime
 
 
-class OverdueAlert(EventData):
-    """A department part passed its deadline without a decision."""
+class SupervisionAlert(EventData):
+    """A card, an urge, a shirking record or a deemed approval, on the alerts topic and, as a
+    notice the department must acknowledge (回告), on the department's own work topic."""
 
-    event_type: ClassVar[str] = "cn.lianban.supervision.overdue.v1"
+    event_type: ClassVar[str] = "cn.lianban.supervision.alert.v1"
 
+    alert_id: str
     case_id: str
     work_order_id: str
     department: str
-    part_code: str
-    deadline: datetime
-    detected_at: datetime
-    message: str
+    kind: str = Field(description="reminder | yellow_card | red_card | urge | shirking | deemed_approval")
+    sequence: int = Field(default=1, description="The n-th alert of this kind for the part (urges repeat).")
+    message: str = Field(description="The notice as department staff read it, in Chinese.")
+    deadline: datetime | None
+    issued_by: str = Field(description="supervision, or the lead window's staff id for an urge")
+    issued_at: datetime
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlertAcknowledged(EventData):
+    """回告: the department confirms it received a supervision notice."""
+
+    event_type: ClassVar[str] = "cn.lianban.supervision.acknowledged.v1"
+
+    alert_id: str
+    case_id: str
+    department: str
+    staff_id: str
+    acknowledged_at: datetime
 
 
 class DeadLetter(EventData):
@@ -316,6 +333,6 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     for model in (
         CaseSubmitted, WorkOrder, HandlingStarted, DepartmentActed, PartActionRecorded, ActionRefused,
         CaseAccepted, SupplementRequested, CaseSupplemented, CaseNotAccepted, CaseConcluded,
-        DocumentsDelivered, CaseEvaluated, UnifiedReply, OverdueAlert, DeadLetter,
+        DocumentsDelivered, CaseEvaluated, UnifiedReply, SupervisionAlert, AlertAcknowledged, DeadLetter,
     )
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, func, select
 
-from shared.contracts import CloudEvent, OverdueAlert
+from shared.contracts import CloudEvent, SupervisionAlert
 from shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
 from tests.unit.helpers import sqlite_sessions
 
@@ -29,12 +29,12 @@ class FakeBroker:
         return future
 
 
-def alert(n: int) -> OverdueAlert:
+def alert(n: int) -> SupervisionAlert:
     from datetime import UTC, datetime
 
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    return OverdueAlert(case_id=f"LB{n}", work_order_id=f"LB{n}-tax", department="tax", part_code="T",
-                        deadline=now, detected_at=now, message="超期")
+    return SupervisionAlert(alert_id=f"A{n}", case_id=f"LB{n}", work_order_id=f"LB{n}-tax", department="tax",
+                            kind="yellow_card", message="超期", deadline=now, issued_by="supervision", issued_at=now)
 
 
 async def pending(relay: OutboxRelay) -> int:

@@ -1,6 +1,6 @@
-"""Supervision's own tables: each case's timeline, and one clock per department part.
+"""Supervision's own tables: cases, one clock per department part, alerts, violations, timeline.
 
-`part_clocks.deadline` is the due-date index: the scanner asks it for what is due, so no
+`part_clocks.next_check_at` is the due-date index: the scanner asks it for what is due, so no
 timer per case lives in memory and a restart loses nothing.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, MetaData, String
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -17,6 +17,85 @@ from shared.db import UtcDateTime
 
 class Base(DeclarativeBase):
     metadata = MetaData()
+
+
+class CaseFile(Base):
+    """A case as supervision counts it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_applicant_matter", "applicant_id", "matter_code"),)
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(64), index=True)
+    lead_department: Mapped[str] = mapped_column(String(64))
+    applicant_id: Mapped[str] = mapped_column(String(32))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    concluded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    evaluation: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class PartClock(Base):
+    __tablename__ = "part_clocks"
+    __table_args__ = (Index("ix_part_clocks_due", "next_check_at"),)
+
+    work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    part_code: Mapped[str] = mapped_column(String(64))
+    matter_code: Mapped[str] = mapped_column(String(64))
+    time_limit_days: Mapped[int] = mapped_column(Integer)
+    silence_means_yes: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    suspended_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    suspended_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    pending_extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    urges: Mapped[list[str]] = mapped_column(JSON, default=list)  # unanswered urges (ISO times)
+    urge_count: Mapped[int] = mapped_column(Integer, default=0)  # every urge, answered or not
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    yellow: Mapped[bool] = mapped_column(Boolean, default=False)
+    red: Mapped[bool] = mapped_column(Boolean, default=False)
+    shirking: Mapped[bool] = mapped_column(Boolean, default=False)
+    deemed: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class Alert(Base):
+    """Every card, urge, shirking record and deemed approval, with its evidence and acknowledgement."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("work_order_id", "kind", "sequence"),)
+
+    alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    work_order_id: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    message: Mapped[str] = mapped_column(String(1000))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ViolationRecord(Base):
+    __tablename__ = "violations"
+    __table_args__ = (UniqueConstraint("kind", "case_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(1000))
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TimelineEntry(Base):
@@ -29,18 +108,3 @@ class TimelineEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     department: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class PartClock(Base):
-    __tablename__ = "part_clocks"
-    __table_args__ = (Index("ix_part_clocks_open_due", "decided_at", "overdue_alerted_at", "deadline"),)
-
-    work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    case_id: Mapped[str] = mapped_column(String(64), index=True)
-    department: Mapped[str] = mapped_column(String(64))
-    part_code: Mapped[str] = mapped_column(String(64))
-    time_limit_days: Mapped[int | None] = mapped_column(Integer)
-    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    overdue_alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

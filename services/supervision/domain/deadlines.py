@@ -1,31 +1,45 @@
-"""Where a part stands against its deadline (pure)."""
+"""Where a part stands against its deadline, and how suspensions and extensions move it (pure)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
+from shared.workdays import CHINA, WorkingCalendar
+
 
 class ClockState(StrEnum):
+    PENDING = "pending"  # not accepted yet: the handling clock has not started
     RUNNING = "running"
+    SUSPENDED = "suspended"
     OVERDUE = "overdue"
     DONE_ON_TIME = "done_on_time"
     DONE_LATE = "done_late"
-    UNSCHEDULED = "unscheduled"
-
-
-def clock_state(deadline: datetime | None, decided_at: datetime | None, now: datetime) -> ClockState:
-    if deadline is None:
-        return ClockState.UNSCHEDULED
-    if decided_at is not None:
-        return ClockState.DONE_ON_TIME if decided_at <= deadline else ClockState.DONE_LATE
-    return ClockState.OVERDUE if now > deadline else ClockState.RUNNING
 
 
 STATE_TEXT = {
-    ClockState.RUNNING: "办理中",
-    ClockState.OVERDUE: "已超期",
-    ClockState.DONE_ON_TIME: "按时办结",
-    ClockState.DONE_LATE: "超期办结",
-    ClockState.UNSCHEDULED: "未计时",
+    ClockState.PENDING: "未受理", ClockState.RUNNING: "办理中", ClockState.SUSPENDED: "中止计时",
+    ClockState.OVERDUE: "已超期", ClockState.DONE_ON_TIME: "按时办结", ClockState.DONE_LATE: "超期办结",
 }
+
+
+def deadline(calendar: WorkingCalendar, started_at: datetime, limit_days: int, suspended_days: int,
+             extension_days: int) -> datetime:
+    """N working days after the start, plus the working days spent suspended, plus approved extensions."""
+    return calendar.deadline(started_at, limit_days + suspended_days + extension_days)
+
+
+def suspended_days(calendar: WorkingCalendar, since: datetime, until: datetime) -> int:
+    """Working days that do not count: those after the suspension began, up to the day it ended."""
+    return calendar.working_days_between(since.astimezone(CHINA).date(), until.astimezone(CHINA).date())
+
+
+def clock_state(started_at: datetime | None, due: datetime | None, suspended: bool, decided_at: datetime | None,
+                now: datetime) -> ClockState:
+    if started_at is None:
+        return ClockState.PENDING
+    if decided_at is not None:
+        return ClockState.DONE_ON_TIME if due is None or decided_at <= due else ClockState.DONE_LATE
+    if suspended or due is None:
+        return ClockState.SUSPENDED
+    return ClockState.OVERDUE if now > due else ClockState.RUNNING

@@ -1,18 +1,26 @@
-"""HTTP for supervisors: a case's timeline and deadlines, what is overdue, and the demo clock."""
+"""HTTP for supervisors, departments and the lead window: timelines, deadlines, alerts and their
+acknowledgements, urging, violations, statistics, and the demo clock."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from services.supervision.adapters.orm import PartClock, TimelineEntry
+from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
+from services.supervision.domain.ladder import Step
+from services.supervision.domain.statistics import Figures
+from services.supervision.domain.violations import TEXT, Violation
+from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
 from shared.db import SessionFactory
+from shared.workdays import WorkingCalendar
 
 
 class PartDeadline(BaseModel):
@@ -20,10 +28,13 @@ class PartDeadline(BaseModel):
     case_id: str
     department: str
     part_code: str
-    time_limit_days: int | None
+    time_limit_days: int
     started_at: datetime | None
     deadline: datetime | None
+    suspended_days: int
+    extension_days: int
     decided_at: datetime | None
+    urge_count: int
     state: ClockState
     state_text: str
 
@@ -42,21 +53,60 @@ class CaseSupervision(BaseModel):
     parts: list[PartDeadline]
 
 
+class AlertView(BaseModel):
+    alert_id: str
+    case_id: str
+    work_order_id: str
+    department: str
+    kind: str
+    sequence: int
+    issued_by: str
+    issued_at: datetime
+    message: str
+    evidence: dict[str, Any]
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class ViolationView(BaseModel):
+    kind: str
+    kind_text: str
+    case_id: str
+    department: str | None
+    detail: str
+    detected_at: datetime
+
+
+class Acknowledgement(BaseModel):
+    staff_id: str = Field(min_length=1)
+
+
+class Urge(BaseModel):
+    staff_id: str = Field(min_length=1, description="The lead window's staff member who urges.")
+
+
 class ClockSetting(BaseModel):
     now: datetime
 
 
-def router(sessions: SessionFactory, clock: Clock) -> APIRouter:
+class RankedDepartment(BaseModel):
+    rank: int
+    department: str
+    figures: Figures
+
+
+def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit: Callable[[], None],
+           calendar: WorkingCalendar) -> APIRouter:
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
     def deadline_view(part: PartClock, now: datetime) -> PartDeadline:
-        state = clock_state(part.deadline, part.decided_at, now)
+        state = clock_state(part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now)
         return PartDeadline(**{k: getattr(part, k) for k in PartDeadline.model_fields if hasattr(part, k)},
                             state=state, state_text=STATE_TEXT[state])
 
     @api.get("/cases/{case_id}", response_model=CaseSupervision)
     async def case_supervision(case_id: str) -> CaseSupervision:
-        """Every event of the case in order, and each part's deadline in working days."""
+        """Every event of the case in order (refused actions and alerts included), and each part's deadline."""
         async with sessions() as session:
             timeline = list(await session.scalars(
                 select(TimelineEntry).where(TimelineEntry.case_id == case_id)
@@ -71,14 +121,91 @@ def router(sessions: SessionFactory, clock: Clock) -> APIRouter:
                                parts=[deadline_view(p, now) for p in parts])
 
     @api.get("/overdue", response_model=list[PartDeadline])
-    async def overdue(limit: int = 500) -> list[PartDeadline]:
+    async def overdue(department: str | None = None, limit: int = 500) -> list[PartDeadline]:
         """Parts past their deadline with no decision yet, most overdue first."""
         now = clock.now()
+        query = select(PartClock).where(PartClock.decided_at.is_(None), PartClock.deadline < now)
+        if department:
+            query = query.where(PartClock.department == department)
         async with sessions() as session:
-            parts = await session.scalars(
-                select(PartClock).where(PartClock.decided_at.is_(None), PartClock.deadline < now)
-                .order_by(PartClock.deadline).limit(min(limit, 5000)))
+            parts = await session.scalars(query.order_by(PartClock.deadline).limit(min(limit, 5000)))
             return [deadline_view(p, now) for p in parts]
+
+    @api.get("/alerts", response_model=list[AlertView])
+    async def alerts(department: str | None = None, case_id: str | None = None, kind: str | None = None,
+                     unacknowledged: bool = False, limit: int = 500) -> list[AlertView]:
+        """Cards, urges, shirking records and deemed approvals, newest first."""
+        query = select(Alert)
+        for column, value in ((Alert.department, department), (Alert.case_id, case_id), (Alert.kind, kind)):
+            if value:
+                query = query.where(column == value)
+        if unacknowledged:
+            query = query.where(Alert.acknowledged_at.is_(None))
+        async with sessions() as session:
+            rows = await session.scalars(query.order_by(Alert.issued_at.desc()).limit(min(limit, 5000)))
+            return [AlertView.model_validate(a, from_attributes=True) for a in rows]
+
+    @api.post("/alerts/{alert_id}/acknowledgement", response_model=AlertView)
+    async def acknowledge(alert_id: str, body: Acknowledgement) -> AlertView:
+        """回告: the department confirms it received the notice."""
+        async with sessions() as session, session.begin():
+            alert = await session.get(Alert, alert_id)
+            if alert is None:
+                raise HTTPException(404, f"未找到该督办通知 no alert {alert_id}")
+            if alert.acknowledged_at is None:
+                alert.acknowledged_at, alert.acknowledged_by = clock.now(), body.staff_id
+            return AlertView.model_validate(alert, from_attributes=True)
+
+    @api.post("/parts/{work_order_id}/urge", response_model=AlertView)
+    async def urge(work_order_id: str, body: Urge) -> AlertView:
+        """The lead window urges a department (催办); three unanswered urges make a shirking record."""
+        now = clock.now()
+        async with sessions() as session, session.begin():
+            part = await session.get(PartClock, work_order_id)
+            if part is None:
+                raise HTTPException(404, f"未找到该事项 no part {work_order_id}")
+            if part.decided_at is not None:
+                raise HTTPException(409, "该部门已作出决定，无需催办 (the part is already decided)")
+            part.urge_count += 1
+            part.urges = [*part.urges, now.isoformat()]
+            part.next_check_at = now  # the scanner looks at it at once (shirking after three)
+            alert = desk.issue(session, part, Step.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
+        after_commit()
+        return AlertView(alert_id=alert.alert_id, case_id=alert.case_id, work_order_id=work_order_id,
+                         department=alert.department, kind=alert.kind, sequence=alert.sequence,
+                         issued_by=alert.issued_by, issued_at=now, message=alert.message, evidence={},
+                         acknowledged_at=None, acknowledged_by=None)
+
+    @api.get("/violations", response_model=list[ViolationView])
+    async def violations(kind: Violation | None = None, case_id: str | None = None, limit: int = 500) -> list[ViolationView]:
+        """Violations seen in the event stream: decision without acceptance, steps out of order,
+        double acceptance (两头受理), denial or refusal without legal basis, action without a work order."""
+        query = select(ViolationRecord)
+        if kind:
+            query = query.where(ViolationRecord.kind == kind.value)
+        if case_id:
+            query = query.where(ViolationRecord.case_id == case_id)
+        async with sessions() as session:
+            rows = await session.scalars(query.order_by(ViolationRecord.detected_at).limit(min(limit, 5000)))
+            return [ViolationView(kind=v.kind, kind_text=TEXT[Violation(v.kind)], case_id=v.case_id,
+                                  department=v.department, detail=v.detail, detected_at=v.detected_at) for v in rows]
+
+    @api.get("/statistics", response_model=Figures)
+    async def read_statistics(department: str | None = None, matter: str | None = None, since: datetime | None = None,
+                              until: datetime | None = None) -> Figures:
+        """Received, accepted, completed, on-time rate, overdue parts, mean working days used, cards by
+        colour, urges, shirking records, deemed approvals, mean evaluation; for cases submitted in the period."""
+        async with sessions() as session:
+            return await statistics(session, calendar, clock.now(), department=department, matter=matter,
+                                    since=since, until=until)
+
+    @api.get("/ranking", response_model=list[RankedDepartment])
+    async def read_ranking(matter: str | None = None, since: datetime | None = None,
+                           until: datetime | None = None) -> list[RankedDepartment]:
+        """Departments ranked: on-time rate, then fewest overdue parts, then fewest working days used."""
+        async with sessions() as session:
+            rows = await ranking(session, calendar, clock.now(), matter=matter, since=since, until=until)
+        return [RankedDepartment(rank=i, department=d, figures=f) for i, (d, f) in enumerate(rows, 1)]
 
     @api.get("/clock", response_model=ClockSetting)
     async def read_clock() -> ClockSetting:

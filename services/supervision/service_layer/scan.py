@@ -1,7 +1,8 @@
-"""The deadline scanner: asks the due-date index for overdue parts, a bounded batch at a time.
+"""The ladder scanner: asks the due-date index for parts whose next step may be due, a bounded
+batch at a time, and issues what is due.
 
-The alert and the part's `overdue_alerted_at` commit together through the outbox, so a
-restart neither loses a due alert nor raises one twice.
+Alerts, the part's new state and its next check commit together with the outbox, so a restart
+neither loses a due step nor issues one twice.
 """
 
 from __future__ import annotations
@@ -10,28 +11,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision.adapters.orm import PartClock, TimelineEntry
+from services.supervision.adapters.orm import Alert, PartClock
+from services.supervision.domain.ladder import Policy, Step, Watch, due
+from services.supervision.service_layer.alerts import AlertDesk
 from shared.clock import Clock
-from shared.contracts import OverdueAlert
+from shared.contracts import DeemedApproval, DepartmentActed
 from shared.db import SessionFactory
-from shared.messaging.outbox import Outbox
-from shared.topics import Topics
+from shared.workdays import WorkingCalendar
 
 log = logging.getLogger(__name__)
+CARD_WINDOW = timedelta(days=30)  # yellow cards of a department that count towards a red one
 
 
-class DeadlineScanner:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, topics: Topics, clock: Clock,
-                 after_commit: Callable[[], None], *, batch_size: int, interval: float) -> None:
-        self.sessions, self.outbox, self.topics, self.clock = sessions, outbox, topics, clock
+class LadderScanner:
+    def __init__(self, sessions: SessionFactory, desk: AlertDesk, calendar: WorkingCalendar, policy: Policy,
+                 clock: Clock, after_commit: Callable[[], None], *, batch_size: int, interval: float) -> None:
+        self.sessions, self.desk, self.calendar, self.policy, self.clock = sessions, desk, calendar, policy, clock
         self.after_commit, self.batch_size, self.interval = after_commit, batch_size, interval
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="deadline-scanner")
+        self._task = asyncio.create_task(self._run(), name="ladder-scanner")
 
     async def stop(self) -> None:
         if self._task:
@@ -45,29 +50,78 @@ class DeadlineScanner:
                 while await self.scan_once() == self.batch_size:
                     await asyncio.sleep(0)  # let event consumption run between batches
             except Exception:
-                log.exception("deadline scan failed; retrying")
+                log.exception("ladder scan failed; retrying")
             await asyncio.sleep(self.interval)
 
     async def scan_once(self) -> int:
-        """Alert on one batch of parts past their deadline; returns how many."""
+        """Handle one batch of parts whose next check is due; returns how many were looked at."""
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            due = list(await session.scalars(
-                select(PartClock)
-                .where(PartClock.decided_at.is_(None), PartClock.overdue_alerted_at.is_(None),
-                       PartClock.deadline <= now)
-                .order_by(PartClock.deadline).limit(self.batch_size)))
-            for part in due:
-                assert part.deadline is not None
-                alert = OverdueAlert(
-                    case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
-                    part_code=part.part_code, deadline=part.deadline, detected_at=now,
-                    message=f"{part.department} 办理的 {part.part_code} 已超过承诺时限（{part.deadline:%Y-%m-%d %H:%M}）")
-                event = self.outbox.add(session, self.topics.alerts, alert, subject=part.case_id)
-                session.add(TimelineEntry(case_id=part.case_id, event_id=event.id, event_type=event.type,
-                                          occurred_at=now, department=part.department,
-                                          summary={"deadline": part.deadline.isoformat()}))
-                part.overdue_alerted_at = now
-        if due:
+            parts = list(await session.scalars(
+                select(PartClock).where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
+                .order_by(PartClock.next_check_at).limit(self.batch_size)))
+            cards = await self._yellow_cards(session, {p.department for p in parts}, now)
+            issued = sum([self._step(session, part, now, cards) for part in parts])
+        if issued:
             self.after_commit()
-        return len(due)
+        return len(parts)
+
+    async def _yellow_cards(self, session: AsyncSession, departments: set[str], now: datetime) -> dict[str, int]:
+        rows = await session.execute(
+            select(Alert.department, func.count()).where(
+                Alert.kind == Step.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
+            .group_by(Alert.department))
+        return {department: count for department, count in rows.tuples()}
+
+    def _step(self, session: AsyncSession, part: PartClock, now: datetime, cards: dict[str, int]) -> int:
+        urges = [datetime.fromisoformat(u) for u in part.urges]
+        watch = Watch(deadline=part.deadline, silence_means_yes=part.silence_means_yes,
+                      extension_approved=part.extension_days > 0, reminded=part.reminded, yellow=part.yellow,
+                      red=part.red, shirking=part.shirking, deemed=part.deemed, urges=urges,
+                      department_yellow_cards=cards.get(part.department, 0))
+        steps, part.next_check_at = due(watch, now, self.calendar, self.policy)
+        for step in steps:
+            self._issue(session, part, step, now, urges, cards)
+        return len(steps)
+
+    def _issue(self, session: AsyncSession, part: PartClock, step: Step, now: datetime, urges: list[datetime],
+               cards: dict[str, int]) -> None:
+        if step is Step.URGE:
+            part.urge_count += 1
+            urges.append(now)
+            part.urges = [u.isoformat() for u in urges]
+            self.desk.issue(session, part, step, now, sequence=part.urge_count)
+            return
+        evidence = self._evidence(part, urges, now) if step in (Step.SHIRK, Step.DEEM) else {}
+        self.desk.issue(session, part, step, now, evidence=evidence)
+        if step is Step.REMIND:
+            part.reminded = True
+        elif step is Step.YELLOW:
+            part.yellow = True
+            cards[part.department] = cards.get(part.department, 0) + 1
+        elif step is Step.RED:
+            part.red = True
+        elif step is Step.SHIRK:
+            part.shirking = True
+        elif step is Step.DEEM:
+            part.deemed = True
+            self._deem(session, part, urges, now)
+
+    def _evidence(self, part: PartClock, urges: list[datetime], now: datetime) -> dict[str, object]:
+        return {"deadline": part.deadline.isoformat() if part.deadline else None,
+                "urged_at": [u.isoformat() for u in urges], "silent_since": self._silent_since(part).isoformat(),
+                "recorded_at": now.isoformat()}
+
+    @staticmethod
+    def _silent_since(part: PartClock) -> datetime:
+        moments = [m for m in (part.last_answer_at, part.started_at) if m is not None]
+        return max(moments)
+
+    def _deem(self, session: AsyncSession, part: PartClock, urges: list[datetime], now: datetime) -> None:
+        """超时默许: approve on the silent department's behalf, through the case like any action."""
+        assert part.deadline is not None
+        action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline, urged_at=urges,
+                                silent_since=self._silent_since(part))
+        acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
+                                staff_id="supervision", acted_at=now, action=action)
+        self.desk.outbox.add(session, self.desk.topics.department_actions, acted, subject=part.case_id)

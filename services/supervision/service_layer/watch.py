@@ -1,46 +1,116 @@
-"""Recording every event on the case timeline and keeping each part's clock."""
+"""Following every event: the case timeline, each part's clock, violations, acknowledgements."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision.adapters.orm import PartClock, TimelineEntry
-from shared.contracts import DECISIONS, CaseAccepted, CaseSubmitted, EventData, PartActionRecorded
+from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
+from services.supervision.domain.violations import TEXT, Violation, from_refusal
+from services.supervision.service_layer.clocks import Clocks
+from shared.contracts import (
+    DECISIONS,
+    ActionRefused,
+    AlertAcknowledged,
+    CaseAccepted,
+    CaseConcluded,
+    CaseEvaluated,
+    CaseSubmitted,
+    DecideExtension,
+    EventData,
+    PartActionRecorded,
+    RequestExtension,
+)
 from shared.messaging.consumer import Delivery
-from shared.workdays import WorkingCalendar
 
 
 class Watcher:
-    def __init__(self, calendar: WorkingCalendar) -> None:
-        self.calendar = calendar
+    def __init__(self, clocks: Clocks) -> None:
+        self.clocks = clocks
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        case_ids = {d.event.subject for d in deliveries}
-        clocks = {c.work_order_id: c for c in await session.scalars(
-            select(PartClock).where(PartClock.case_id.in_(case_ids)))}
+        case_ids = list({d.event.subject for d in deliveries})
+        cases = {c.case_id: c for c in await session.scalars(select(CaseFile).where(CaseFile.case_id.in_(case_ids)))}
+        parts = {p.work_order_id: p for p in await session.scalars(select(PartClock).where(PartClock.case_id.in_(case_ids)))}
         for d in deliveries:
+            data = d.data
             session.add(TimelineEntry(case_id=d.event.subject, event_id=d.event.id, event_type=d.event.type,
-                                      occurred_at=d.event.time, department=getattr(d.data, "department", None),
-                                      summary=summary(d.data)))
-            if isinstance(d.data, CaseSubmitted):
-                for part in d.data.parts:
-                    if part.work_order_id not in clocks:
-                        clocks[part.work_order_id] = clock = PartClock(
-                            work_order_id=part.work_order_id, case_id=d.data.case_id, department=part.department,
-                            part_code=part.part_code, time_limit_days=part.time_limit_days)
-                        session.add(clock)
-            elif isinstance(d.data, CaseAccepted):
-                for part in d.data.parts:  # the handling clocks start at acceptance
-                    clock = clocks[part.work_order_id]
-                    clock.started_at = d.data.accepted_at
-                    clock.deadline = self.calendar.deadline(d.data.accepted_at, part.time_limit_days)
-            elif isinstance(d.data, PartActionRecorded) and d.data.action.kind in DECISIONS:
-                decided = clocks.get(d.data.work_order_id)
-                if decided is not None and decided.decided_at is None:
-                    decided.decided_at = d.data.acted_at
+                                      occurred_at=d.event.time, department=getattr(data, "department", None),
+                                      summary=summary(data)))
+            if isinstance(data, CaseSubmitted):
+                _open(session, data, cases, parts)
+            elif isinstance(data, CaseAccepted) and data.case_id in cases:
+                await self._accepted(session, data, cases[data.case_id], parts, d.event.id)
+            elif isinstance(data, PartActionRecorded) and data.work_order_id in parts:
+                self._acted(parts[data.work_order_id], data)
+            elif isinstance(data, ActionRefused):
+                kind = from_refusal(data)
+                if kind is not None:
+                    _violation(session, kind, data.case_id, data.department, d.event.id, data.reason, data.refused_at)
+            elif isinstance(data, CaseConcluded) and data.case_id in cases:
+                cases[data.case_id].concluded_at, cases[data.case_id].outcome = data.concluded_at, data.outcome
+            elif isinstance(data, CaseEvaluated) and data.case_id in cases:
+                cases[data.case_id].evaluation = data.score
+            elif isinstance(data, AlertAcknowledged):
+                alert = await session.get(Alert, data.alert_id)
+                if alert is not None and alert.acknowledged_at is None:
+                    alert.acknowledged_at, alert.acknowledged_by = data.acknowledged_at, data.staff_id
+
+    async def _accepted(self, session: AsyncSession, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock],
+                        event_id: str) -> None:
+        case.accepted_at = event.accepted_at
+        for summary_ in event.parts:
+            if summary_.work_order_id in parts:
+                self.clocks.start(parts[summary_.work_order_id], event.accepted_at)
+        twin = await session.scalar(select(CaseFile.case_id).where(
+            CaseFile.applicant_id == case.applicant_id, CaseFile.matter_code == case.matter_code,
+            CaseFile.case_id != case.case_id, CaseFile.accepted_at.is_not(None), CaseFile.concluded_at.is_(None)))
+        if twin is not None:
+            _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, event_id,
+                       f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {twin} 并行受理", event.accepted_at)
+
+    def _acted(self, part: PartClock, event: PartActionRecorded) -> None:
+        kind = event.action.kind
+        if event.staff_id != "supervision":
+            part.last_answer_at, part.urges = event.acted_at, []  # the department answered
+        if kind == "suspend":
+            self.clocks.suspend(part, event.acted_at)
+        elif kind == "resume":
+            self.clocks.resume(part, event.acted_at)
+        elif isinstance(event.action, RequestExtension):
+            part.pending_extension_days = event.action.days
+        elif isinstance(event.action, DecideExtension):
+            if event.action.approved and part.pending_extension_days:
+                self.clocks.extend(part, part.pending_extension_days)
+            part.pending_extension_days = 0
+        elif kind in DECISIONS and part.decided_at is None:
+            part.decided_at, part.next_check_at = event.acted_at, None
+            part.deemed = kind == "deemed_approve"
+
+
+def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile], parts: dict[str, PartClock]) -> None:
+    if event.case_id in cases:
+        return
+    cases[event.case_id] = CaseFile(case_id=event.case_id, matter_code=event.matter_code,
+                                    lead_department=event.lead_department, applicant_id=event.applicant.id_number,
+                                    submitted_at=event.submitted_at)
+    session.add(cases[event.case_id])
+    for p in event.parts:
+        parts[p.work_order_id] = PartClock(
+            work_order_id=p.work_order_id, case_id=event.case_id, department=p.department, part_code=p.part_code,
+            matter_code=event.matter_code, time_limit_days=p.time_limit_days, silence_means_yes=p.silence_means_yes,
+            suspended_days=0, extension_days=0, pending_extension_days=0, urges=[], urge_count=0,
+            reminded=False, yellow=False, red=False, shirking=False, deemed=False)
+        session.add(parts[p.work_order_id])
+
+
+def _violation(session: AsyncSession, kind: Violation, case_id: str, department: str | None, event_id: str,
+               detail: str, at: datetime) -> None:
+    session.add(ViolationRecord(kind=kind.value, case_id=case_id, department=department, event_id=event_id,
+                                detail=detail[:1000], detected_at=at))
 
 
 def summary(data: EventData) -> dict[str, Any]:
@@ -52,3 +122,4 @@ def summary(data: EventData) -> dict[str, Any]:
                 "part_state": data.part_state, "case_state": data.case_state}
     dumped = data.model_dump(mode="json", exclude={"applicant", "materials", "parts", "notice", "message"})
     return {k: v for k, v in dumped.items() if k != "case_id"}
+

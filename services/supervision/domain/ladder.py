@@ -1,0 +1,94 @@
+"""The warning ladder of one part (pure): reminder, yellow card, urging, shirking, red card,
+and silence means yes. Given what has happened and the time, it says which steps are due now
+and when to look again, which is what the due-date index stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.workdays import WorkingCalendar
+
+
+class Step(StrEnum):
+    REMIND = "reminder"  # 提醒
+    YELLOW = "yellow_card"  # 黄牌
+    URGE = "urge"  # 催办
+    SHIRK = "shirking"  # 推托联办责任
+    RED = "red_card"  # 红牌
+    DEEM = "deemed_approval"  # 超时默许
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The center's thresholds, in working days."""
+
+    remind_days_before: int = 1
+    urge_every_days: int = 1
+    shirk_after_urges: int = 3
+    red_after_overdue_days: int = 3
+    red_after_yellow_cards: int = 3
+    deem_after_urge_days: int = 5
+
+
+@dataclass
+class Watch:
+    """What the ladder needs to know about one undecided part."""
+
+    deadline: datetime | None  # None while the clock is suspended
+    silence_means_yes: bool = False
+    extension_approved: bool = False
+    reminded: bool = False
+    yellow: bool = False
+    red: bool = False
+    shirking: bool = False
+    deemed: bool = False
+    urges: list[datetime] = field(default_factory=list)  # unanswered urges, oldest first
+    department_yellow_cards: int = 0  # the department's yellow cards, this part's included
+
+
+def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) -> tuple[list[Step], datetime | None]:
+    """The steps due at `now`, in order, and the next moment anything could become due."""
+    if watch.deadline is None or watch.deemed:
+        return [], None
+    steps: list[Step] = []
+    deadline = watch.deadline
+    remind_at = calendar.shift(deadline, -policy.remind_days_before)
+    if not watch.reminded and remind_at <= now <= deadline:
+        steps.append(Step.REMIND)
+    urges = list(watch.urges)
+    if not watch.shirking and len(urges) >= policy.shirk_after_urges:  # three urges by the lead, say
+        steps.append(Step.SHIRK)
+    if now > deadline:
+        if not watch.yellow:
+            steps.append(Step.YELLOW)
+        if not urges or now >= calendar.shift(urges[-1], policy.urge_every_days):
+            steps.append(Step.URGE)
+            urges.append(now)
+        if not watch.shirking and Step.SHIRK not in steps and len(urges) >= policy.shirk_after_urges:
+            steps.append(Step.SHIRK)
+        repeated = watch.department_yellow_cards + (Step.YELLOW in steps) >= policy.red_after_yellow_cards
+        if not watch.red and (now >= calendar.shift(deadline, policy.red_after_overdue_days) or repeated):
+            steps.append(Step.RED)
+        if (watch.silence_means_yes and not watch.extension_approved
+                and now >= calendar.shift(urges[0], policy.deem_after_urge_days)):
+            steps.append(Step.DEEM)
+    return steps, _next_check(watch, steps, urges, now, calendar, policy, remind_at)
+
+
+def _next_check(watch: Watch, steps: list[Step], urges: list[datetime], now: datetime,
+                calendar: WorkingCalendar, policy: Policy, remind_at: datetime) -> datetime | None:
+    if Step.DEEM in steps:
+        return None
+    assert watch.deadline is not None
+    overdue_from = watch.deadline + timedelta(seconds=1)
+    later = [t for t in (remind_at, overdue_from) if t > now]
+    if now > watch.deadline or not later:
+        later.append(calendar.shift(urges[-1] if urges else now, policy.urge_every_days))
+        if not (watch.red or Step.RED in steps):
+            later.append(calendar.shift(watch.deadline, policy.red_after_overdue_days))
+        if watch.silence_means_yes and not watch.extension_approved and urges:
+            later.append(calendar.shift(urges[0], policy.deem_after_urge_days))
+    future = [t for t in later if t > now]
+    return min(future) if future else None

@@ -1,0 +1,35 @@
+"""Violations supervision records from the event stream (pure classification)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.contracts import DECISIONS, ActionRefused, RefusalRule
+
+
+class Violation(StrEnum):
+    DECISION_WITHOUT_ACCEPTANCE = "decision_without_acceptance"  # 未受理先决定
+    STEP_OUT_OF_ORDER = "step_out_of_order"  # 程序颠倒
+    DOUBLE_ACCEPTANCE = "double_acceptance"  # 两头受理
+    MISSING_LEGAL_BASIS = "missing_legal_basis"  # 不予许可或不予受理无法律依据
+    NO_WORK_ORDER = "no_work_order"  # 无工单办理
+
+
+TEXT = {
+    Violation.DECISION_WITHOUT_ACCEPTANCE: "未受理先作出决定", Violation.STEP_OUT_OF_ORDER: "办理环节顺序违规",
+    Violation.DOUBLE_ACCEPTANCE: "同一申请人同一事项两头受理", Violation.MISSING_LEGAL_BASIS: "不予许可或不予受理未说明法律依据",
+    Violation.NO_WORK_ORDER: "无工单部门办理案件",
+}
+
+
+def from_refusal(refused: ActionRefused) -> Violation | None:
+    """The violation a refused action attempted, if it is one supervision records."""
+    if refused.rule is RefusalRule.NOT_ACCEPTED_YET:
+        return Violation.DECISION_WITHOUT_ACCEPTANCE if refused.action_kind in DECISIONS else Violation.STEP_OUT_OF_ORDER
+    if refused.rule is RefusalRule.MISSING_LEGAL_BASIS:
+        return Violation.MISSING_LEGAL_BASIS
+    if refused.rule is RefusalRule.NO_WORK_ORDER:
+        return Violation.NO_WORK_ORDER
+    if refused.rule is RefusalRule.OUT_OF_ORDER and refused.department is not None:
+        return Violation.STEP_OUT_OF_ORDER
+    return None

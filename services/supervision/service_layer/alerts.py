@@ -1,0 +1,48 @@
+"""Issuing an alert: its record, the event on the alerts topic and the notice on the department's topic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
+from services.supervision.domain.ladder import Step
+from shared.contracts import SupervisionAlert
+from shared.messaging.outbox import Outbox
+from shared.topics import Topics
+
+MESSAGES = {
+    Step.REMIND: "【提醒】{part} 将于 {deadline} 到期，请按时办结。",
+    Step.YELLOW: "【黄牌警告】{part} 已超过承诺时限（{deadline}），请立即办理并回告。",
+    Step.URGE: "【催办】{part} 已超期未办结（时限 {deadline}），第{n}次催办，请立即办理并回告。",
+    Step.SHIRK: "【推托联办责任】{part} 经三次催办仍未办理，已记录为推托联办责任。",
+    Step.RED: "【红牌警告】{part} 超期未办结，予以红牌警告，请立即办理并回告。",
+    Step.DEEM: "【超时默许】{part} 超过承诺时限且催办后五个工作日仍未答复，视为准予，并启动问责。",
+}
+
+
+class AlertDesk:
+    def __init__(self, outbox: Outbox, topics: Topics) -> None:
+        self.outbox, self.topics = outbox, topics
+
+    def issue(self, session: AsyncSession, part: PartClock, step: Step, now: datetime, *, sequence: int = 1,
+              issued_by: str = "supervision", evidence: dict[str, Any] | None = None) -> SupervisionAlert:
+        name = f"{part.department} 办理的 {part.part_code}（办件 {part.case_id}）"
+        deadline = part.deadline
+        message = MESSAGES[step].format(part=name, n=sequence,
+                                        deadline=f"{deadline.astimezone():%Y-%m-%d %H:%M}" if deadline else "—")
+        alert = SupervisionAlert(alert_id=str(uuid.uuid4()), case_id=part.case_id, work_order_id=part.work_order_id,
+                                 department=part.department, kind=step.value, sequence=sequence, message=message,
+                                 deadline=deadline, issued_by=issued_by, issued_at=now, evidence=evidence or {})
+        session.add(Alert(alert_id=alert.alert_id, case_id=part.case_id, work_order_id=part.work_order_id,
+                          department=part.department, kind=step.value, sequence=sequence, issued_by=issued_by,
+                          issued_at=now, message=message, evidence=alert.evidence))
+        event = self.outbox.add(session, self.topics.alerts, alert, subject=part.case_id)
+        self.outbox.add(session, self.topics.work(part.department), alert, subject=part.case_id)
+        session.add(TimelineEntry(case_id=part.case_id, event_id=event.id, event_type=event.type, occurred_at=now,
+                                  department=part.department, summary={"kind": step.value, "sequence": sequence,
+                                                                       "issued_by": issued_by}))
+        return alert

@@ -1,0 +1,127 @@
+"""A supervision service in one process on SQLite, fed crafted events, with a clock tests move."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from sqlalchemy import select
+
+from services.supervision.adapters.orm import Alert, Base, PartClock
+from services.supervision.domain.ladder import Policy
+from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.scan import LadderScanner
+from services.supervision.service_layer.watch import Watcher
+from shared.clock import ManualClock
+from shared.contracts import (
+    Accept,
+    Applicant,
+    CaseAccepted,
+    CaseSubmitted,
+    CloudEvent,
+    DepartmentAction,
+    EventData,
+    PartActionRecorded,
+    PartSummary,
+)
+from shared.db import SessionFactory
+from shared.messaging.consumer import BatchConsumer
+from shared.messaging.outbox import Outbox, OutboxRow
+from shared.topics import Topics
+from shared.workdays import WorkingCalendar
+from tests.unit.helpers import sqlite_sessions
+
+CALENDAR = WorkingCalendar()
+
+
+class NoDeadLetters:
+    async def send(self, *_: Any) -> None:
+        raise AssertionError("nothing should be dead-lettered here")
+
+
+@dataclass
+class World:
+    sessions: SessionFactory
+    clock: ManualClock
+    consumer: BatchConsumer
+    scanner: LadderScanner
+    offset: int = 0
+
+    async def feed(self, *data: EventData, subject: str | None = None) -> list[CloudEvent]:
+        """Deliver events as the consumer would get them from Kafka; returns the envelopes."""
+        events = [CloudEvent.wrap(d, source="/test/intake", subject=subject or d.case_id) for d in data]  # type: ignore[attr-defined]
+        await self.redeliver(events)
+        return events
+
+    async def redeliver(self, events: list[CloudEvent]) -> None:
+        records = []
+        for event in events:
+            self.offset += 1
+            raw = event.to_bytes()
+            records.append(ConsumerRecord("lianban.test.case.events", 0, self.offset, 0, 0, event.subject.encode(), raw,
+                                          None, 0, len(raw), ()))
+        await self.consumer.handle(records)
+
+    async def at(self, moment: datetime) -> int:
+        """Move the clock and let the scanner run until nothing more is due."""
+        self.clock.set(moment)
+        looked = 0
+        while (n := await self.scanner.scan_once()) == self.scanner.batch_size:
+            looked += n
+        return looked + n
+
+    async def alerts(self, work_order_id: str | None = None) -> list[Alert]:
+        async with self.sessions() as session:
+            query = select(Alert).order_by(Alert.issued_at, Alert.kind)
+            if work_order_id:
+                query = query.where(Alert.work_order_id == work_order_id)
+            return list(await session.scalars(query))
+
+    async def part(self, work_order_id: str) -> PartClock:
+        async with self.sessions() as session:
+            part = await session.get(PartClock, work_order_id)
+            assert part is not None
+            return part
+
+    async def outbox(self) -> list[tuple[str, CloudEvent]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(OutboxRow).order_by(OutboxRow.id))
+            return [(r.topic, CloudEvent.from_bytes(r.payload)) for r in rows]
+
+
+async def world(tmp_path: Path, policy: Policy | None = None, batch_size: int = 100) -> World:
+    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+    clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    policy = policy or Policy()
+    desk = AlertDesk(Outbox("/test/supervision"), Topics("test"))
+    consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), Watcher(Clocks(CALENDAR, policy)).apply)  # type: ignore[arg-type]
+    scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
+    return World(sessions, clock, consumer, scanner)
+
+
+APPLICANT = Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001")
+
+
+def submitted(case_id: str, parts: dict[str, int], at: datetime, *, matter: str = "JM-REST-001",
+              applicant: Applicant = APPLICANT, silence: tuple[str, ...] = ()) -> CaseSubmitted:
+    return CaseSubmitted(
+        case_id=case_id, center="test", matter_code=matter, matter_name="餐饮店开业联办", lead_department="market",
+        applicant=applicant, pre_review_days=1, staff_id="S-0107", submitted_at=at,
+        parts=[PartSummary(work_order_id=f"{case_id}-{d}", department=d, part_code=f"{d.upper()}-1", part_name=d,
+                           time_limit_days=days, silence_means_yes=d in silence) for d, days in parts.items()])
+
+
+def accepted(case: CaseSubmitted, at: datetime) -> CaseAccepted:
+    return CaseAccepted(case_id=case.case_id, accepted_at=at, parts=case.parts)
+
+
+def acted(case_id: str, department: str, action: DepartmentAction, at: datetime, staff_id: str = "staff") -> PartActionRecorded:
+    return PartActionRecorded(case_id=case_id, work_order_id=f"{case_id}-{department}", department=department,
+                              staff_id=staff_id, acted_at=at, action=action, part_state="x", case_state="handling")
+
+
+__all__ = ["Accept", "World", "accepted", "acted", "submitted", "world"]

@@ -1,0 +1,131 @@
+"""Supervision counts time the way the rules count it, warns, urges, records shirking, and lets
+silence mean yes; a restart neither loses nor repeats a step."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from services.supervision.domain.ladder import Policy
+from shared.contracts import Accept, Approve, DecideExtension, DepartmentActed, RequestExtension, Resume, Suspend
+from shared.contracts import SuspensionKind as Kind
+from shared.workdays import CHINA
+from tests.unit.supervision_world import accepted, acted, submitted, world
+
+
+def cst(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=CHINA)
+
+
+async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_to_approve(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB1", {"market": 20, "tax": 5}, cst(11, 23), silence=("tax",))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    assert (await w.part("LB1-tax")).deadline == cst(11, 30, 17)  # 5 working days, end of the working day
+
+    async def kinds_at(moment: datetime) -> list[str]:
+        before = len(await w.alerts("LB1-tax"))
+        await w.at(moment)
+        return [a.kind for a in (await w.alerts("LB1-tax"))[before:]]
+
+    assert await kinds_at(cst(11, 27, 16)) == []
+    assert await kinds_at(cst(11, 27, 17, 30)) == ["reminder"]  # one working day before
+    assert await kinds_at(cst(11, 30, 17)) == []  # due at the end of the day, not yet overdue
+    assert await kinds_at(cst(11, 30, 17, 1)) == ["urge", "yellow_card"]
+    assert await kinds_at(cst(12, 1, 17, 1)) == ["urge"]
+    assert await kinds_at(cst(12, 2, 17, 1)) == ["shirking", "urge"]  # the third unanswered urge
+    assert await kinds_at(cst(12, 3, 17, 1)) == ["red_card", "urge"]  # three working days overdue
+    assert await kinds_at(cst(12, 4, 17, 2)) == ["urge"]
+    assert await kinds_at(cst(12, 7, 17, 1)) == ["deemed_approval"]  # 5 working days after the first urge
+
+    shirking = next(a for a in await w.alerts("LB1-tax") if a.kind == "shirking")
+    assert len(shirking.evidence["urged_at"]) == 3
+    deemed = [e.payload() for topic, e in await w.outbox() if topic == "lianban.test.department.actions"]
+    [approval] = deemed
+    assert isinstance(approval, DepartmentActed)
+    assert approval.action.kind == "deemed_approve"
+    assert approval.action.deadline == cst(11, 30, 17)  # type: ignore[union-attr]
+    assert approval.action.urged_at[0] == cst(11, 30, 17, 1)  # type: ignore[union-attr]
+    assert await kinds_at(cst(12, 10)) == []  # nothing after the deemed approval
+    assert (await w.alerts("LB1-market")) == []  # market's deadline (12-21) is weeks away
+
+
+async def test_every_card_is_also_a_notice_on_the_departments_topic(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB2", {"fire": 1}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    await w.at(cst(11, 25))  # overdue: a yellow card and the first urge (too late for the reminder)
+    assert sorted(a.kind for a in await w.alerts()) == ["urge", "yellow_card"]
+    topics = [t for t, e in await w.outbox()]
+    assert topics.count("lianban.test.work.fire") == topics.count("lianban.test.supervision.alerts") == 2
+
+
+async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB3", {"tax": 1}, cst(11, 23), silence=("tax",))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    await w.at(cst(11, 24, 17, 1))  # overdue: yellow card and the first urge
+    await w.at(cst(11, 25, 17, 1))  # second urge
+    await w.feed(acted("LB3", "tax", Approve(document_number="T-1"), cst(11, 25, 18)))
+    await w.at(cst(12, 10))
+    assert [a.kind for a in await w.alerts("LB3-tax")].count("urge") == 2
+    assert (await w.part("LB3-tax")).decided_at == cst(11, 25, 18)
+
+
+async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_before_any_deadline(tmp_path: Path) -> None:
+    w = await world(tmp_path, Policy(shirk_after_urges=3))
+    case = submitted("LB4", {"fire": 10}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    part = await w.part("LB4-fire")
+    async with w.sessions() as session, session.begin():
+        part = await session.get(type(part), "LB4-fire")  # type: ignore[assignment]
+        part.urges = [cst(11, 24).isoformat(), cst(11, 25).isoformat(), cst(11, 26).isoformat()]
+        part.next_check_at = cst(11, 26)
+    await w.at(cst(11, 26, 10))
+    assert [a.kind for a in await w.alerts("LB4-fire")] == ["shirking"]
+
+
+async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the_calendar_says(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB5", {"planning": 5}, cst(9, 28))
+    await w.feed(case, accepted(case, cst(9, 28)))
+    # 9-29, 9-30, (holiday 10-1..10-7), 10-8, 10-9, and the make-up Saturday 10-10
+    assert (await w.part("LB5-planning")).deadline == cst(10, 10, 17)
+
+    await w.feed(acted("LB5", "planning", Suspend(suspension_kind=Kind.EXPERT_REVIEW,
+                                                  applicant_notified_on=date(2026, 9, 29)), cst(9, 29, 10)))
+    assert (await w.part("LB5-planning")).deadline is None  # the clock stands still
+    await w.feed(acted("LB5", "planning", Resume(), cst(10, 9, 10)))
+    part = await w.part("LB5-planning")
+    assert part.suspended_days == 3  # 9-30, 10-8 and 10-9 did not count
+    assert part.deadline == cst(10, 14, 17)
+
+    await w.feed(acted("LB5", "planning", RequestExtension(days=2, reason="专家意见分歧"), cst(10, 12)),
+                 acted("LB5", "planning", DecideExtension(approved=True, approver_name="周明", approver_title="局长"),
+                       cst(10, 12, 11)))
+    assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)
+
+    await w.feed(acted("LB5", "planning", RequestExtension(days=3, reason="再延"), cst(10, 13)),
+                 acted("LB5", "planning", DecideExtension(approved=False, approver_name="周明", approver_title="局长"),
+                       cst(10, 13, 11)))
+    assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)  # a refused extension moves nothing
+
+
+async def test_a_restart_loses_no_due_step_and_repeats_none(tmp_path: Path) -> None:
+    w = await world(tmp_path, batch_size=2)
+    for n in range(5):
+        case = submitted(f"LBR{n}", {"tax": 1}, cst(11, 23))
+        await w.feed(case, accepted(case, cst(11, 23)))
+    w.clock.set(cst(11, 23, 17, 30))  # one working day before the deadlines: reminders are due
+    assert await w.scanner.scan_once() == 2  # a bounded batch; then the process "dies"
+    restarted = await world(tmp_path, batch_size=2)  # a new process on the same database
+    await restarted.at(cst(11, 23, 17, 30))
+    reminders = [a.work_order_id for a in await w.alerts() if a.kind == "reminder"]
+    assert sorted(reminders) == [f"LBR{n}-tax" for n in range(5)]
+
+
+async def test_pre_review_answers_are_timeline_only(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB6", {"tax": 1}, cst(11, 23))
+    await w.feed(case, acted("LB6", "tax", Accept(), cst(11, 23, 10)))
+    assert (await w.part("LB6-tax")).started_at is None
