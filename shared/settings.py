@@ -96,6 +96,7 @@ class AdapterSettings(ServiceSettings):
     attempts: int = 3
     retry_backoff_seconds: float = 0.5
     concurrency: int = 64
+    poll_seconds: float = 30.0  # how often to ask again about work the department is still deciding
 
 
 class SimulatorSettings(BaseSettings):
@@ -106,5 +107,5 @@ class SimulatorSettings(BaseSettings):
     department: str
     host: str = "127.0.0.1"
     port: int = 8201
-    decision: Literal["approve", "deny", "rectify"] = "approve"
+    decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
     delay_seconds: float = 0.0

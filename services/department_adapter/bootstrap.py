@@ -29,10 +29,11 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, group, runtime.outbox.source)
     dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
                             dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
-                            backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency)
+                            backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency,
+                            poll_seconds=settings.poll_seconds)
     consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
     runtime.consume(consumer, runtime.topics.work(settings.department))
-    runtime.publishes_to(runtime.topics.department_actions)
+    runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)
 
     async def start() -> None:
         await runtime.start()

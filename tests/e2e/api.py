@@ -58,3 +58,12 @@ def poll(url: str, until: Any, timeout: float = 30.0) -> Any:
             return body
         time.sleep(0.2)
     raise AssertionError(f"{url} did not reach the expected state in {timeout}s; last: {body}")
+
+
+def reset_supervision_clock(system: System) -> None:
+    """Tests share one system: a test that moves supervision's clock starts it from the real time."""
+    from datetime import UTC, datetime
+
+    response = httpx.post(f"{system.url('supervision')}/api/v1/supervision/clock",
+                          json={"now": datetime.now(UTC).isoformat()}, timeout=5)
+    response.raise_for_status()

@@ -17,6 +17,7 @@ import pytest
 
 from deploy.kafka_local import LocalKafka, free_port
 from deploy.launcher import Ports, System
+from tests.e2e.api import reset_supervision_clock
 from tests.e2e.kafka_tools import TopicReader
 
 
@@ -58,7 +59,7 @@ def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> It
     workdir: Path = tmp_path_factory.mktemp("system")
     system = System(bootstrap=kafka_bootstrap, workdir=workdir, center=center, ports=ports,
                     env={"LIANBAN_SUPERVISION_CLOCK": "manual", "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
-                         "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1"})
+                         "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1", "LIANBAN_ADAPTER_POLL_SECONDS": "1"})
     try:
         system.start()
         yield system
@@ -88,3 +89,11 @@ def _is_free(port: int) -> bool:
 @pytest.fixture
 def topics_reader(kafka_bootstrap: str) -> TopicReader:
     return TopicReader(kafka_bootstrap)
+
+
+@pytest.fixture
+def real_time(system: System) -> Iterator[None]:
+    """Supervision's manual clock at the real time before and after a test that moves it."""
+    reset_supervision_clock(system)
+    yield
+    reset_supervision_clock(system)

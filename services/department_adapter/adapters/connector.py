@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from services.department_adapter.domain.answer import Answer
-from shared.contracts import HandlingStarted, WorkOrder
+from shared.contracts import HandlingStarted, SupervisionAlert, WorkOrder
 
 
 class ConnectorError(RuntimeError):
@@ -17,6 +17,9 @@ class Connector(Protocol):
         """Accept, ask for a supplement, or refuse the materials of one round."""
 
     async def decide(self, work: HandlingStarted) -> Answer:
-        """Approve, deny, or require rectification."""
+        """Approve, deny, or require rectification; NotYetDecided while the department is still at it."""
+
+    async def notify(self, alert: SupervisionAlert) -> str:
+        """Hand a supervision notice to the department; returns who acknowledged it (回告)."""
 
     async def close(self) -> None: ...

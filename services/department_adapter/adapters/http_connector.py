@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from services.department_adapter.adapters.connector import ConnectorError
-from services.department_adapter.domain.answer import Answer
+from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.contracts import (
     Accept,
     Approve,
@@ -21,6 +21,7 @@ from shared.contracts import (
     Refuse,
     RequestSupplement,
     RequireRectification,
+    SupervisionAlert,
     SupplementItem,
     WorkOrder,
 )
@@ -36,7 +37,16 @@ class HttpConnector:
 
     async def decide(self, work: HandlingStarted) -> Answer:
         body = await self._post("/gov/v1/applications", _request(work))
+        if body["result"] == "PENDING":
+            raise NotYetDecided(work.work_order_id)
         return Answer(_decision(body), body.get("handler") or "unknown")
+
+    async def notify(self, alert: SupervisionAlert) -> str:
+        body = await self._post("/gov/v1/notices", {"noticeId": alert.alert_id, "bizNo": alert.work_order_id,
+                                                    "kind": alert.kind, "message": alert.message})
+        if body["result"] != "RECEIVED":
+            raise ConnectorError(f"department system did not take the notice: {body['result']!r}")
+        return str(body.get("handler") or "unknown")
 
     async def _post(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts import DepartmentActed, DepartmentAction, EventData, HandlingStarted, WorkOrder
+from shared.contracts import DepartmentActed, DepartmentAction, EventData, HandlingStarted, SupervisionAlert, WorkOrder
 
 Work = WorkOrder | HandlingStarted
+
+
+class NotYetDecided(Exception):
+    """The department system has the work but has not decided yet: ask again later, it is no failure."""
 
 
 @dataclass(frozen=True)
@@ -26,4 +30,6 @@ def item_id(work: EventData) -> str | None:
         return f"{work.work_order_id}#review{work.round}"
     if isinstance(work, HandlingStarted):
         return f"{work.work_order_id}#handle"
+    if isinstance(work, SupervisionAlert):
+        return f"{work.work_order_id}#notice-{work.alert_id}"
     return None

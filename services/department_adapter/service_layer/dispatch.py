@@ -17,26 +17,27 @@ from sqlalchemy import select
 
 from services.department_adapter.adapters.connector import Connector, ConnectorError
 from services.department_adapter.adapters.orm import WorkItem, WorkStatus
-from services.department_adapter.domain.answer import Answer
+from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.clock import Clock
-from shared.contracts import CloudEvent, HandlingStarted, MalformedEvent, WorkOrder
+from shared.contracts import AlertAcknowledged, CloudEvent, HandlingStarted, MalformedEvent, SupervisionAlert, WorkOrder
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-Outcome = tuple[str, Answer | Exception]
+Outcome = tuple[str, Answer | AlertAcknowledged | Exception]
 
 
 class Dispatcher:
     def __init__(self, department: str, sessions: SessionFactory, connector: Connector, outbox: Outbox,
                  topics: Topics, dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
-                 attempts: int, backoff: float, concurrency: int, idle_seconds: float = 0.5) -> None:
+                 attempts: int, backoff: float, concurrency: int, poll_seconds: float = 30.0,
+                 idle_seconds: float = 0.5) -> None:
         self.department, self.sessions, self.connector = department, sessions, connector
         self.outbox, self.topics, self.dead_letters, self.clock = outbox, topics, dead_letters, clock
         self.after_commit, self.attempts, self.backoff = after_commit, attempts, backoff
-        self.concurrency, self.idle_seconds = concurrency, idle_seconds
+        self.concurrency, self.idle_seconds, self.poll_seconds = concurrency, idle_seconds, poll_seconds
         self.in_flight: set[str] = set()
         self.answers: asyncio.Queue[Outcome] = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -84,16 +85,24 @@ class Dispatcher:
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
         try:
-            work = CloudEvent.from_bytes(raw).payload()
-            if not isinstance(work, WorkOrder | HandlingStarted) or work.department != self.department:
-                raise MalformedEvent(f"not work for {self.department}")
-            outcome: Answer | Exception = await (
-                self.connector.pre_review(work) if isinstance(work, WorkOrder) else self.connector.decide(work))
-        except (ConnectorError, MalformedEvent, ValueError) as exc:
+            outcome: Answer | AlertAcknowledged | Exception = await self._ask_system(raw)
+        except (ConnectorError, MalformedEvent, NotYetDecided, ValueError) as exc:
             outcome = exc
         except Exception as exc:
             outcome = exc
         await self.answers.put((item_id, outcome))
+
+    async def _ask_system(self, raw: bytes) -> Answer | AlertAcknowledged:
+        work = CloudEvent.from_bytes(raw).payload()
+        if not isinstance(work, WorkOrder | HandlingStarted | SupervisionAlert) or work.department != self.department:
+            raise MalformedEvent(f"not work for {self.department}")
+        if isinstance(work, WorkOrder):
+            return await self.connector.pre_review(work)
+        if isinstance(work, HandlingStarted):
+            return await self.connector.decide(work)
+        staff = await self.connector.notify(work)
+        return AlertAcknowledged(alert_id=work.alert_id, case_id=work.case_id, department=work.department,
+                                 staff_id=staff, acknowledged_at=self.clock.now())
 
     async def _record_loop(self) -> None:
         while True:
@@ -120,6 +129,11 @@ class Dispatcher:
                     continue
                 if isinstance(outcome, Answer):
                     self._answered(session, item, outcome, now)
+                elif isinstance(outcome, AlertAcknowledged):
+                    self.outbox.add(session, self.topics.acknowledgements, outcome, subject=outcome.case_id)
+                    item.status, item.answered_at = WorkStatus.ANSWERED, now
+                elif isinstance(outcome, NotYetDecided):
+                    item.next_attempt_at = now + timedelta(seconds=self.poll_seconds)  # still at it: no failure
                 elif self._failed(item, outcome, now):
                     letters.append((Origin(item.topic, item.partition, item.offset, item.case_id, item.event),
                                     f"after {item.attempts} attempts: {item.last_error}"))

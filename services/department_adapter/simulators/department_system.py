@@ -46,7 +46,7 @@ class Rule(BaseModel):
     """How the system treats one applicant. A supplement is asked for in the first round only."""
 
     prereview: Literal["accept", "supplement", "refuse"] = "accept"
-    decision: Literal["approve", "deny", "rectify"] = "approve"
+    decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
     delay_seconds: float = 0.0
 
 
@@ -56,6 +56,7 @@ def build(settings: SimulatorSettings) -> FastAPI:
     rules: dict[str, Rule] = {}
     answers: dict[str, dict[str, Any]] = {}
     calls = {"received": 0}
+    notices: list[dict[str, Any]] = []
     serial = itertools.count(1)
 
     async def answer_once(key: str, body: ApplicationIn, decide: Callable[[Rule], dict[str, Any]]) -> dict[str, Any]:
@@ -64,8 +65,10 @@ def build(settings: SimulatorSettings) -> FastAPI:
         if rule.delay_seconds:
             await asyncio.sleep(rule.delay_seconds)
         if key not in answers:
-            answers[key] = {"code": 0, "bizNo": body.bizNo, "handler": f"{settings.department.upper()}-STAFF-01",
-                            **decide(rule)}
+            answer = {"code": 0, "bizNo": body.bizNo, "handler": f"{settings.department.upper()}-STAFF-01", **decide(rule)}
+            if answer["result"] == "PENDING":
+                return answer  # still deciding: nothing to remember yet
+            answers[key] = answer
         return answers[key]
 
     @app.post("/gov/v1/prereview")
@@ -84,8 +87,18 @@ def build(settings: SimulatorSettings) -> FastAPI:
 
     @app.post("/gov/v1/applications")
     async def apply(body: ApplicationIn) -> dict[str, Any]:
-        """办理决定: PASS with a document number, REJECT with the legal basis, or RECTIFY."""
+        """办理决定: PASS with a document number, REJECT with the legal basis, RECTIFY, or PENDING."""
         return await answer_once(body.bizNo, body, lambda rule: _answer(settings.department, rule, next(serial)))
+
+    @app.post("/gov/v1/notices")
+    async def notice(body: dict[str, Any]) -> dict[str, Any]:
+        """督办通知: the system takes a supervision notice and acknowledges it (回告)."""
+        notices.append(body)
+        return {"code": 0, "result": "RECEIVED", "handler": f"{settings.department.upper()}-STAFF-01"}
+
+    @app.get("/gov/v1/notices")
+    async def received_notices() -> list[dict[str, Any]]:
+        return notices
 
     @app.put("/gov/v1/rules/{cert_no}")
     async def set_rule(cert_no: str, rule: Rule) -> Rule:
@@ -104,6 +117,8 @@ def build(settings: SimulatorSettings) -> FastAPI:
 
 
 def _answer(department: str, rule: Rule, serial: int) -> dict[str, Any]:
+    if rule.decision == "silent":
+        return {"result": "PENDING"}  # the department never decides
     if rule.decision == "approve":
         return {"result": "PASS", "docNo": f"{department.upper()}-{datetime.now():%Y}-{serial:06d}"}
     if rule.decision == "rectify":
