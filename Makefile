@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck bench docs clean kafka
+.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(STAMP)
 
 bench: $(STAMP) kafka  ## cases through HTTP intake to unified replies on local Kafka
 	$(PY) -m tests.bench.bench_cases $(BENCH_ARGS)
+
+bench-supervision: $(STAMP)  ## supervision with 1,000,000 open parts: memory, start-up, alert lag
+	$(PY) -m tests.bench.bench_supervision $(BENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate docs/asyncapi.json from the contracts
 	$(PY) -m shared.asyncapi > docs/asyncapi.json

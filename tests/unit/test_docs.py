@@ -34,7 +34,8 @@ def test_every_example_in_the_integration_guide_is_a_valid_event() -> None:
     examples = re.findall(r"```json\n(.*?)```", guide, flags=re.S)
     types = {CloudEvent.from_bytes(e.encode()).payload().event_type for e in examples}
     assert types == {"cn.lianban.work_order.issued.v1", "cn.lianban.work_order.handling_started.v1",
-                     "cn.lianban.department.action.v1", "cn.lianban.action.refused.v1"}
+                     "cn.lianban.department.action.v1", "cn.lianban.action.refused.v1",
+                     "cn.lianban.supervision.alert.v1", "cn.lianban.supervision.acknowledged.v1"}
 
 
 def _compose() -> dict:  # type: ignore[type-arg]
