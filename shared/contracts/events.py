@@ -51,6 +51,7 @@ class CaseSubmitted(EventData):
     applicant: Applicant
     parts: list[PartSummary] = Field(min_length=1)
     pre_review_days: int = Field(ge=0, description="Working days each department has to answer the pre-review.")
+    overall_days: int = Field(ge=0, description="The case's overall limit in working days after acceptance.")
     green_channel: bool = False
     previous_case_id: str | None = Field(default=None, description="The first application, for a second one after rectification.")
     staff_id: str

@@ -110,7 +110,7 @@ def submitted(case_id: str, parts: dict[str, int], at: datetime, *, matter: str 
               applicant: Applicant = APPLICANT, silence: tuple[str, ...] = ()) -> CaseSubmitted:
     return CaseSubmitted(
         case_id=case_id, center="test", matter_code=matter, matter_name="餐饮店开业联办", lead_department="market",
-        applicant=applicant, pre_review_days=1, staff_id="S-0107", submitted_at=at,
+        applicant=applicant, pre_review_days=1, overall_days=10, staff_id="S-0107", submitted_at=at,
         parts=[PartSummary(work_order_id=f"{case_id}-{d}", department=d, part_code=f"{d.upper()}-1", part_name=d,
                            time_limit_days=days, silence_means_yes=d in silence) for d, days in parts.items()])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+from services.supervision.adapters.orm import CaseFile
 from services.supervision.domain.ladder import Policy
 from shared.contracts import Accept, Approve, DecideExtension, DepartmentActed, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
@@ -109,6 +110,10 @@ async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the
                  acted("LB5", "planning", DecideExtension(approved=False, approver_name="周明", approver_title="局长"),
                        cst(10, 13, 11)))
     assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)  # a refused extension moves nothing
+    async with w.sessions() as session:
+        case = await session.get(CaseFile, "LB5")
+    assert case is not None
+    assert case.deadline == cst(10, 16, 17)  # the case's 10 days, or its latest part, whichever is later
 
 
 async def test_a_restart_loses_no_due_step_and_repeats_none(tmp_path: Path) -> None:

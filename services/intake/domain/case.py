@@ -50,5 +50,6 @@ def open_case(catalog: Catalog, joint: JointMatter, application: Application, ca
                   materials=dict(application.materials.get(m.department, {}))) for m in matters]
     return JointCase(case_id=case_id, center=center, matter_code=joint.code, matter_name=joint.name,
                      lead_department=joint.lead, applicant=application.applicant, staff_id=application.staff_id,
-                     pre_review_days=joint.pre_review_days, green_channel=joint.green_channel,
+                     pre_review_days=joint.pre_review_days, overall_days=joint.overall_days,
+                     green_channel=joint.green_channel,
                      previous_case_id=application.previous_case_id, submitted_at=now, parts=parts)

@@ -161,6 +161,7 @@ class JointCase(BaseModel):
     applicant: Applicant
     staff_id: str
     pre_review_days: int
+    overall_days: int
     green_channel: bool = False
     previous_case_id: str | None = None
     submitted_at: datetime

@@ -72,7 +72,7 @@ class SubmitCase:
         submitted = CaseSubmitted(
             case_id=case.case_id, center=case.center, matter_code=case.matter_code, matter_name=case.matter_name,
             lead_department=case.lead_department, applicant=case.applicant, parts=[p.summary() for p in case.parts],
-            pre_review_days=case.pre_review_days, green_channel=case.green_channel,
+            pre_review_days=case.pre_review_days, overall_days=case.overall_days, green_channel=case.green_channel,
             previous_case_id=case.previous_case_id,
             staff_id=case.staff_id, submitted_at=now)
         return [submitted, *(case.work_order(p, now) for p in case.parts)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry, ViolationRecord
+from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
 from services.supervision.domain.ladder import Step
 from services.supervision.domain.statistics import Figures
@@ -49,6 +49,9 @@ class TimelineItem(BaseModel):
 
 class CaseSupervision(BaseModel):
     case_id: str
+    accepted_at: datetime | None = None
+    deadline: datetime | None = Field(default=None, description="The case's overall deadline (办结时限).")
+    concluded_at: datetime | None = None
     timeline: list[TimelineItem]
     parts: list[PartDeadline]
 
@@ -113,10 +116,13 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
                 .order_by(TimelineEntry.occurred_at, TimelineEntry.id)))
             parts = list(await session.scalars(
                 select(PartClock).where(PartClock.case_id == case_id).order_by(PartClock.work_order_id)))
+            case = await session.get(CaseFile, case_id)
         if not timeline and not parts:
             raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
         now = clock.now()
-        return CaseSupervision(case_id=case_id,
+        return CaseSupervision(case_id=case_id, accepted_at=case.accepted_at if case else None,
+                               deadline=case.deadline if case else None,
+                               concluded_at=case.concluded_at if case else None,
                                timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],
                                parts=[deadline_view(p, now) for p in parts])
 

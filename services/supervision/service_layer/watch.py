@@ -45,7 +45,11 @@ class Watcher:
             elif isinstance(data, CaseAccepted) and data.case_id in cases:
                 await self._accepted(session, data, cases[data.case_id], parts, d.event.id)
             elif isinstance(data, PartActionRecorded) and data.work_order_id in parts:
-                self._acted(parts[data.work_order_id], data)
+                part = parts[data.work_order_id]
+                self._acted(part, data)
+                case = cases.get(data.case_id)
+                if case is not None and case.deadline is not None and part.deadline is not None:
+                    case.deadline = max(case.deadline, part.deadline)  # the case waits for its latest part
             elif isinstance(data, ActionRefused):
                 kind = from_refusal(data)
                 if kind is not None:
@@ -62,6 +66,7 @@ class Watcher:
     async def _accepted(self, session: AsyncSession, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock],
                         event_id: str) -> None:
         case.accepted_at = event.accepted_at
+        case.deadline = self.clocks.calendar.deadline(event.accepted_at, case.overall_days)
         for summary_ in event.parts:
             if summary_.work_order_id in parts:
                 self.clocks.start(parts[summary_.work_order_id], event.accepted_at)
@@ -96,7 +101,7 @@ def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile
         return
     cases[event.case_id] = CaseFile(case_id=event.case_id, matter_code=event.matter_code,
                                     lead_department=event.lead_department, applicant_id=event.applicant.id_number,
-                                    submitted_at=event.submitted_at)
+                                    overall_days=event.overall_days, submitted_at=event.submitted_at)
     session.add(cases[event.case_id])
     for p in event.parts:
         parts[p.work_order_id] = PartClock(
