@@ -50,6 +50,7 @@ def rss_mb() -> float:
 def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
     """Open parts: `burst` of them due at `due_at`, the rest spread over the coming weeks."""
     conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")  # as the service runs it
     started = (due_at - timedelta(days=7)).replace(tzinfo=None)
     rows = []
     for n in range(parts):

@@ -16,7 +16,7 @@ from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_
 from services.supervision.domain.ladder import Step
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
-from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
 from shared.db import SessionFactory
@@ -175,7 +175,9 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
             part.urge_count += 1
             part.urges = [*part.urges, now.isoformat()]
             part.next_check_at = now  # the scanner looks at it at once (shirking after three)
-            alert = desk.issue(session, part, Step.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
+            issued = Issued()
+            alert = desk.issue(issued, part, Step.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
+            await issued.write(session)
         after_commit()
         return AlertView(alert_id=alert.alert_id, case_id=alert.case_id, work_order_id=work_order_id,
                          department=alert.department, kind=alert.kind, sequence=alert.sequence,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
 from services.supervision.domain.ladder import Step
 from shared.contracts import SupervisionAlert
-from shared.messaging.outbox import Outbox
+from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 
 MESSAGES = {
@@ -24,11 +26,25 @@ MESSAGES = {
 }
 
 
+@dataclass
+class Issued:
+    """Rows of many alerts, written with one bulk insert per table (a burst of deadlines is thousands)."""
+
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        for table, rows in ((Alert, self.alerts), (OutboxRow, self.outbox), (TimelineEntry, self.timeline)):
+            if rows:
+                await session.execute(insert(table), rows)
+
+
 class AlertDesk:
     def __init__(self, outbox: Outbox, topics: Topics) -> None:
         self.outbox, self.topics = outbox, topics
 
-    def issue(self, session: AsyncSession, part: PartClock, step: Step, now: datetime, *, sequence: int = 1,
+    def issue(self, issued: Issued, part: PartClock, step: Step, now: datetime, *, sequence: int = 1,
               issued_by: str = "supervision", evidence: dict[str, Any] | None = None) -> SupervisionAlert:
         name = f"{part.department} 办理的 {part.part_code}（办件 {part.case_id}）"
         deadline = part.deadline
@@ -37,12 +53,12 @@ class AlertDesk:
         alert = SupervisionAlert(alert_id=str(uuid.uuid4()), case_id=part.case_id, work_order_id=part.work_order_id,
                                  department=part.department, kind=step.value, sequence=sequence, message=message,
                                  deadline=deadline, issued_by=issued_by, issued_at=now, evidence=evidence or {})
-        session.add(Alert(alert_id=alert.alert_id, case_id=part.case_id, work_order_id=part.work_order_id,
-                          department=part.department, kind=step.value, sequence=sequence, issued_by=issued_by,
-                          issued_at=now, message=message, evidence=alert.evidence))
-        event = self.outbox.add(session, self.topics.alerts, alert, subject=part.case_id)
-        self.outbox.add(session, self.topics.work(part.department), alert, subject=part.case_id)
-        session.add(TimelineEntry(case_id=part.case_id, event_id=event.id, event_type=event.type, occurred_at=now,
-                                  department=part.department, summary={"kind": step.value, "sequence": sequence,
-                                                                       "issued_by": issued_by}))
+        issued.alerts.append(dict(alert_id=alert.alert_id, case_id=part.case_id, work_order_id=part.work_order_id,
+                                  department=part.department, kind=step.value, sequence=sequence, issued_by=issued_by,
+                                  issued_at=now, message=message, evidence=alert.evidence))
+        event, rows = self.outbox.rows([self.topics.alerts, self.topics.work(part.department)], alert, subject=part.case_id)
+        issued.outbox += rows
+        issued.timeline.append(dict(case_id=part.case_id, event_id=event.id, event_type=event.type, occurred_at=now,
+                                    department=part.department,
+                                    summary={"kind": step.value, "sequence": sequence, "issued_by": issued_by}))
         return alert

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock
 from services.supervision.domain.ladder import Policy, Step, Watch, due
-from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.alerts import AlertDesk, Issued
 from shared.clock import Clock
 from shared.contracts import DeemedApproval, DepartmentActed
 from shared.db import SessionFactory
@@ -61,8 +61,11 @@ class LadderScanner:
                 select(PartClock).where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
                 .order_by(PartClock.next_check_at).limit(self.batch_size)))
             cards = await self._yellow_cards(session, {p.department for p in parts}, now)
-            issued = sum([self._step(session, part, now, cards) for part in parts])
-        if issued:
+            issued = Issued()
+            for part in parts:
+                self._step(issued, part, now, cards)
+            await issued.write(session)
+        if issued.alerts:
             self.after_commit()
         return len(parts)
 
@@ -73,7 +76,7 @@ class LadderScanner:
             .group_by(Alert.department))
         return {department: count for department, count in rows.tuples()}
 
-    def _step(self, session: AsyncSession, part: PartClock, now: datetime, cards: dict[str, int]) -> int:
+    def _step(self, issued: Issued, part: PartClock, now: datetime, cards: dict[str, int]) -> None:
         urges = [datetime.fromisoformat(u) for u in part.urges]
         watch = Watch(deadline=part.deadline, silence_means_yes=part.silence_means_yes,
                       extension_approved=part.extension_days > 0, reminded=part.reminded, yellow=part.yellow,
@@ -81,19 +84,18 @@ class LadderScanner:
                       department_yellow_cards=cards.get(part.department, 0))
         steps, part.next_check_at = due(watch, now, self.calendar, self.policy)
         for step in steps:
-            self._issue(session, part, step, now, urges, cards)
-        return len(steps)
+            self._issue(issued, part, step, now, urges, cards)
 
-    def _issue(self, session: AsyncSession, part: PartClock, step: Step, now: datetime, urges: list[datetime],
+    def _issue(self, issued: Issued, part: PartClock, step: Step, now: datetime, urges: list[datetime],
                cards: dict[str, int]) -> None:
         if step is Step.URGE:
             part.urge_count += 1
             urges.append(now)
             part.urges = [u.isoformat() for u in urges]
-            self.desk.issue(session, part, step, now, sequence=part.urge_count)
+            self.desk.issue(issued, part, step, now, sequence=part.urge_count)
             return
         evidence = self._evidence(part, urges, now) if step in (Step.SHIRK, Step.DEEM) else {}
-        self.desk.issue(session, part, step, now, evidence=evidence)
+        self.desk.issue(issued, part, step, now, evidence=evidence)
         if step is Step.REMIND:
             part.reminded = True
         elif step is Step.YELLOW:
@@ -105,7 +107,7 @@ class LadderScanner:
             part.shirking = True
         elif step is Step.DEEM:
             part.deemed = True
-            self._deem(session, part, urges, now)
+            self._deem(issued, part, urges, now)
 
     def _evidence(self, part: PartClock, urges: list[datetime], now: datetime) -> dict[str, object]:
         return {"deadline": part.deadline.isoformat() if part.deadline else None,
@@ -117,11 +119,11 @@ class LadderScanner:
         moments = [m for m in (part.last_answer_at, part.started_at) if m is not None]
         return max(moments)
 
-    def _deem(self, session: AsyncSession, part: PartClock, urges: list[datetime], now: datetime) -> None:
+    def _deem(self, issued: Issued, part: PartClock, urges: list[datetime], now: datetime) -> None:
         """超时默许: approve on the silent department's behalf, through the case like any action."""
         assert part.deadline is not None
         action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline, urged_at=urges,
                                 silent_since=self._silent_since(part))
         acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
                                 staff_id="supervision", acted_at=now, action=action)
-        self.desk.outbox.add(session, self.desk.topics.department_actions, acted, subject=part.case_id)
+        issued.outbox += self.desk.outbox.rows([self.desk.topics.department_actions], acted, subject=part.case_id)[1]
