@@ -19,10 +19,14 @@ class MessagingBase(DeclarativeBase):
 
 
 def make_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        # One connection per process: SQLite writes one at a time anyway, and a read-then-write
+        # transaction on a second connection would fail with "database is locked" whenever another
+        # writer committed in between. Sessions queue for the connection instead (keep them short).
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

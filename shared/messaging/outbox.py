@@ -97,13 +97,12 @@ class OutboxRelay:
                 select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
                 .order_by(OutboxRow.id).limit(self.batch_size)
             )).all()
-            if not rows:
-                return 0
-            futures = [
-                await self.broker.publish(row.payload, row.topic, key=row.key.encode(),
-                                          headers=CONTENT_TYPE, no_confirm=True)
-                for row in rows
-            ]
+        if not rows:
+            return 0
+        futures = [
+            await self.broker.publish(row.payload, row.topic, key=row.key.encode(), headers=CONTENT_TYPE, no_confirm=True)
+            for row in rows
+        ]
         await asyncio.gather(*futures)
         async with self.sessions() as session, session.begin():
             await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))

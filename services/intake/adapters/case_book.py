@@ -25,6 +25,7 @@ class CaseBook:
         self.session, self.outbox, self.topics = session, outbox, topics
         self._versions: dict[str, int] = {}
         self._cases: dict[str, JointCase] = {}
+        self._part_states: dict[str, str] = {}  # as stored, so a save writes only the parts that moved
 
     async def get(self, case_id: str) -> JointCase | None:
         if case_id not in self._cases:
@@ -38,8 +39,9 @@ class CaseBook:
         rows = await self.session.execute(
             select(CaseRecord.case_id, CaseRecord.document, CaseRecord.version).where(CaseRecord.case_id.in_(wanted)))
         for row in rows:
-            self._cases[row.case_id] = JointCase.model_validate(row.document)
+            case = self._cases[row.case_id] = JointCase.model_validate(row.document)
             self._versions[row.case_id] = row.version
+            self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
     def add(self, case: JointCase, idempotency_key: str | None, request_hash: str) -> None:
         self.session.add(CaseRecord(case_id=case.case_id, matter_code=case.matter_code,
@@ -49,6 +51,7 @@ class CaseBook:
         self.session.add_all(PartRecord(work_order_id=p.work_order_id, case_id=case.case_id,
                                         department=p.department, state=p.state) for p in case.parts)
         self._cases[case.case_id], self._versions[case.case_id] = case, 1
+        self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
     async def save(self, case: JointCase) -> None:
         version = self._versions[case.case_id]
@@ -59,9 +62,11 @@ class CaseBook:
             raise ConcurrentUpdate(case.case_id)
         self._versions[case.case_id] = version + 1
         self._cases[case.case_id] = case
-        for part in case.parts:
-            await self.session.execute(update(PartRecord).where(PartRecord.work_order_id == part.work_order_id)
-                                       .values(state=part.state))
+        moved = [{"work_order_id": p.work_order_id, "state": p.state} for p in case.parts
+                 if self._part_states.get(p.work_order_id) != p.state]
+        if moved:
+            await self.session.execute(update(PartRecord), moved)  # one executemany by primary key
+            self._part_states.update((m["work_order_id"], m["state"]) for m in moved)
 
     def publish(self, events: list[EventData]) -> None:
         for event in events:
