@@ -45,11 +45,21 @@ async def run(system: System, cases: int, concurrency: int) -> None:
     for i in range(cases):
         queue.put_nowait(i)
 
+    retries = [0]
+
     async def submitter(client: httpx.AsyncClient) -> None:
         while not queue.empty():
-            queue.get_nowait()
-            started = time.perf_counter()
-            response = await client.post("/api/v1/cases", json=restaurant_case())
+            n = queue.get_nowait()
+            started, key = time.perf_counter(), f"bench-{n}-{uuid.uuid4().hex[:8]}"
+            body = restaurant_case()
+            for attempt in range(3):  # a dropped connection is retried with the same key: still one case
+                try:
+                    response = await client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": key})
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    retries[0] += 1
             response.raise_for_status()
             submitted[response.json()["case"]["case_id"]] = started
 
@@ -70,6 +80,8 @@ async def run(system: System, cases: int, concurrency: int) -> None:
     print(f"  end to end        {cases / elapsed:8.1f} cases/s (first submit to last unified reply, {elapsed:.1f} s)")
     print(f"  submit-to-reply   p50 {_ms(statistics.median(latencies))}  p99 {_ms(latencies[int(len(latencies) * 0.99) - 1])}"
           f"  max {_ms(latencies[-1])}")
+    if retries[0]:
+        print(f"  {retries[0]} submissions retried after a dropped connection (same Idempotency-Key)")
 
 
 def _ms(seconds: float) -> str:
