@@ -74,7 +74,7 @@ class LadderScanner:
             select(Alert.department, func.count()).where(
                 Alert.kind == Step.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
             .group_by(Alert.department))
-        return {department: count for department, count in rows.tuples()}
+        return {department: count for department, count in rows}
 
     def _step(self, issued: Issued, part: PartClock, now: datetime, cards: dict[str, int]) -> None:
         urges = [datetime.fromisoformat(u) for u in part.urges]
