@@ -46,11 +46,13 @@ from shared.contracts.events import (
     UnifiedReply,
     WorkOrder,
 )
+from shared.contracts.states import STATE_TEXT, CaseState, PartState
 
 __all__ = [
     "DECISIONS",
     "EVENT_TYPES",
     "PRE_REVIEW_ACTIONS",
+    "STATE_TEXT",
     "Accept",
     "ActionRefused",
     "AlertAcknowledged",
@@ -60,6 +62,7 @@ __all__ = [
     "CaseConcluded",
     "CaseEvaluated",
     "CaseNotAccepted",
+    "CaseState",
     "CaseSubmitted",
     "CaseSupplemented",
     "CloudEvent",
@@ -77,6 +80,7 @@ __all__ = [
     "Outcome",
     "PartActionRecorded",
     "PartOutcome",
+    "PartState",
     "PartSummary",
     "RefusalReason",
     "RefusalRule",

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from services.intake.adapters.orm import Base
-from services.intake.domain.lifecycle import CaseState
 from services.intake.service_layer.act import ActionNotAllowed, CaseActions
 from services.intake.service_layer.submit import SubmitCase
-from shared.contracts import Accept, ActionRefused, Approve, CaseSubmitted, CloudEvent, RequireRectification
+from shared.contracts import Accept, ActionRefused, Approve, CaseState, CaseSubmitted, CloudEvent, RequireRectification
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 from tests.unit.cases import CATALOG

@@ -6,17 +6,19 @@ from datetime import date
 
 import pytest
 
-from services.intake.domain.lifecycle import CaseState, PartState, Refused
+from services.intake.domain.lifecycle import Refused
 from shared.contracts import (
     Accept,
     Approve,
     CaseAccepted,
     CaseConcluded,
     CaseNotAccepted,
+    CaseState,
     DecideExtension,
     Deny,
     HandlingStarted,
     Outcome,
+    PartState,
     Refuse,
     RequestExtension,
     RequestSupplement,

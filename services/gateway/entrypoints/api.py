@@ -9,14 +9,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from services.gateway.adapters.orm import CaseView
+from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
-
-STATE_TEXT = {
-    "pre_review": "受理审查中", "awaiting_supplement": "待补正", "not_accepted": "不予受理", "handling": "办理中",
-    "concluded": "已办结",
-    "forwarded": "待预审", "pre_accepted": "预审通过", "supplement_requested": "需补正", "pre_refused": "不予受理",
-    "suspended": "中止计时", "approved": "准予", "denied": "不予许可", "rectification_required": "需整改",
-}
 
 
 class CaseStatus(BaseModel):

@@ -16,11 +16,13 @@ from shared.contracts import (
     CaseConcluded,
     CaseEvaluated,
     CaseNotAccepted,
+    CaseState,
     CaseSubmitted,
     CaseSupplemented,
     DocumentsDelivered,
     EventData,
     PartActionRecorded,
+    PartState,
     SupplementRequested,
 )
 from shared.messaging.consumer import Delivery
@@ -52,14 +54,14 @@ class Projector:
             view.state = event.case_state
             view.parts = [_acted(p, event) if p["department"] == event.department else p for p in view.parts]
         elif isinstance(event, SupplementRequested):
-            view.state, view.notice = "awaiting_supplement", event.model_dump(mode="json")
+            view.state, view.notice = CaseState.AWAITING_SUPPLEMENT, event.model_dump(mode="json")
         elif isinstance(event, CaseSupplemented):
-            view.state, view.notice = "pre_review", None
+            view.state, view.notice = CaseState.PRE_REVIEW, None
         elif isinstance(event, CaseAccepted):
-            view.state, view.accepted_at = "handling", event.accepted_at
-            view.parts = [p | {"state": "handling"} for p in view.parts]
+            view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
+            view.parts = [p | {"state": PartState.HANDLING.value} for p in view.parts]
         elif isinstance(event, CaseNotAccepted):
-            view.state = "not_accepted"
+            view.state = CaseState.NOT_ACCEPTED
         elif isinstance(event, CaseConcluded) and view.reply is None:
             reply = unified_reply(event, self.clock())
             view.reply = reply.model_dump(mode="json")
@@ -71,10 +73,10 @@ class Projector:
 
 
 def _opened(event: CaseSubmitted) -> CaseView:
-    parts = [{**p.model_dump(mode="json"), "state": "forwarded", "last_action": None} for p in event.parts]
+    parts = [{**p.model_dump(mode="json"), "state": PartState.FORWARDED.value, "last_action": None} for p in event.parts]
     return CaseView(case_id=event.case_id, matter_code=event.matter_code, matter_name=event.matter_name,
                     lead_department=event.lead_department, applicant=event.applicant.model_dump(mode="json"),
-                    state="pre_review", submitted_at=event.submitted_at, parts=parts)
+                    state=CaseState.PRE_REVIEW, submitted_at=event.submitted_at, parts=parts)
 
 
 def _acted(part: dict[str, Any], event: PartActionRecorded) -> dict[str, Any]:

@@ -12,17 +12,18 @@ Every method either returns the events it caused or raises `Refused` and changes
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from shared.contracts import (
+    STATE_TEXT,
     Applicant,
     Approve,
     CaseAccepted,
     CaseConcluded,
     CaseEvaluated,
     CaseNotAccepted,
+    CaseState,
     CaseSupplemented,
     DecideExtension,
     DeemedApproval,
@@ -35,6 +36,7 @@ from shared.contracts import (
     Outcome,
     PartActionRecorded,
     PartOutcome,
+    PartState,
     PartSummary,
     RefusalReason,
     RefusalRule,
@@ -62,26 +64,6 @@ class Refused(Exception):
 def require(condition: bool, reason: str, rule: RefusalRule = RefusalRule.OUT_OF_ORDER) -> None:
     if not condition:
         raise Refused(reason, rule)
-
-
-class CaseState(StrEnum):
-    PRE_REVIEW = "pre_review"  # 受理审查：各部门同时预审
-    AWAITING_SUPPLEMENT = "awaiting_supplement"  # 已一次性告知，等待申请人补正
-    NOT_ACCEPTED = "not_accepted"  # 不予受理
-    HANDLING = "handling"  # 已受理，各部门并联办理
-    CONCLUDED = "concluded"  # 已办结
-
-
-class PartState(StrEnum):
-    FORWARDED = "forwarded"  # 已抄告，待预审
-    PRE_ACCEPTED = "pre_accepted"
-    SUPPLEMENT_REQUESTED = "supplement_requested"
-    PRE_REFUSED = "pre_refused"
-    HANDLING = "handling"
-    SUSPENDED = "suspended"
-    APPROVED = "approved"
-    DENIED = "denied"
-    RECTIFICATION_REQUIRED = "rectification_required"
 
 
 FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)
@@ -396,9 +378,3 @@ def one_time_notice(matter_name: str, items: list[NoticeItem]) -> str:
     lines = [f"您申请的「{matter_name}」需补正以下材料（一次性告知），请一并补齐后到牵头窗口提交："]
     lines += [f"{n}. {i.material}（{i.department}）：{i.reason}" for n, i in enumerate(items, 1)]
     return "\n".join(lines)
-
-
-STATE_TEXT = {
-    CaseState.PRE_REVIEW: "受理审查中", CaseState.AWAITING_SUPPLEMENT: "待补正", CaseState.NOT_ACCEPTED: "不予受理",
-    CaseState.HANDLING: "办理中", CaseState.CONCLUDED: "已办结",
-}

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, Field
 
 from services.intake.domain.case import Application
-from services.intake.domain.lifecycle import STATE_TEXT, JointCase
+from services.intake.domain.lifecycle import JointCase
 from services.intake.service_layer.act import CaseActions, CaseNotFound
 from services.intake.service_layer.submit import SubmitCase
-from shared.contracts import Applicant
+from shared.contracts import STATE_TEXT, Applicant
 
 
 class LeadWindow(BaseModel):

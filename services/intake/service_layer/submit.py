@@ -16,8 +16,8 @@ from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import CaseRecord
 from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
-from services.intake.domain.lifecycle import CaseState, JointCase, Refused
-from shared.contracts import CaseSubmitted, EventData, Outcome
+from services.intake.domain.lifecycle import JointCase, Refused
+from shared.contracts import CaseState, CaseSubmitted, EventData, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
