@@ -28,7 +28,8 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
     policy = Policy(settings.remind_days_before, settings.urge_every_days, settings.shirk_after_urges,
                     settings.red_after_overdue_days, settings.red_after_yellow_cards, settings.deem_after_urge_days)
-    watcher = Watcher(Clocks(calendar, policy))
+    clocks = Clocks(calendar, policy)
+    watcher = Watcher(clocks)
     consumer = BatchConsumer(name, runtime.sessions, dead_letters, watcher.apply)
     topics = runtime.topics
     runtime.consume(consumer, topics.case_events, topics.replies, topics.acknowledgements)
@@ -39,6 +40,7 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
 
     async def start() -> None:
         await runtime.start()
+        await scanner.reschedule_waiting(clocks)  # the override file may have learnt a new year
         scanner.start()
 
     async def stop() -> None:

@@ -34,8 +34,8 @@ from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 
 FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-COLUMNS = ("work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days", "silence_means_yes",
-           "started_at", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges", "urge_count",
+COLUMNS = ("work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days",
+           "silence_means_yes", "started_at", "suspensions", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges", "urge_count",
            "reminded", "yellow", "red", "shirking", "deemed", "next_check_at")
 
 
@@ -57,7 +57,7 @@ def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
         deadline = due_at if n < burst else due_at + timedelta(days=2 + n % 40, seconds=n % 3600)
         next_check = deadline + timedelta(seconds=1) if n < burst else deadline - timedelta(days=1)
         rows.append((f"LB{n:08d}-tax", f"LB{n:08d}", ("tax", "fire", "market", "planning")[n % 4], "TAX-INVOICE",
-                     "JM-REST-001", 5, 0, started.strftime(FORMAT), 0, 0, 0,
+                     "JM-REST-001", 5, 0, started.strftime(FORMAT), "[]", 0, 0, 0,
                      deadline.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT), "[]", 0, 1, 0, 0, 0, 0,
                      next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT)))
         if len(rows) == 50_000:

@@ -134,3 +134,27 @@ async def test_pre_review_answers_are_timeline_only(tmp_path: Path) -> None:
     case = submitted("LB6", {"tax": 1}, cst(11, 23))
     await w.feed(case, acted("LB6", "tax", Accept(), cst(11, 23, 10)))
     assert (await w.part("LB6-tax")).started_at is None
+
+
+async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled(tmp_path: Path) -> None:
+    import json
+
+    from services.supervision.domain.deadlines import ClockState, clock_state
+    from services.supervision.service_layer.clocks import Clocks
+    from shared.workdays import WorkingCalendar
+
+    w = await world(tmp_path)
+    start = datetime(2031, 1, 6, 9, tzinfo=CHINA)  # a Monday of a year chinesecalendar does not know
+    case = submitted("LB7", {"tax": 2}, start)
+    await w.feed(case, accepted(case, start))  # applied, not dead-lettered
+    part = await w.part("LB7-tax")
+    assert part.deadline is None
+    assert "no working-day schedule for 2031" in (part.calendar_error or "")
+    assert clock_state(part.started_at, None, False, None, start, part.calendar_error) is ClockState.UNSCHEDULED
+
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"years": {"2031": {"holidays": ["2031-01-07"], "workdays": []}}}))
+    assert await w.scanner.reschedule_waiting(Clocks(WorkingCalendar(overrides), Policy())) == 1
+    part = await w.part("LB7-tax")
+    assert part.calendar_error is None
+    assert part.deadline == datetime(2031, 1, 9, 17, tzinfo=CHINA)  # 1-8 and 1-9; the 7th is a holiday

@@ -51,6 +51,7 @@ class PartClock(Base):
     silence_means_yes: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     suspended_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    suspensions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [since, until] of each ended one
     suspended_days: Mapped[int] = mapped_column(Integer, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     pending_extension_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,6 +66,7 @@ class PartClock(Base):
     shirking: Mapped[bool] = mapped_column(Boolean, default=False)
     deemed: Mapped[bool] = mapped_column(Boolean, default=False)
     next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    calendar_error: Mapped[str | None] = mapped_column(String(500), default=None, index=True)
 
 
 class Alert(Base):

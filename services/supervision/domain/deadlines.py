@@ -15,11 +15,13 @@ class ClockState(StrEnum):
     OVERDUE = "overdue"
     DONE_ON_TIME = "done_on_time"
     DONE_LATE = "done_late"
+    UNSCHEDULED = "unscheduled"  # its dates fall in a year the working-day calendar does not know yet
 
 
 STATE_TEXT = {
     ClockState.PENDING: "未受理", ClockState.RUNNING: "办理中", ClockState.SUSPENDED: "中止计时",
     ClockState.OVERDUE: "已超期", ClockState.DONE_ON_TIME: "按时办结", ClockState.DONE_LATE: "超期办结",
+    ClockState.UNSCHEDULED: "未计时：工作日历缺少该年度",
 }
 
 
@@ -35,9 +37,11 @@ def suspended_days(calendar: WorkingCalendar, since: datetime, until: datetime) 
 
 
 def clock_state(started_at: datetime | None, due: datetime | None, suspended: bool, decided_at: datetime | None,
-                now: datetime) -> ClockState:
+                now: datetime, calendar_error: str | None = None) -> ClockState:
     if started_at is None:
         return ClockState.PENDING
+    if calendar_error and decided_at is None:
+        return ClockState.UNSCHEDULED
     if decided_at is not None:
         return ClockState.DONE_ON_TIME if due is None or decided_at <= due else ClockState.DONE_LATE
     if suspended or due is None:

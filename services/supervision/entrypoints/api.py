@@ -88,6 +88,12 @@ class Urge(BaseModel):
     staff_id: str = Field(min_length=1, description="The lead window's staff member who urges.")
 
 
+class CalendarStatus(BaseModel):
+    overrides: str = Field(description="The override file that must list a year chinesecalendar does not know.")
+    parts_waiting: list[str] = Field(description="Parts with no deadline because their dates fall in such a year.")
+    error: str | None
+
+
 class ClockSetting(BaseModel):
     now: datetime
 
@@ -103,7 +109,8 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
     def deadline_view(part: PartClock, now: datetime) -> PartDeadline:
-        state = clock_state(part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now)
+        state = clock_state(part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now,
+                            part.calendar_error)
         return PartDeadline(**{k: getattr(part, k) for k in PartDeadline.model_fields if hasattr(part, k)},
                             state=state, state_text=STATE_TEXT[state])
 
@@ -214,6 +221,15 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
         async with sessions() as session:
             rows = await ranking(session, calendar, clock.now(), matter=matter, since=since, until=until)
         return [RankedDepartment(rank=i, department=d, figures=f) for i, (d, f) in enumerate(rows, 1)]
+
+    @api.get("/calendar", response_model=CalendarStatus)
+    async def calendar_status() -> CalendarStatus:
+        """Whether the working-day calendar covers every running clock; parts it cannot schedule wait here."""
+        async with sessions() as session:
+            waiting = list(await session.scalars(
+                select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None)).limit(100)))
+        return CalendarStatus(overrides=str(calendar.overrides_path), parts_waiting=[p.work_order_id for p in waiting],
+                              error=waiting[0].calendar_error if waiting else None)
 
     @api.get("/clock", response_model=ClockSetting)
     async def read_clock() -> ClockSetting:

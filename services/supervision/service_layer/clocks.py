@@ -1,13 +1,21 @@
-"""Keeping a part's clock: start, suspension, extension, decision; and when to look at it next."""
+"""Keeping a part's clock: start, suspension, extension, decision; and when to look at it next.
+
+The facts (start, suspensions, approved days) are kept as they happened and the deadline is
+computed from them, so a part whose dates fall in a year the calendar does not know yet waits,
+visibly, and is scheduled as soon as the year is added to the override file (at the next start).
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from services.supervision.adapters.orm import PartClock
 from services.supervision.domain.deadlines import deadline, suspended_days
 from services.supervision.domain.ladder import Policy
-from shared.workdays import WorkingCalendar
+from shared.workdays import UnknownYearError, WorkingCalendar
+
+log = logging.getLogger(__name__)
 
 
 class Clocks:
@@ -24,7 +32,7 @@ class Clocks:
 
     def resume(self, part: PartClock, at: datetime) -> None:
         if part.suspended_since is not None:
-            part.suspended_days += suspended_days(self.calendar, part.suspended_since, at)
+            part.suspensions = [*part.suspensions, [part.suspended_since.isoformat(), at.isoformat()]]
             part.suspended_since = None
             self._reschedule(part)
 
@@ -35,9 +43,22 @@ class Clocks:
         if part.suspended_since is None:
             self._reschedule(part)
 
+    def reschedule(self, part: PartClock) -> None:
+        """Compute the deadline again from the facts (after the calendar learnt a new year)."""
+        if part.started_at is not None and part.suspended_since is None and part.decided_at is None:
+            self._reschedule(part)
+
     def _reschedule(self, part: PartClock) -> None:
         assert part.started_at is not None
-        part.deadline = deadline(self.calendar, part.started_at, part.time_limit_days, part.suspended_days,
-                                 part.extension_days)
-        remind_at = self.calendar.shift(part.deadline, -self.policy.remind_days_before)
+        try:
+            part.suspended_days = sum(suspended_days(self.calendar, datetime.fromisoformat(since),
+                                                     datetime.fromisoformat(until)) for since, until in part.suspensions)
+            part.deadline = deadline(self.calendar, part.started_at, part.time_limit_days, part.suspended_days,
+                                     part.extension_days)
+            remind_at = self.calendar.shift(part.deadline, -self.policy.remind_days_before)
+        except UnknownYearError as exc:
+            log.error("part %s has no deadline yet: %s", part.work_order_id, exc)
+            part.deadline, part.next_check_at, part.calendar_error = None, None, str(exc)
+            return
+        part.calendar_error = None
         part.next_check_at = part.deadline + timedelta(seconds=1) if part.reminded else remind_at

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.supervision.adapters.orm import Alert, PartClock
 from services.supervision.domain.ladder import Policy, Step, Watch, due
 from services.supervision.service_layer.alerts import AlertDesk, Issued
+from services.supervision.service_layer.clocks import Clocks
 from shared.clock import Clock
 from shared.contracts import DeemedApproval, DepartmentActed
 from shared.db import SessionFactory
@@ -52,6 +53,15 @@ class LadderScanner:
             except Exception:
                 log.exception("ladder scan failed; retrying")
             await asyncio.sleep(self.interval)
+
+    async def reschedule_waiting(self, clocks: Clocks) -> int:
+        """Give a deadline to the parts that waited for the calendar to learn their year."""
+        async with self.sessions() as session, session.begin():
+            waiting = list(await session.scalars(
+                select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None))))
+            for part in waiting:
+                clocks.reschedule(part)
+        return len(waiting)
 
     async def scan_once(self) -> int:
         """Handle one batch of parts whose next check is due; returns how many were looked at."""

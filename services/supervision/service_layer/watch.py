@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from shared.contracts import (
     RequestExtension,
 )
 from shared.messaging.consumer import Delivery
+from shared.workdays import UnknownYearError
 
 
 class Watcher:
@@ -66,7 +68,8 @@ class Watcher:
     async def _accepted(self, session: AsyncSession, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock],
                         event_id: str) -> None:
         case.accepted_at = event.accepted_at
-        case.deadline = self.clocks.calendar.deadline(event.accepted_at, case.overall_days)
+        with contextlib.suppress(UnknownYearError):  # the parts say so, visibly, and wait for the calendar
+            case.deadline = self.clocks.calendar.deadline(event.accepted_at, case.overall_days)
         for summary_ in event.parts:
             if summary_.work_order_id in parts:
                 self.clocks.start(parts[summary_.work_order_id], event.accepted_at)
@@ -107,7 +110,7 @@ def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile
         parts[p.work_order_id] = PartClock(
             work_order_id=p.work_order_id, case_id=event.case_id, department=p.department, part_code=p.part_code,
             matter_code=event.matter_code, time_limit_days=p.time_limit_days, silence_means_yes=p.silence_means_yes,
-            suspended_days=0, extension_days=0, pending_extension_days=0, urges=[], urge_count=0,
+            suspensions=[], suspended_days=0, extension_days=0, pending_extension_days=0, urges=[], urge_count=0,
             reminded=False, yellow=False, red=False, shirking=False, deemed=False)
         session.add(parts[p.work_order_id])
 
