@@ -34,9 +34,11 @@ from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 
 FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-COLUMNS = ("work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days",
-           "silence_means_yes", "started_at", "suspensions", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges", "urge_count",
-           "reminded", "yellow", "red", "shirking", "deemed", "next_check_at")
+COLUMNS = (
+    "work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days", "silence_means_yes",
+    "started_at", "suspensions", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges",
+    "urge_count", "reminded", "yellow", "red", "shirking", "deemed", "next_check_at",
+)
 
 
 def rss_mb() -> float:
