@@ -78,6 +78,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free ports (one per department for adapters or simulators)."""
+    while True:
+        first = free_port()
+        if first + size < 65535 and all(_is_free(first + i) for i in range(1, size)):
+            return first
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def resolve_jars() -> Path:
     """Copy the broker's runtime jars into the cache once; later calls are instant."""
     lib = CACHE / f"kafka-{kafka_version()}" / "lib"

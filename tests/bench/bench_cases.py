@@ -19,7 +19,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from deploy.demo import restaurant_case
-from deploy.kafka_local import LocalKafka, free_port, kafka_version
+from deploy.kafka_local import LocalKafka, free_port, free_port_block, kafka_version
 from deploy.launcher import Ports, System
 from shared.contracts import CloudEvent
 
@@ -99,7 +99,8 @@ def main() -> None:
     if not bootstrap:
         kafka = LocalKafka(workdir=workdir / "kafka")
         bootstrap = kafka.start()
-    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(), adapters=18111, simulators=18201)
+    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(), adapters=free_port_block(3),
+                  simulators=free_port_block(3))
     system = System(bootstrap=bootstrap, workdir=workdir / "services", center=f"bench{uuid.uuid4().hex[:6]}",
                     ports=ports, env={"LIANBAN_LOG_LEVEL": "WARNING"})
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.kafka_local import LocalKafka, free_port
+from deploy.kafka_local import LocalKafka, free_port, free_port_block
 from deploy.launcher import Ports, System
 from tests.e2e.api import reset_supervision_clock
 from tests.e2e.kafka_tools import TopicReader
@@ -65,25 +65,6 @@ def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield system
     finally:
         system.stop()
-
-
-def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports."""
-    while True:
-        first = free_port()
-        if first + size < 65535 and all(_is_free(first + i) for i in range(1, size)):
-            return first
-
-
-def _is_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 @pytest.fixture
