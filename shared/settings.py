@@ -93,8 +93,9 @@ class AdapterSettings(ServiceSettings):
     connector: Literal["http"] = "http"
     connector_url: str = "http://127.0.0.1:8201"
     connector_timeout_seconds: float = 30.0
-    attempts: int = 3
+    attempts: int = 30  # with the backoff capped at 5 minutes: about two hours before giving up
     retry_backoff_seconds: float = 0.5
+    retry_backoff_max_seconds: float = 300.0
     concurrency: int = 64
     poll_seconds: float = 30.0  # how often to ask again about work the department is still deciding
 

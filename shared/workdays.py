@@ -79,9 +79,13 @@ class WorkingCalendar:
         return current
 
     def deadline(self, start: datetime, days: int) -> datetime:
-        """End of the working day on which a limit of `days` working days runs out."""
-        local_start = start.astimezone(CHINA).date()
-        last_day = self.add_working_days(local_start, days)
+        """End of the working day on which a limit of `days` working days runs out. Days count
+        from the day after the start; an immediate limit (0) taken after closing time or on a
+        day off runs to the end of the next working day."""
+        local = start.astimezone(CHINA)
+        last_day = self.add_working_days(local.date(), days)
+        if days == 0 and (not self.is_working_day(last_day) or local.time() >= self.day_end):
+            last_day = self.add_working_days(last_day, 1)
         return datetime.combine(last_day, self.day_end, tzinfo=CHINA)
 
     def shift(self, moment: datetime, days: int) -> datetime:

@@ -30,7 +30,7 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
                             dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
                             backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency,
-                            poll_seconds=settings.poll_seconds)
+                            poll_seconds=settings.poll_seconds, max_backoff=settings.retry_backoff_max_seconds)
     consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
     runtime.consume(consumer, runtime.topics.work(settings.department))
     runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)

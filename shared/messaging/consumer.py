@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
@@ -57,16 +58,26 @@ class Origin:
         return cls(record.topic, record.partition, record.offset, key, record.value or b"")
 
 
+class TransientError(Exception):
+    """A failure that says nothing about the message (a busy database, a concurrent update)."""
+
+
+TRANSIENT = (TransientError, OperationalError, InterfaceError, TimeoutError, ConnectionError)
+
+
 class DeadLetters:
     def __init__(self, broker: KafkaBroker, topic: str, consumer: str, source: str) -> None:
         self.broker, self.topic, self.consumer, self.source = broker, topic, consumer, source
 
-    async def send(self, origin: Origin, error: str) -> None:
-        """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
-        letter = DeadLetter(
+    def letter(self, origin: Origin, error: str) -> DeadLetter:
+        return DeadLetter(
             consumer=self.consumer, error=error[:2000], topic=origin.topic, partition=origin.partition,
             offset=origin.offset, key=origin.key, original=origin.value.decode(errors="replace"),
         )
+
+    async def send(self, origin: Origin, error: str) -> None:
+        """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
+        letter = self.letter(origin, error)
         event = CloudEvent.wrap(letter, source=self.source, subject=origin.key or "unknown")
         await self.broker.publish(event.to_bytes(), self.topic, key=(origin.key or "").encode(), headers=CONTENT_TYPE)
         log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)

@@ -37,7 +37,7 @@ FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COLUMNS = (
     "work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days", "silence_means_yes",
     "started_at", "suspensions", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges",
-    "urge_count", "reminded", "yellow", "red", "shirking", "deemed", "next_check_at",
+    "urge_count", "reminded", "yellow", "red", "shirking", "deemed", "next_check_at", "ladder_round",
 )
 
 
@@ -61,7 +61,7 @@ def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
         rows.append((f"LB{n:08d}-tax", f"LB{n:08d}", ("tax", "fire", "market", "planning")[n % 4], "TAX-INVOICE",
                      "JM-REST-001", 5, 0, started.strftime(FORMAT), "[]", 0, 0, 0,
                      deadline.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT), "[]", 0, 1, 0, 0, 0, 0,
-                     next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT)))
+                     next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT), 1))
         if len(rows) == 50_000:
             _insert(conn, rows)
             rows = []

@@ -192,3 +192,27 @@ def test_delivery_and_evaluation_after_conclusion() -> None:
     case.evaluate(2, "等候时间过长", at(21))
     assert case.evaluation is not None
     assert case.evaluation.score == 2
+
+
+def test_only_supervision_issues_a_deemed_approval_after_deadline_and_urging() -> None:
+    from datetime import timedelta
+
+    from shared.contracts import DeemedApproval
+
+    case = a_case()
+    all_accept(case)
+    deadline = at(10)
+    deemed = DeemedApproval(document_number="默许-LB1-tax", deadline=deadline, urged_at=[deadline + timedelta(minutes=1)],
+                            silent_since=at(1))
+    with pytest.raises(Refused, match="only supervision"):
+        case.act("tax", "t-01", deemed, at(20))
+    early = deemed.model_copy(update={"urged_at": [deadline - timedelta(minutes=1)]})
+    with pytest.raises(Refused, match="follows the deadline"):
+        case.act("tax", "supervision", early, at(20))
+    case.act("tax", "supervision", deemed, at(20))
+    case.act("market", "m", Approve(document_number="JY-1"), at(21))
+    [*_, concluded] = case.act("fire", "f", Approve(document_number="F-1"), at(22))
+    tax = next(p for p in concluded.parts if p.department == "tax")  # type: ignore[attr-defined]
+    assert tax.deemed
+    [delivered] = case.deliver("窗口领取", "S-0107", at(30))
+    assert "默许-LB1-tax" in delivered.documents  # type: ignore[attr-defined]

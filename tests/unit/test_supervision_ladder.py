@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from services.supervision.adapters.orm import CaseFile
+from sqlalchemy import select
+
+from services.supervision.adapters.orm import CaseFile, ViolationRecord
 from services.supervision.domain.ladder import Policy
 from shared.contracts import Accept, Approve, DecideExtension, DepartmentActed, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
@@ -158,3 +160,54 @@ async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled
     part = await w.part("LB7-tax")
     assert part.calendar_error is None
     assert part.deadline == datetime(2031, 1, 9, 17, tzinfo=CHINA)  # 1-8 and 1-9; the 7th is a holiday
+
+
+async def test_an_approved_extension_after_a_yellow_card_starts_a_fresh_ladder(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB8", {"fire": 1}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    await w.at(cst(11, 24, 17, 1))  # overdue: yellow card 1 and the first urge
+    await w.feed(acted("LB8", "fire", RequestExtension(days=2, reason="复查"), cst(11, 24, 18)),
+                 acted("LB8", "fire", DecideExtension(approved=True, approver_name="李强", approver_title="支队长"),
+                       cst(11, 24, 18, 5)))
+    assert (await w.part("LB8-fire")).deadline == cst(11, 26, 17)
+    await w.at(cst(11, 26, 17, 1))  # the new deadline passes too: a second yellow card
+    other = submitted("LB9", {"tax": 1}, cst(11, 26))
+    await w.feed(other, accepted(other, cst(11, 26)))
+    await w.at(cst(11, 27, 17, 1))  # scanning goes on for everybody
+    yellows = [(a.work_order_id, a.sequence) for a in await w.alerts() if a.kind == "yellow_card"]
+    assert yellows == [("LB8-fire", 1), ("LB8-fire", 2), ("LB9-tax", 1)]
+
+
+async def test_urging_before_the_deadline_does_not_start_the_silence(tmp_path: Path) -> None:
+    w = await world(tmp_path)
+    case = submitted("LB10", {"tax": 5}, cst(11, 23), silence=("tax",))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    async with w.sessions() as session, session.begin():  # the lead urged early, on day 1
+        part = await session.get(type(await w.part("LB10-tax")), "LB10-tax")
+        assert part is not None
+        part.urges = [cst(11, 24).isoformat()]
+    await w.at(cst(11, 30, 17, 1))  # the deadline passes: no deemed approval yet
+    await w.at(cst(12, 4, 17, 1))
+    assert "deemed_approval" not in [a.kind for a in await w.alerts("LB10-tax")]
+    await w.at(cst(12, 7, 17, 2))  # five working days after the first urging after the deadline
+    assert "deemed_approval" in [a.kind for a in await w.alerts("LB10-tax")]
+
+
+async def test_a_refused_deemed_approval_lets_the_ladder_go_on(tmp_path: Path) -> None:
+    from shared.contracts import ActionRefused, RefusalRule
+
+    w = await world(tmp_path)
+    case = submitted("LB11", {"tax": 1}, cst(11, 23), silence=("tax",))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    await w.at(cst(11, 24, 17, 1))
+    await w.at(cst(12, 1, 17, 2))  # five working days after the first urging: deemed approval asked for
+    assert (await w.part("LB11-tax")).deemed
+    await w.feed(ActionRefused(case_id="LB11", work_order_id="LB11-tax", department="tax", staff_id="supervision",
+                               action_kind="deemed_approve", action={}, rule=RefusalRule.OUT_OF_ORDER,
+                               reason="suspended", refused_at=cst(12, 1, 17, 3)))
+    part = await w.part("LB11-tax")
+    assert not part.deemed
+    assert part.next_check_at == cst(12, 2, 17, 3)
+    async with w.sessions() as session:
+        assert list(await session.scalars(select(ViolationRecord))) == []  # supervision's own action: no violation

@@ -49,3 +49,11 @@ def test_the_override_file_adds_a_year_and_local_decisions(tmp_path: Path) -> No
     assert calendar.is_working_day(date(2031, 1, 4))  # a Saturday made a working day
     assert calendar.is_working_day(date(2031, 1, 6))
     assert not calendar.is_working_day(date(2026, 11, 24))  # a local closure
+
+
+def test_an_immediate_limit_taken_after_closing_time_runs_to_the_next_working_day() -> None:
+    calendar = WorkingCalendar()
+    friday_evening = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)  # 18:30 in Beijing
+    assert calendar.deadline(friday_evening, 0) == datetime(2026, 11, 30, 17, 0, tzinfo=CHINA)
+    saturday = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    assert calendar.deadline(saturday, 0).date() == date(2026, 11, 30)

@@ -1,8 +1,9 @@
 """Chasing answers: every pending work order goes to the department system, many at once.
 
 Answers are recorded in groups, each with its result in the outbox in the same transaction.
-A failed call is retried with exponential backoff; after the last attempt the work order is
-dead-lettered with the cause and where it was read. A restart resumes every pending order.
+A failed call is retried with exponential backoff (capped), for hours by default: a department
+system may be down for a while; after the last attempt the work order is dead-lettered with the
+cause and where it was read, in the same transaction that gives up on it. A restart resumes every pending order.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ class Dispatcher:
     def __init__(self, department: str, sessions: SessionFactory, connector: Connector, outbox: Outbox,
                  topics: Topics, dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
                  attempts: int, backoff: float, concurrency: int, poll_seconds: float = 30.0,
-                 idle_seconds: float = 0.5) -> None:
+                 max_backoff: float = 300.0, idle_seconds: float = 0.5) -> None:
         self.department, self.sessions, self.connector = department, sessions, connector
         self.outbox, self.topics, self.dead_letters, self.clock = outbox, topics, dead_letters, clock
         self.after_commit, self.attempts, self.backoff = after_commit, attempts, backoff
         self.concurrency, self.idle_seconds, self.poll_seconds = concurrency, idle_seconds, poll_seconds
+        self.max_backoff = max_backoff
         self.in_flight: set[str] = set()
         self.answers: asyncio.Queue[Outcome] = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -119,7 +121,6 @@ class Dispatcher:
 
     async def _record(self, batch: list[Outcome]) -> None:
         now = self.clock.now()
-        letters: list[tuple[Origin, str]] = []
         async with self.sessions() as session, session.begin():
             items = {i.item_id: i for i in await session.scalars(
                 select(WorkItem).where(WorkItem.item_id.in_([i for i, _ in batch])))}
@@ -132,13 +133,12 @@ class Dispatcher:
                 elif isinstance(outcome, AlertAcknowledged):
                     self.outbox.add(session, self.topics.acknowledgements, outcome, subject=outcome.case_id)
                     item.status, item.answered_at = WorkStatus.ANSWERED, now
-                elif isinstance(outcome, NotYetDecided):
-                    item.next_attempt_at = now + timedelta(seconds=self.poll_seconds)  # still at it: no failure
-                elif self._failed(item, outcome, now):
-                    letters.append((Origin(item.topic, item.partition, item.offset, item.case_id, item.event),
-                                    f"after {item.attempts} attempts: {item.last_error}"))
-        for origin, error in letters:
-            await self.dead_letters.send(origin, error)
+                elif isinstance(outcome, NotYetDecided):  # still at it: contact works, no failure
+                    item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
+                elif self._failed(item, outcome, now):  # given up: the dead letter leaves with this commit
+                    origin = Origin(item.topic, item.partition, item.offset, item.case_id, item.event)
+                    letter = self.dead_letters.letter(origin, f"after {item.attempts} attempts: {item.last_error}")
+                    self.outbox.add(session, self.topics.dead_letters, letter, subject=item.case_id)
         self.after_commit()
 
     def _answered(self, session, item: WorkItem, answer: Answer, now: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -156,5 +156,6 @@ class Dispatcher:
         if permanent or item.attempts >= self.attempts:
             item.status = WorkStatus.DEAD
             return True
-        item.next_attempt_at = now + timedelta(seconds=self.backoff * 2 ** (item.attempts - 1))
+        delay = min(self.backoff * 2 ** (item.attempts - 1), self.max_backoff)
+        item.next_attempt_at = now + timedelta(seconds=delay)
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 
+log = logging.getLogger(__name__)
 
 class Projector:
     def __init__(self, outbox: Outbox, topics: Topics,
@@ -46,8 +48,11 @@ class Projector:
                     session.add(views[event.case_id])
                 continue
             view = views.get(delivery.event.subject)
-            if view is not None:  # events of a case are ordered: its submission comes first
-                self._follow(session, view, event)
+            if view is None:  # events of a case are ordered: its submission comes first, or it was lost
+                log.error("event %s for case %s, which this gateway never saw submitted", delivery.event.type,
+                          delivery.event.subject)
+                continue
+            self._follow(session, view, event)
 
     def _follow(self, session: AsyncSession, view: CaseView, event: EventData) -> None:
         if isinstance(event, PartActionRecorded):
@@ -57,6 +62,8 @@ class Projector:
             view.state, view.notice = CaseState.AWAITING_SUPPLEMENT, event.model_dump(mode="json")
         elif isinstance(event, CaseSupplemented):
             view.state, view.notice = CaseState.PRE_REVIEW, None
+            view.parts = [p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p
+                          for p in view.parts]  # the departments that asked review again
         elif isinstance(event, CaseAccepted):
             view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
             view.parts = [p | {"state": PartState.HANDLING.value} for p in view.parts]

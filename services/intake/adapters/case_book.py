@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.adapters.orm import CaseRecord, PartRecord
 from services.intake.domain.lifecycle import JointCase
 from shared.contracts import EventData, HandlingStarted, WorkOrder
+from shared.messaging.consumer import TransientError
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 
 
-class ConcurrentUpdate(RuntimeError):
-    pass
+class ConcurrentUpdate(TransientError):
+    """Another writer saved the case in between; the caller retries on fresh state."""
 
 
 class CaseBook:

@@ -66,6 +66,7 @@ def require(condition: bool, reason: str, rule: RefusalRule = RefusalRule.OUT_OF
         raise Refused(reason, rule)
 
 
+SUPERVISION = "supervision"  # the staff id of electronic supervision's own actions
 FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)
 DECIDED = {PartState.APPROVED: Outcome.APPROVED, PartState.DENIED: Outcome.DENIED,
            PartState.RECTIFICATION_REQUIRED: Outcome.RECTIFICATION_REQUIRED}
@@ -254,7 +255,7 @@ class JointCase(BaseModel):
         require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
         require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
 
-    def _decide(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _decide(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         self._require_handling(part)
         if isinstance(action, Approve):
             require(bool(action.document_number), "准予决定须有文书或证照编号 (an approval needs its document number)",
@@ -266,7 +267,11 @@ class JointCase(BaseModel):
                     RefusalRule.MISSING_LEGAL_BASIS)
             part.state = PartState.DENIED
         elif isinstance(action, DeemedApproval):
+            require(staff == SUPERVISION, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
             require(part.silence_means_yes, "本事项不适用超时默许 (silence does not mean yes for this matter)")
+            require(action.deadline < at and all(u > action.deadline for u in action.urged_at),
+                    "超时默许须在期限届满并催办之后 (a deemed approval follows the deadline and the urging)",
+                    RefusalRule.INCOMPLETE)
             require(not any(e.approved for e in part.extensions),
                     "已批准延期的事项不适用超时默许 (an approved extension rules out silence means yes)")
             part.state = PartState.APPROVED
@@ -352,6 +357,7 @@ class JointCase(BaseModel):
         require(self.delivery is None, "文书已送达 (the documents were already delivered)")
         documents = [d for p in self.parts if isinstance(p.decision, Approve)
                      for d in (p.decision.documents or [p.decision.document_number or ""])]
+        documents += [p.decision.document_number for p in self.parts if isinstance(p.decision, DeemedApproval)]
         documents += [f"{p.part_name}不予许可决定书" for p in self.parts if isinstance(p.decision, Deny)]
         self.delivery = DocumentsDelivered(case_id=self.case_id, method=method, documents=documents,
                                            staff_id=staff_id, delivered_at=at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -48,6 +48,8 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
     async def act(department: str, work_order_id: str, body: ActionIn) -> CaseView:
         """Accept, ask for a supplement, refuse, approve, deny, require rectification, suspend, resume,
         request or decide an extension. Not allowed now: 409 with the reason, nothing changes."""
+        if body.action.kind == "deemed_approve":
+            raise HTTPException(403, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
         case_id = work_order_id.rsplit("-", 1)[0]
         return view(await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id))
 

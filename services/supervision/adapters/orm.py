@@ -54,6 +54,7 @@ class PartClock(Base):
     suspensions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [since, until] of each ended one
     suspended_days: Mapped[int] = mapped_column(Integer, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    ladder_round: Mapped[int] = mapped_column(Integer, default=1)  # +1 per approved extension: a fresh ladder
     pending_extension_days: Mapped[int] = mapped_column(Integer, default=0)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

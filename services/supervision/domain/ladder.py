@@ -63,16 +63,18 @@ def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) 
     if now > deadline:
         if not watch.yellow:
             steps.append(Step.YELLOW)
-        if not urges or now >= calendar.shift(urges[-1], policy.urge_every_days):
+        overdue_urges = [u for u in urges if u > deadline]  # urges before the deadline do not start silence
+        if not overdue_urges or now >= calendar.shift(overdue_urges[-1], policy.urge_every_days):
             steps.append(Step.URGE)
             urges.append(now)
+            overdue_urges.append(now)
         if not watch.shirking and Step.SHIRK not in steps and len(urges) >= policy.shirk_after_urges:
             steps.append(Step.SHIRK)
         repeated = watch.department_yellow_cards + (Step.YELLOW in steps) >= policy.red_after_yellow_cards
         if not watch.red and (now >= calendar.shift(deadline, policy.red_after_overdue_days) or repeated):
             steps.append(Step.RED)
         if (watch.silence_means_yes and not watch.extension_approved
-                and now >= calendar.shift(urges[0], policy.deem_after_urge_days)):
+                and now >= calendar.shift(overdue_urges[0], policy.deem_after_urge_days)):
             steps.append(Step.DEEM)
     return steps, _next_check(watch, steps, urges, now, calendar, policy, remind_at)
 
@@ -84,11 +86,12 @@ def _next_check(watch: Watch, steps: list[Step], urges: list[datetime], now: dat
     assert watch.deadline is not None
     overdue_from = watch.deadline + timedelta(seconds=1)
     later = [t for t in (remind_at, overdue_from) if t > now]
+    overdue_urges = [u for u in urges if u > watch.deadline]
     if now > watch.deadline or not later:
-        later.append(calendar.shift(urges[-1] if urges else now, policy.urge_every_days))
+        later.append(calendar.shift(overdue_urges[-1] if overdue_urges else now, policy.urge_every_days))
         if not (watch.red or Step.RED in steps):
             later.append(calendar.shift(watch.deadline, policy.red_after_overdue_days))
-        if watch.silence_means_yes and not watch.extension_approved and urges:
-            later.append(calendar.shift(urges[0], policy.deem_after_urge_days))
+        if watch.silence_means_yes and not watch.extension_approved and overdue_urges:
+            later.append(calendar.shift(overdue_urges[0], policy.deem_after_urge_days))
     future = [t for t in later if t > now]
     return min(future) if future else None

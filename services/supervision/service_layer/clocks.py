@@ -39,6 +39,7 @@ class Clocks:
     def extend(self, part: PartClock, days: int) -> None:
         """An approved extension: a later deadline, and a fresh ladder towards it."""
         part.extension_days += days
+        part.ladder_round += 1
         part.reminded, part.yellow, part.urges = False, False, []
         if part.suspended_since is None:
             self._reschedule(part)

@@ -20,6 +20,7 @@ from services.supervision.adapters.orm import Alert, PartClock
 from services.supervision.domain.ladder import Policy, Step, Watch, due
 from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.watch import SUPERVISION
 from shared.clock import Clock
 from shared.contracts import DeemedApproval, DepartmentActed
 from shared.db import SessionFactory
@@ -105,7 +106,7 @@ class LadderScanner:
             self.desk.issue(issued, part, step, now, sequence=part.urge_count)
             return
         evidence = self._evidence(part, urges, now) if step in (Step.SHIRK, Step.DEEM) else {}
-        self.desk.issue(issued, part, step, now, evidence=evidence)
+        self.desk.issue(issued, part, step, now, sequence=part.ladder_round, evidence=evidence)
         if step is Step.REMIND:
             part.reminded = True
         elif step is Step.YELLOW:
@@ -116,7 +117,7 @@ class LadderScanner:
         elif step is Step.SHIRK:
             part.shirking = True
         elif step is Step.DEEM:
-            part.deemed = True
+            part.deemed = True  # asked for; cleared again if the case refuses it (see Watcher)
             self._deem(issued, part, urges, now)
 
     def _evidence(self, part: PartClock, urges: list[datetime], now: datetime) -> dict[str, object]:
@@ -135,5 +136,5 @@ class LadderScanner:
         action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline, urged_at=urges,
                                 silent_since=self._silent_since(part))
         acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
-                                staff_id="supervision", acted_at=now, action=action)
+                                staff_id=SUPERVISION, acted_at=now, action=action)
         issued.outbox += self.desk.outbox.rows([self.desk.topics.department_actions], acted, subject=part.case_id)[1]

@@ -28,6 +28,8 @@ from shared.contracts import (
 from shared.messaging.consumer import Delivery
 from shared.workdays import UnknownYearError
 
+SUPERVISION = "supervision"  # the staff id supervision acts under (deemed approvals)
+
 
 class Watcher:
     def __init__(self, clocks: Clocks) -> None:
@@ -53,8 +55,9 @@ class Watcher:
                 if case is not None and case.deadline is not None and part.deadline is not None:
                     case.deadline = max(case.deadline, part.deadline)  # the case waits for its latest part
             elif isinstance(data, ActionRefused):
-                kind = from_refusal(data)
-                if kind is not None:
+                if data.staff_id == SUPERVISION and data.work_order_id in parts:
+                    self._own_action_refused(parts[data.work_order_id], data)
+                elif (kind := from_refusal(data)) is not None:
                     _violation(session, kind, data.case_id, data.department, d.event.id, data.reason, data.refused_at)
             elif isinstance(data, CaseConcluded) and data.case_id in cases:
                 cases[data.case_id].concluded_at, cases[data.case_id].outcome = data.concluded_at, data.outcome
@@ -80,10 +83,17 @@ class Watcher:
             _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, event_id,
                        f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {twin} 并行受理", event.accepted_at)
 
+    def _own_action_refused(self, part: PartClock, refused: ActionRefused) -> None:
+        """The case refused supervision's deemed approval (say, the part was suspended a moment
+        before): the ladder goes on, and looks again a working day later."""
+        if refused.action_kind == "deemed_approve" and part.decided_at is None:
+            part.deemed = False
+            part.next_check_at = self.clocks.calendar.shift(refused.refused_at, self.clocks.policy.urge_every_days)
+
     def _acted(self, part: PartClock, event: PartActionRecorded) -> None:
         kind = event.action.kind
-        if event.staff_id != "supervision":
-            part.last_answer_at, part.urges = event.acted_at, []  # the department answered
+        if event.staff_id != SUPERVISION and (kind in DECISIONS or kind == "suspend"):
+            part.last_answer_at, part.urges = event.acted_at, []  # the department answered the urging
         if kind == "suspend":
             self.clocks.suspend(part, event.acted_at)
         elif kind == "resume":
