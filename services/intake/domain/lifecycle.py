@@ -269,7 +269,8 @@ class JointCase(BaseModel):
         elif isinstance(action, DeemedApproval):
             require(staff == SUPERVISION, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
             require(part.silence_means_yes, "本事项不适用超时默许 (silence does not mean yes for this matter)")
-            require(action.deadline < at and all(u > action.deadline for u in action.urged_at),
+            # supervision keeps the clock; its evidence must at least hang together
+            require(all(u > action.deadline for u in action.urged_at),
                     "超时默许须在期限届满并催办之后 (a deemed approval follows the deadline and the urging)",
                     RefusalRule.INCOMPLETE)
             require(not any(e.approved for e in part.extensions),
