@@ -61,3 +61,14 @@ async def test_a_second_application_after_rectification_is_linked_to_the_first(d
     assert second.case.previous_case_id == first
     submitted = [e.payload() for e in await events(actions) if e.type == CaseSubmitted.event_type]
     assert [s.previous_case_id for s in submitted] == [None, first]  # type: ignore[attr-defined]
+
+
+async def test_an_action_retried_with_the_same_key_is_done_once(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    for dept in DEPARTMENTS:
+        await actions.department_acts(case_id, dept, f"{dept}-01", Accept())
+    first = await actions.department_acts(case_id, "tax", "t-01", Approve(document_number="T-1"), idempotency_key="k9")
+    again = await actions.department_acts(case_id, "tax", "t-01", Approve(document_number="T-1"), idempotency_key="k9")
+    assert again == first
+    assert [e.type for e in await events(actions)].count(ActionRefused.event_type) == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -45,12 +47,15 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
                          part=c.part_of(department), case_state=c.state) for c in cases]
 
     @api.post("/{work_order_id}/actions", response_model=CaseView)
-    async def act(department: str, work_order_id: str, body: ActionIn) -> CaseView:
+    async def act(department: str, work_order_id: str, body: ActionIn,
+                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CaseView:
         """Accept, ask for a supplement, refuse, approve, deny, require rectification, suspend, resume,
-        request or decide an extension. Not allowed now: 409 with the reason, nothing changes."""
+        request or decide an extension. Not allowed now: 409 with the reason, nothing changes. Send an
+        Idempotency-Key to retry safely: the same key again does nothing twice."""
         if body.action.kind == "deemed_approve":
             raise HTTPException(403, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
         case_id = work_order_id.rsplit("-", 1)[0]
-        return view(await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id))
+        return view(await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id,
+                                                  idempotency_key))
 
     return api

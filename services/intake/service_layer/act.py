@@ -18,9 +18,11 @@ from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, E
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
+from shared.messaging.processed import already_processed, mark_processed
 from shared.topics import Topics
 
 Step = Callable[[JointCase, datetime], list[EventData]]
+HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
 
 
 class CaseNotFound(LookupError):
@@ -34,7 +36,7 @@ class CaseActions:
         self.after_commit, self.clock = after_commit, clock
 
     async def department_acts(self, case_id: str, department: str, staff_id: str, action: DepartmentAction,
-                              work_order_id: str | None = None) -> JointCase:
+                              work_order_id: str | None = None, idempotency_key: str | None = None) -> JointCase:
         def step(case: JointCase, at: datetime) -> list[EventData]:
             if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
                 raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)",
@@ -42,7 +44,8 @@ class CaseActions:
             return case.act(department, staff_id, action, at)
 
         return await self._run(case_id, step, refusal=dict(department=department, staff_id=staff_id,
-                                                           work_order_id=work_order_id, action=action))
+                                                           work_order_id=work_order_id, action=action),
+                               idempotency_key=f"{department}:{idempotency_key}" if idempotency_key else None)
 
     async def read(self, case_id: str) -> JointCase | None:
         async with self.sessions() as session:
@@ -60,12 +63,22 @@ class CaseActions:
         return await self._run(case_id, lambda c, at: c.evaluate(score, reason, at),
                                refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}))
 
-    async def _run(self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3) -> JointCase:
+    async def _run(self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3,
+                   idempotency_key: str | None = None) -> JointCase:
+        """One action in one transaction; an action sent again with the same key (a client that
+        retries after a timeout) answers with the case as it is and does nothing twice."""
         for attempt in range(attempts):
             try:
                 async with self.sessions() as session, session.begin():
                     book = CaseBook(session, self.outbox, self.topics)
+                    if idempotency_key and await already_processed(session, HTTP_ACTIONS, [idempotency_key]):
+                        case = await book.get(case_id)
+                        if case is None:
+                            raise CaseNotFound(case_id)
+                        return case
                     case, refused = await apply(book, case_id, step, self.clock(), refusal)
+                    if idempotency_key and refused is None:
+                        mark_processed(session, HTTP_ACTIONS, [idempotency_key])
                 self.after_commit()
                 if refused is not None:
                     raise ActionNotAllowed(case, refused)
