@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.intake.domain.lifecycle import Refused
+from services.intake.domain.part import Refused
 from shared.contracts import (
     Accept,
     Approve,

@@ -8,7 +8,8 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.intake.domain.lifecycle import JointCase, Refused
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Refused
 from shared.contracts import (
     Accept,
     Approve,

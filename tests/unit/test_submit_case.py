@@ -9,7 +9,7 @@ from sqlalchemy import select
 from services.intake.adapters.orm import Base
 from services.intake.domain.case import Application, ApplicationInvalid
 from services.intake.domain.catalog import Catalog, CatalogError
-from services.intake.domain.lifecycle import Refused
+from services.intake.domain.part import Refused
 from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase, UnknownMatter
 from shared.contracts import Applicant, CloudEvent, WorkOrder
 from shared.messaging.outbox import Outbox, OutboxRow

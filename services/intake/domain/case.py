@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake.domain.catalog import Catalog, JointMatter
-from services.intake.domain.lifecycle import JointCase, Part
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Part
 from shared.contracts import Applicant
 
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.intake.adapters.orm import CaseRecord, PartRecord
-from services.intake.domain.lifecycle import JointCase, Part
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Part
 from services.intake.entrypoints.window_api import CaseView, view
 from services.intake.service_layer.act import CaseActions
 from shared.contracts import DepartmentAction, PartState

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from services.intake.adapters.case_book import ConcurrentUpdate
 from services.intake.domain.case import ApplicationInvalid
-from services.intake.domain.lifecycle import Refused
+from services.intake.domain.part import Refused
 from services.intake.service_layer.act import ActionNotAllowed, CaseNotFound
 from services.intake.service_layer.submit import IdempotencyConflict, UnknownMatter
 

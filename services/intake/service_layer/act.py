@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
-from services.intake.domain.lifecycle import JointCase, Refused
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Refused
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery

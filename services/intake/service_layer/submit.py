@@ -16,7 +16,8 @@ from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import CaseRecord
 from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
-from services.intake.domain.lifecycle import JointCase, Refused
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Refused
 from shared.contracts import CaseState, CaseSubmitted, EventData, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
