@@ -15,7 +15,14 @@ import httpx
 
 from shared.topics import Topics
 
-DEPARTMENTS = ("market", "tax", "fire")
+
+def connected_departments() -> tuple[str, ...]:
+    """The departments whose own IT system is bridged by an adapter (the catalog says which)."""
+    from services.intake.domain.catalog import Catalog
+    from shared.settings import IntakeSettings
+
+    catalog = Catalog.load(IntakeSettings().catalog_path)
+    return tuple(code for code, department in catalog.departments.items() if department.connected)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class System:
     workdir: Path
     center: str = "demo"
     ports: Ports = field(default_factory=Ports)
-    departments: tuple[str, ...] = DEPARTMENTS
+    departments: tuple[str, ...] = field(default_factory=connected_departments)
     env: dict[str, str] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
 
