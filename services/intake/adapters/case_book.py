@@ -6,7 +6,9 @@ the meantime raises `ConcurrentUpdate`, and the caller retries on fresh state.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.orm import CaseRecord, PartRecord
@@ -27,6 +29,7 @@ class CaseBook:
         self._versions: dict[str, int] = {}
         self._cases: dict[str, JointCase] = {}
         self._part_states: dict[str, str] = {}  # as stored, so a save writes only the parts that moved
+        self._dirty: set[str] = set()
 
     async def get(self, case_id: str) -> JointCase | None:
         if case_id not in self._cases:
@@ -54,20 +57,33 @@ class CaseBook:
         self._cases[case.case_id], self._versions[case.case_id] = case, 1
         self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
-    async def save(self, case: JointCase) -> None:
-        version = self._versions[case.case_id]
-        result = await self.session.execute(
-            update(CaseRecord).where(CaseRecord.case_id == case.case_id, CaseRecord.version == version)
-            .values(document=case.model_dump(mode="json"), state=case.state, version=version + 1))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrentUpdate(case.case_id)
-        self._versions[case.case_id] = version + 1
+    def save(self, case: JointCase) -> None:
+        """Keep the new state; `flush` writes every changed case of the transaction at once."""
         self._cases[case.case_id] = case
-        moved = [{"work_order_id": p.work_order_id, "state": p.state} for p in case.parts
+        self._dirty.add(case.case_id)
+
+    async def flush(self) -> None:
+        """Write the changed cases (one executemany, each guarded by the version it was read at) and
+        the parts that moved; a case someone else saved in between raises ConcurrentUpdate."""
+        if not self._dirty:
+            return
+        cases = [self._cases[c] for c in sorted(self._dirty)]
+        table = cast(Table, CaseRecord.__table__)
+        result = await self.session.execute(
+            update(table).where(table.c.case_id == bindparam("cid"), table.c.version == bindparam("was"))
+            .values(document=bindparam("doc"), state=bindparam("st"), version=bindparam("now")),
+            [{"cid": c.case_id, "was": self._versions[c.case_id], "now": self._versions[c.case_id] + 1,
+              "doc": c.model_dump(mode="json"), "st": c.state} for c in cases])
+        if result.rowcount != len(cases):  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(", ".join(c.case_id for c in cases))
+        for c in cases:
+            self._versions[c.case_id] += 1
+        moved = [{"work_order_id": p.work_order_id, "state": p.state} for c in cases for p in c.parts
                  if self._part_states.get(p.work_order_id) != p.state]
         if moved:
             await self.session.execute(update(PartRecord), moved)  # one executemany by primary key
             self._part_states.update((m["work_order_id"], m["state"]) for m in moved)
+        self._dirty.clear()
 
     def publish(self, events: list[EventData]) -> None:
         for event in events:

@@ -78,6 +78,7 @@ class CaseActions:
                             raise CaseNotFound(case_id)
                         return case
                     case, refused = await apply(book, case_id, step, self.clock(), refusal)
+                    await book.flush()
                     if idempotency_key and refused is None:
                         mark_processed(session, HTTP_ACTIONS, [idempotency_key])
                 self.after_commit()
@@ -104,6 +105,7 @@ class CaseActions:
                                             rule=RefusalRule.NO_WORK_ORDER,
                                             department=acted.department, staff_id=acted.staff_id,
                                             work_order_id=acted.work_order_id, action=acted.action)])
+        await book.flush()  # every case the batch changed, in one statement
 
     async def department_acts_in(self, book: CaseBook, acted: DepartmentActed) -> None:
         def step(case: JointCase, at: datetime) -> list[EventData]:
@@ -136,7 +138,7 @@ async def apply(book: CaseBook, case_id: str, step: Step, at: datetime,
     except Refused as refused:
         book.publish([refused_event(case_id, refused.reason, at=at, rule=refused.rule, **refusal)])  # type: ignore[arg-type]
         return case, refused.reason
-    await book.save(trial)
+    book.save(trial)
     book.publish(events)
     return trial, None
 
