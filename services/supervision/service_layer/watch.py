@@ -6,7 +6,7 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
@@ -39,11 +39,11 @@ class Watcher:
         case_ids = list({d.event.subject for d in deliveries})
         cases = {c.case_id: c for c in await session.scalars(select(CaseFile).where(CaseFile.case_id.in_(case_ids)))}
         parts = {p.work_order_id: p for p in await session.scalars(select(PartClock).where(PartClock.case_id.in_(case_ids)))}
+        await session.execute(insert(TimelineEntry), [  # the whole batch's timeline in one statement
+            {"case_id": d.event.subject, "event_id": d.event.id, "event_type": d.event.type, "occurred_at": d.event.time,
+             "department": getattr(d.data, "department", None), "summary": summary(d.data)} for d in deliveries])
         for d in deliveries:
             data = d.data
-            session.add(TimelineEntry(case_id=d.event.subject, event_id=d.event.id, event_type=d.event.type,
-                                      occurred_at=d.event.time, department=getattr(data, "department", None),
-                                      summary=summary(data)))
             if isinstance(data, CaseSubmitted):
                 _open(session, data, cases, parts)
             elif isinstance(data, CaseAccepted) and data.case_id in cases:
