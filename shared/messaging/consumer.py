@@ -142,6 +142,8 @@ class BatchConsumer:
             await self.apply(session, deliveries)
 
     async def _apply_alone(self, delivery: Delivery) -> None:
+        """Retry one event; one that keeps failing is dead-lettered, unless the failure is transient:
+        then the batch is left uncommitted and Kafka delivers it again, in order."""
         for attempt in range(1, self.attempts + 1):
             try:
                 await self._apply([delivery])
@@ -150,6 +152,8 @@ class BatchConsumer:
                 if await self._done_elsewhere(delivery):
                     return
                 if attempt == self.attempts:
+                    if isinstance(exc, TRANSIENT):
+                        raise
                     await self.dead_letters.send(Origin.of(delivery.record), f"{type(exc).__name__}: {exc}")
                     return
                 await asyncio.sleep(0.2 * attempt)

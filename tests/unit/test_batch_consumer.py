@@ -96,3 +96,18 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_retries(tmp_pa
     assert await count_seen(consumer) == 1
     assert [e for _, e in letters.letters] == ["RuntimeError: cannot apply"]
     assert calls == [2, 1, 1, 1]  # the batch, then each alone; the poison twice
+
+
+async def test_a_transient_failure_is_redelivered_not_dead_lettered(tmp_path: Path) -> None:
+    from shared.messaging.consumer import TransientError
+
+    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+    letters = FakeDeadLetters()
+
+    async def busy(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        raise TransientError("database busy")
+
+    consumer = BatchConsumer("test", sessions, letters, busy, attempts=2)  # type: ignore[arg-type]
+    with pytest.raises(TransientError):
+        await consumer.handle([record(result_event("LB-busy"), 0)])
+    assert letters.letters == []  # the offset is not committed: Kafka delivers the batch again

@@ -25,7 +25,7 @@ class Answer:
 
 
 def item_id(work: EventData) -> str | None:
-    """One inbox item per piece of work: each pre-review round, and the handling."""
+    """One inbox item per piece of work: each pre-review round, the handling, each supervision notice."""
     if isinstance(work, WorkOrder):
         return f"{work.work_order_id}#review{work.round}"
     if isinstance(work, HandlingStarted):

@@ -2,8 +2,9 @@
 
 Answers are recorded in groups, each with its result in the outbox in the same transaction.
 A failed call is retried with exponential backoff (capped), for hours by default: a department
-system may be down for a while; after the last attempt the work order is dead-lettered with the
-cause and where it was read, in the same transaction that gives up on it. A restart resumes every pending order.
+system may be down for a while. After the last attempt the work order is dead-lettered with the
+cause and where it was read, in the same transaction that gives up on it. A restart resumes every
+pending order.
 """
 
 from __future__ import annotations
@@ -16,18 +17,27 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from services.department_adapter.adapters.connector import Connector, ConnectorError
+from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.orm import WorkItem, WorkStatus
-from services.department_adapter.domain.answer import Answer, NotYetDecided
+from services.department_adapter.domain.answer import NotYetDecided
 from shared.clock import Clock
-from shared.contracts import AlertAcknowledged, CloudEvent, HandlingStarted, MalformedEvent, SupervisionAlert, WorkOrder
+from shared.contracts import (
+    AlertAcknowledged,
+    CloudEvent,
+    DepartmentActed,
+    HandlingStarted,
+    MalformedEvent,
+    SupervisionAlert,
+    WorkOrder,
+)
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-Outcome = tuple[str, Answer | AlertAcknowledged | Exception]
+Reply = DepartmentActed | AlertAcknowledged  # what goes back: an action on a part, or a notice acknowledged
+Outcome = tuple[str, Reply | Exception]
 
 
 class Dispatcher:
@@ -87,21 +97,19 @@ class Dispatcher:
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
         try:
-            outcome: Answer | AlertAcknowledged | Exception = await self._ask_system(raw)
-        except (ConnectorError, MalformedEvent, NotYetDecided, ValueError) as exc:
-            outcome = exc
+            outcome: Reply | Exception = await self._ask_system(raw)
         except Exception as exc:
             outcome = exc
         await self.answers.put((item_id, outcome))
 
-    async def _ask_system(self, raw: bytes) -> Answer | AlertAcknowledged:
+    async def _ask_system(self, raw: bytes) -> Reply:
         work = CloudEvent.from_bytes(raw).payload()
         if not isinstance(work, WorkOrder | HandlingStarted | SupervisionAlert) or work.department != self.department:
             raise MalformedEvent(f"not work for {self.department}")
         if isinstance(work, WorkOrder):
-            return await self.connector.pre_review(work)
+            return (await self.connector.pre_review(work)).acted(work, self.clock.now())
         if isinstance(work, HandlingStarted):
-            return await self.connector.decide(work)
+            return (await self.connector.decide(work)).acted(work, self.clock.now())
         staff = await self.connector.notify(work)
         return AlertAcknowledged(alert_id=work.alert_id, case_id=work.case_id, department=work.department,
                                  staff_id=staff, acknowledged_at=self.clock.now())
@@ -128,11 +136,11 @@ class Dispatcher:
                 item = items[item_id]
                 if item.status != WorkStatus.PENDING:
                     continue
-                if isinstance(outcome, Answer):
-                    self._answered(session, item, outcome, now)
-                elif isinstance(outcome, AlertAcknowledged):
-                    self.outbox.add(session, self.topics.acknowledgements, outcome, subject=outcome.case_id)
-                    item.status, item.answered_at = WorkStatus.ANSWERED, now
+                if isinstance(outcome, DepartmentActed | AlertAcknowledged):
+                    topic = (self.topics.department_actions if isinstance(outcome, DepartmentActed)
+                             else self.topics.acknowledgements)
+                    event = self.outbox.add(session, topic, outcome, subject=outcome.case_id)
+                    item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
                 elif isinstance(outcome, NotYetDecided):  # still at it: contact works, no failure
                     item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
                 elif self._failed(item, outcome, now):  # given up: the dead letter leaves with this commit
@@ -140,13 +148,6 @@ class Dispatcher:
                     letter = self.dead_letters.letter(origin, f"after {item.attempts} attempts: {item.last_error}")
                     self.outbox.add(session, self.topics.dead_letters, letter, subject=item.case_id)
         self.after_commit()
-
-    def _answered(self, session, item: WorkItem, answer: Answer, now: datetime) -> None:  # type: ignore[no-untyped-def]
-        work = CloudEvent.from_bytes(item.event).payload()
-        assert isinstance(work, WorkOrder | HandlingStarted)
-        event = self.outbox.add(session, self.topics.department_actions, answer.acted(work, now), subject=work.case_id)
-        item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
-        item.attempts += 1
 
     def _failed(self, item: WorkItem, error: Exception, now: datetime) -> bool:
         """Count the failed attempt; True when it was the last one."""

@@ -38,14 +38,9 @@ class CaseActions:
 
     async def department_acts(self, case_id: str, department: str, staff_id: str, action: DepartmentAction,
                               work_order_id: str | None = None, idempotency_key: str | None = None) -> JointCase:
-        def step(case: JointCase, at: datetime) -> list[EventData]:
-            if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
-                raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)",
-                              RefusalRule.NO_WORK_ORDER)
-            return case.act(department, staff_id, action, at)
-
-        return await self._run(case_id, step, refusal=dict(department=department, staff_id=staff_id,
-                                                           work_order_id=work_order_id, action=action),
+        return await self._run(case_id, department_step(department, staff_id, action, work_order_id),
+                               refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id,
+                                            action=action),
                                idempotency_key=f"{department}:{idempotency_key}" if idempotency_key else None)
 
     async def read(self, case_id: str) -> JointCase | None:
@@ -98,8 +93,11 @@ class CaseActions:
             acted = delivery.data
             if not isinstance(acted, DepartmentActed):
                 continue
+            step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
             try:
-                await self.department_acts_in(book, acted)
+                await apply(book, acted.case_id, step, self.clock(), dict(
+                    department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id,
+                    action=acted.action))
             except CaseNotFound:
                 book.publish([refused_event(acted.case_id, "案件不存在 (no such case)", at=self.clock(),
                                             rule=RefusalRule.NO_WORK_ORDER,
@@ -107,16 +105,18 @@ class CaseActions:
                                             work_order_id=acted.work_order_id, action=acted.action)])
         await book.flush()  # every case the batch changed, in one statement
 
-    async def department_acts_in(self, book: CaseBook, acted: DepartmentActed) -> None:
-        def step(case: JointCase, at: datetime) -> list[EventData]:
-            if case.part_of(acted.department).work_order_id != acted.work_order_id:
-                raise Refused(f"工单 {acted.work_order_id} 不属于 {acted.department} (the work order is not this department's)",
-                              RefusalRule.NO_WORK_ORDER)
-            return case.act(acted.department, acted.staff_id, acted.action, at)
 
-        await apply(book, acted.case_id, step, self.clock(), dict(
-            department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id,
-            action=acted.action))
+
+def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> Step:
+    """A department's action on its part, named by its work order when the department gave one."""
+
+    def step(case: JointCase, at: datetime) -> list[EventData]:
+        if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
+            raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)",
+                          RefusalRule.NO_WORK_ORDER)
+        return case.act(department, staff_id, action, at)
+
+    return step
 
 
 class ActionNotAllowed(Exception):
