@@ -25,6 +25,7 @@ from shared.contracts import (
     CaseEvaluated,
     CaseNotAccepted,
     CaseState,
+    CaseSubmitted,
     CaseSupplemented,
     DecideExtension,
     DeemedApproval,
@@ -98,6 +99,15 @@ class JointCase(BaseModel):
         return part
 
     # -- opening ------------------------------------------------------------------------------
+
+    def opening(self, at: datetime) -> list[EventData]:
+        """抄告各方: the case as filed, and every department's work order, at the same time."""
+        submitted = CaseSubmitted(
+            case_id=self.case_id, center=self.center, matter_code=self.matter_code, matter_name=self.matter_name,
+            lead_department=self.lead_department, applicant=self.applicant, parts=[p.summary() for p in self.parts],
+            pre_review_days=self.pre_review_days, overall_days=self.overall_days, green_channel=self.green_channel,
+            previous_case_id=self.previous_case_id, staff_id=self.staff_id, submitted_at=at)
+        return [submitted, *(self.work_order(p, at) for p in self.parts)]
 
     def work_order(self, part: Part, at: datetime) -> WorkOrder:
         return WorkOrder(work_order_id=part.work_order_id, round=part.round, case_id=self.case_id, center=self.center,

@@ -18,7 +18,7 @@ from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
-from shared.contracts import CaseState, CaseSubmitted, EventData, Outcome
+from shared.contracts import CaseState, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
@@ -55,11 +55,11 @@ class SubmitCase:
         case = open_case(self.catalog, joint, application, _new_case_id(now), self.topics.center, now)
         try:
             async with self.sessions() as session, session.begin():
-                if application.previous_case_id:
-                    await self._check_second_application(session, application)
                 book = CaseBook(session, self.outbox, self.topics)
+                if application.previous_case_id:
+                    _second_application(await book.get(application.previous_case_id), application)
                 book.add(case, idempotency_key, fingerprint)
-                book.publish(self._opening(case, now))
+                book.publish(case.opening(now))
         except IntegrityError:
             earlier = await self._by_key(idempotency_key) if idempotency_key else None
             if earlier is None:
@@ -67,28 +67,6 @@ class SubmitCase:
             return self._replay(earlier, fingerprint)
         self.after_commit()
         return Submitted(case, created=True)
-
-    @staticmethod
-    def _opening(case: JointCase, now: datetime) -> list[EventData]:
-        submitted = CaseSubmitted(
-            case_id=case.case_id, center=case.center, matter_code=case.matter_code, matter_name=case.matter_name,
-            lead_department=case.lead_department, applicant=case.applicant, parts=[p.summary() for p in case.parts],
-            pre_review_days=case.pre_review_days, overall_days=case.overall_days, green_channel=case.green_channel,
-            previous_case_id=case.previous_case_id,
-            staff_id=case.staff_id, submitted_at=now)
-        return [submitted, *(case.work_order(p, now) for p in case.parts)]
-
-    @staticmethod
-    async def _check_second_application(session, application: Application) -> None:  # type: ignore[no-untyped-def]
-        """A second application (二次申请) follows a first one that ended in rectification."""
-        first = await session.get(CaseRecord, application.previous_case_id)
-        if first is None:
-            raise Refused(f"首次申请 {application.previous_case_id} 不存在 (no such first application)")
-        previous = JointCase.model_validate(first.document)
-        if previous.state is not CaseState.CONCLUDED or previous.outcome is not Outcome.RECTIFICATION_REQUIRED:
-            raise Refused("只有要求整改的办件可以二次申请 (only a case that required rectification takes a second application)")
-        if (previous.matter_code, previous.applicant.id_number) != (application.matter_code, application.applicant.id_number):
-            raise Refused("二次申请须为同一申请人、同一事项 (same applicant and matter as the first application)")
 
     async def _by_key(self, key: str) -> CaseRecord | None:
         async with self.sessions() as session:
@@ -108,3 +86,13 @@ def _new_case_id(now: datetime) -> str:
 def _fingerprint(application: Application) -> str:
     data = asdict(application) | {"applicant": application.applicant.model_dump(mode="json")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _second_application(previous: JointCase | None, application: Application) -> None:
+    """A second application (二次申请) follows a first one that ended in rectification."""
+    if previous is None:
+        raise Refused(f"首次申请 {application.previous_case_id} 不存在 (no such first application)")
+    if previous.state is not CaseState.CONCLUDED or previous.outcome is not Outcome.RECTIFICATION_REQUIRED:
+        raise Refused("只有要求整改的办件可以二次申请 (only a case that required rectification takes a second application)")
+    if (previous.matter_code, previous.applicant.id_number) != (application.matter_code, application.applicant.id_number):
+        raise Refused("二次申请须为同一申请人、同一事项 (same applicant and matter as the first application)")
