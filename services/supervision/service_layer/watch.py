@@ -42,46 +42,50 @@ class Watcher:
         await session.execute(insert(TimelineEntry), [  # the whole batch's timeline in one statement
             {"case_id": d.event.subject, "event_id": d.event.id, "event_type": d.event.type, "occurred_at": d.event.time,
              "department": getattr(d.data, "department", None), "summary": summary(d.data)} for d in deliveries])
+        acks = {d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged)}
+        open_cases = await _open_cases(session, deliveries, cases)
         for d in deliveries:
             data = d.data
             if isinstance(data, CaseSubmitted):
                 _open(session, data, cases, parts)
             elif isinstance(data, CaseAccepted) and data.case_id in cases:
-                await self._accepted(session, data, cases[data.case_id], parts, d.event.id)
+                case = cases[data.case_id]
+                self._accepted(data, case, parts)
+                twins = open_cases.setdefault((case.applicant_id, case.matter_code), set())
+                if twins - {case.case_id}:
+                    _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, d.event.id,
+                               f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(twins - {case.case_id})} 并行受理", data.accepted_at)
+                twins.add(case.case_id)
             elif isinstance(data, PartActionRecorded) and data.work_order_id in parts:
                 part = parts[data.work_order_id]
                 self._acted(part, data)
-                case = cases.get(data.case_id)
-                if case is not None and case.deadline is not None and part.deadline is not None:
-                    case.deadline = max(case.deadline, part.deadline)  # the case waits for its latest part
+                owner = cases.get(data.case_id)
+                if owner is not None and owner.deadline is not None and part.deadline is not None:
+                    owner.deadline = max(owner.deadline, part.deadline)  # the case waits for its latest part
             elif isinstance(data, ActionRefused):
                 if data.staff_id == SUPERVISION and data.work_order_id in parts:
                     self._own_action_refused(parts[data.work_order_id], data)
                 elif (kind := from_refusal(data)) is not None:
                     _violation(session, kind, data.case_id, data.department, d.event.id, data.reason, data.refused_at)
             elif isinstance(data, CaseConcluded) and data.case_id in cases:
-                cases[data.case_id].concluded_at, cases[data.case_id].outcome = data.concluded_at, data.outcome
+                case = cases[data.case_id]
+                case.concluded_at, case.outcome = data.concluded_at, data.outcome
+                open_cases.get((case.applicant_id, case.matter_code), set()).discard(case.case_id)
             elif isinstance(data, CaseEvaluated) and data.case_id in cases:
                 cases[data.case_id].evaluation = data.score
-            elif isinstance(data, AlertAcknowledged):
-                alert = await session.get(Alert, data.alert_id)
-                if alert is not None and alert.acknowledged_at is None:
-                    alert.acknowledged_at, alert.acknowledged_by = data.acknowledged_at, data.staff_id
+        if acks:
+            for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks))):
+                if alert.acknowledged_at is None:
+                    alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[
+                        alert.alert_id].staff_id
 
-    async def _accepted(self, session: AsyncSession, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock],
-                        event_id: str) -> None:
+    def _accepted(self, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock]) -> None:
         case.accepted_at = event.accepted_at
         with contextlib.suppress(UnknownYearError):  # the parts say so, visibly, and wait for the calendar
             case.deadline = self.clocks.calendar.deadline(event.accepted_at, case.overall_days)
         for summary_ in event.parts:
             if summary_.work_order_id in parts:
                 self.clocks.start(parts[summary_.work_order_id], event.accepted_at)
-        twin = await session.scalar(select(CaseFile.case_id).where(
-            CaseFile.applicant_id == case.applicant_id, CaseFile.matter_code == case.matter_code,
-            CaseFile.case_id != case.case_id, CaseFile.accepted_at.is_not(None), CaseFile.concluded_at.is_(None)))
-        if twin is not None:
-            _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, event_id,
-                       f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {twin} 并行受理", event.accepted_at)
 
     def _own_action_refused(self, part: PartClock, refused: ActionRefused) -> None:
         """The case refused supervision's deemed approval (say, the part was suspended a moment
@@ -107,6 +111,22 @@ class Watcher:
         elif kind in DECISIONS and part.decided_at is None:
             part.decided_at, part.next_check_at = event.acted_at, None
             part.deemed = kind == "deemed_approve"
+
+
+async def _open_cases(session: AsyncSession, deliveries: list[Delivery],
+                      cases: dict[str, CaseFile]) -> dict[tuple[str, str], set[str]]:
+    """Accepted and not concluded cases of the applicants this batch accepts, by applicant and matter
+    (one query a batch), to see 两头受理: a case accepted while its twin is still open."""
+    applicants = {d.data.applicant.id_number for d in deliveries if isinstance(d.data, CaseSubmitted)}
+    applicants |= {cases[d.data.case_id].applicant_id for d in deliveries
+                   if isinstance(d.data, CaseAccepted) and d.data.case_id in cases}
+    found: dict[tuple[str, str], set[str]] = {}
+    if applicants:
+        rows = await session.execute(select(CaseFile.case_id, CaseFile.applicant_id, CaseFile.matter_code).where(
+            CaseFile.applicant_id.in_(applicants), CaseFile.accepted_at.is_not(None), CaseFile.concluded_at.is_(None)))
+        for case_id, applicant_id, matter_code in rows:
+            found.setdefault((applicant_id, matter_code), set()).add(case_id)
+    return found
 
 
 def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile], parts: dict[str, PartClock]) -> None:
