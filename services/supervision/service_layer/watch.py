@@ -52,9 +52,9 @@ class Watcher:
                 case = cases[data.case_id]
                 self._accepted(data, case, parts)
                 twins = open_cases.setdefault((case.applicant_id, case.matter_code), set())
-                if twins - {case.case_id}:
+                if others := twins - {case.case_id}:
                     _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, d.event.id,
-                               f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(twins - {case.case_id})} 并行受理", data.accepted_at)
+                               f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(others)} 并行受理", data.accepted_at)
                 twins.add(case.case_id)
             elif isinstance(data, PartActionRecorded) and data.work_order_id in parts:
                 part = parts[data.work_order_id]
