@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import APIRouter, HTTPException
 
 from services.intake.domain.catalog import Catalog, JointMatter, Matter
+
+T = TypeVar("T")
 
 
 def router(catalog: Catalog) -> APIRouter:
@@ -17,9 +21,7 @@ def router(catalog: Catalog) -> APIRouter:
 
     @api.get("/matters/{code}", response_model=Matter)
     async def matter(code: str) -> Matter:
-        if code not in catalog.matters:
-            raise HTTPException(404, f"目录中没有事项 {code} (not in the catalog)")
-        return catalog.matters[code]
+        return _one(catalog.matters, code)
 
     @api.get("/joint-matters", response_model=list[JointMatter])
     async def joint_matters() -> list[JointMatter]:
@@ -28,8 +30,12 @@ def router(catalog: Catalog) -> APIRouter:
 
     @api.get("/joint-matters/{code}", response_model=JointMatter)
     async def joint_matter(code: str) -> JointMatter:
-        if code not in catalog.joint_matters:
-            raise HTTPException(404, f"目录中没有联办事项 {code} (not in the catalog)")
-        return catalog.joint_matters[code]
+        return _one(catalog.joint_matters, code)
 
     return api
+
+
+def _one(entries: dict[str, T], code: str) -> T:
+    if code not in entries:
+        raise HTTPException(404, f"目录中没有 {code} (not in the catalog): 未列入目录一律不得实施")
+    return entries[code]
