@@ -192,6 +192,8 @@ async def test_urging_before_the_deadline_does_not_start_the_silence(tmp_path: P
     assert "deemed_approval" not in [a.kind for a in await w.alerts("LB10-tax")]
     await w.at(cst(12, 7, 17, 2))  # five working days after the first urging after the deadline
     assert "deemed_approval" in [a.kind for a in await w.alerts("LB10-tax")]
+    [asked] = [e.payload() for t, e in await w.outbox() if t == "lianban.test.department.actions"]
+    assert all(u > cst(11, 30, 17) for u in asked.action.urged_at)  # type: ignore[attr-defined]  # intake checks this
 
 
 async def test_a_refused_deemed_approval_lets_the_ladder_go_on(tmp_path: Path) -> None:

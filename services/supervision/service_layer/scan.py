@@ -133,8 +133,9 @@ class LadderScanner:
     def _deem(self, issued: Issued, part: PartClock, urges: list[datetime], now: datetime) -> None:
         """超时默许: approve on the silent department's behalf, through the case like any action."""
         assert part.deadline is not None
-        action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline, urged_at=urges,
-                                silent_since=self._silent_since(part))
+        after_deadline = [u for u in urges if u > part.deadline]  # the urgings the silence is counted from
+        action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline,
+                                urged_at=after_deadline, silent_since=self._silent_since(part))
         acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
                                 staff_id=SUPERVISION, acted_at=now, action=action)
         issued.outbox += self.desk.outbox.rows([self.desk.topics.department_actions], acted, subject=part.case_id)[1]
