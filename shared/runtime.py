@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import SessionFactory, create_schema, make_engine, session_factory
 from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import make_broker
-from shared.messaging.consumer import BatchConsumer
+from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.topics import Topics
@@ -30,6 +31,7 @@ class Runtime:
     relay: OutboxRelay = field(init=False)
     outbox: Outbox = field(init=False)
     topics: Topics = field(init=False)
+    dead_letters: DeadLetters = field(init=False)
     uses_topics: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -39,10 +41,19 @@ class Runtime:
         self.relay = OutboxRelay(self.sessions, self.broker)
         self.outbox = Outbox(source=f"/lianban/{self.settings.center}/{self.name}")
         self.topics = Topics(self.settings.center)
+        self.dead_letters = DeadLetters(self.broker, self.topics.dead_letters, self.group, self.outbox.source)
 
-    def consume(self, consumer: BatchConsumer, *topics: str) -> None:
-        """Subscribe a consumer; its topics are created at start if they are missing."""
+    @property
+    def group(self) -> str:
+        """The consumer group, and the name its processed messages are recorded under."""
+        return f"lianban-{self.settings.center}-{self.name}"
+
+    def consume(self, apply: Apply, *topics: str, after_commit: Callable[[], None] | None = None) -> None:
+        """Apply these topics' events in batches, at least once and idempotently (see BatchConsumer);
+        by default what the events queued in the outbox leaves at once. Topics are created at start."""
         self.uses_topics.update(topics)
+        consumer = BatchConsumer(self.group, self.sessions, self.dead_letters, apply,
+                                 after_commit=after_commit or self.relay.notify)
         consumer.subscribe(self.broker, *topics)
 
     def publishes_to(self, *topics: str) -> None:

@@ -11,7 +11,6 @@ from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
 from shared.clock import SystemClock
 from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import AdapterSettings
 
@@ -25,14 +24,11 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, Base.metadata)
     connector = connector_for(settings)
-    group = f"lianban-{settings.center}-{name}"
-    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, group, runtime.outbox.source)
     dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
-                            dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
+                            runtime.dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
                             backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency,
                             poll_seconds=settings.poll_seconds, max_backoff=settings.retry_backoff_max_seconds)
-    consumer = BatchConsumer(group, runtime.sessions, dead_letters, AcceptWork().apply, after_commit=dispatcher.notify)
-    runtime.consume(consumer, runtime.topics.work(settings.department))
+    runtime.consume(AcceptWork().apply, runtime.topics.work(settings.department), after_commit=dispatcher.notify)
     runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)
 
     async def start() -> None:

@@ -8,7 +8,6 @@ from services.gateway.adapters.orm import Base
 from services.gateway.entrypoints.api import router
 from services.gateway.service_layer.project import Projector
 from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import GatewaySettings
 
@@ -16,11 +15,7 @@ from shared.settings import GatewaySettings
 def build(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     runtime = Runtime("gateway", settings, Base.metadata)
-    name = f"lianban-{settings.center}-gateway"
-    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
-    projector = Projector(runtime.outbox, runtime.topics)
-    consumer = BatchConsumer(name, runtime.sessions, dead_letters, projector.apply, after_commit=runtime.relay.notify)
-    runtime.consume(consumer, runtime.topics.case_events)
+    runtime.consume(Projector(runtime.outbox, runtime.topics).apply, runtime.topics.case_events)
     runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
     app.include_router(router(runtime.sessions))

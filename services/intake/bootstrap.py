@@ -10,7 +10,6 @@ from services.intake.entrypoints import catalog_api, department_api, errors, win
 from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.submit import SubmitCase
 from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import IntakeSettings
 
@@ -22,10 +21,7 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     topics = runtime.topics
     submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, topics, runtime.relay.notify)
     actions = CaseActions(runtime.sessions, runtime.outbox, topics, runtime.relay.notify)
-    name = f"lianban-{settings.center}-intake"
-    dead_letters = DeadLetters(runtime.broker, topics.dead_letters, name, runtime.outbox.source)
-    runtime.consume(BatchConsumer(name, runtime.sessions, dead_letters, actions.apply_batch,
-                                  after_commit=runtime.relay.notify), topics.department_actions)
+    runtime.consume(actions.apply_batch, topics.department_actions)
     runtime.publishes_to(topics.case_events, *(topics.work(d) for d in catalog.departments))
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop)
     errors.install(app)

@@ -13,7 +13,6 @@ from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.http import make_app
-from shared.messaging.consumer import BatchConsumer, DeadLetters
 from shared.runtime import Runtime
 from shared.settings import SupervisionSettings
 from shared.workdays import WorkingCalendar
@@ -23,16 +22,13 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     settings = settings or SupervisionSettings()
     clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
     runtime = Runtime("supervision", settings, Base.metadata)
-    name = f"lianban-{settings.center}-supervision"
-    dead_letters = DeadLetters(runtime.broker, runtime.topics.dead_letters, name, runtime.outbox.source)
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
     policy = Policy(settings.remind_days_before, settings.urge_every_days, settings.shirk_after_urges,
                     settings.red_after_overdue_days, settings.red_after_yellow_cards, settings.deem_after_urge_days)
     clocks = Clocks(calendar, policy)
     watcher = Watcher(clocks)
-    consumer = BatchConsumer(name, runtime.sessions, dead_letters, watcher.apply)
     topics = runtime.topics
-    runtime.consume(consumer, topics.case_events, topics.replies, topics.acknowledgements)
+    runtime.consume(watcher.apply, topics.case_events, topics.replies, topics.acknowledgements)
     runtime.publishes_to(topics.alerts, topics.department_actions)
     desk = AlertDesk(runtime.outbox, topics)
     scanner = LadderScanner(runtime.sessions, desk, calendar, policy, clock, runtime.relay.notify,
