@@ -1,0 +1,153 @@
+"""A real PostgreSQL server (Debian's `postgresql` package) as a local process, beside the Kafka one.
+
+Its data lives in a work directory, it listens on 127.0.0.1 and a free port, and it is stopped by
+its own process id. PostgreSQL refuses to run as root, so as root the server runs as the
+`postgres` user the Debian package creates. Used by `make test` and `make run LIANBAN_DB=postgres`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.kafka_local import free_port
+from deploy.signals import wait_for_stop
+
+USER = "lianban"
+PASSWORD = "lianban-dev"  # loopback only, a throwaway cluster; production URLs come from settings
+
+
+def bin_dir() -> Path:
+    """The newest installed server's binaries (initdb, postgres)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+    if found:
+        return found[-1].parent
+    on_path = shutil.which("postgres")
+    if on_path:
+        return Path(on_path).parent
+    raise RuntimeError("PostgreSQL is not installed: `apt-get install postgresql` (Debian) or see .ci/run")
+
+
+@dataclass
+class LocalPostgres:
+    """One server; `start()` returns once it accepts connections. `durable=False` (tests) skips fsync."""
+
+    port: int = 0
+    workdir: Path | None = None
+    durable: bool = True
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://{USER}:{PASSWORD}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout: float = 60.0) -> LocalPostgres:
+        binaries = bin_dir()
+        self.port = self.port or free_port()
+        self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="lianban-pg-")).resolve()
+        data, sockets = self.workdir / "data", self.workdir / "sockets"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        sockets.mkdir(exist_ok=True)
+        if not (data / "PG_VERSION").exists():
+            pwfile = self.workdir / "pwfile"
+            pwfile.write_text(PASSWORD)
+            self._own(self.workdir)
+            subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
+                            "-A", "scram-sha-256", "-E", "UTF8", "--locale=C"],
+                           check=True, stdout=subprocess.DEVNULL, **self._as_owner())
+            pwfile.unlink()
+        options = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"]
+        if not self.durable:
+            options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sockets), *options],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_owner())
+        self._wait_ready(timeout)
+        return self
+
+    def _as_owner(self) -> dict[str, object]:
+        """As root, the server's processes run as `postgres` (it refuses root)."""
+        return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+
+    def _own(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            for p in [path, *path.rglob("*")]:
+                shutil.chown(p, "postgres", "postgres")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"PostgreSQL exited with {self.process.returncode}; see {self.workdir}/server.log")
+            if asyncio.run(self._answers()):
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"PostgreSQL did not accept connections within {timeout}s; see {self.workdir}")
+
+    async def _answers(self) -> bool:
+        import asyncpg
+
+        try:
+            connection = await asyncpg.connect(user=USER, password=PASSWORD, host="127.0.0.1", port=self.port,
+                                               database="postgres", timeout=2)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        await connection.close()
+        return True
+
+    def create_database(self, name: str) -> str:
+        """A new empty database (dropped first if it exists); returns its SQLAlchemy URL."""
+        return asyncio.run(self.create_database_async(name))
+
+    async def create_database_async(self, name: str) -> str:
+        import asyncpg
+
+        connection = await asyncpg.connect(user=USER, password=PASSWORD, host="127.0.0.1", port=self.port,
+                                           database="postgres")
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT): open sessions are ended, committed data kept."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run a local PostgreSQL server for Lianban.")
+    parser.add_argument("--port", type=int, default=5433)
+    parser.add_argument("--dir", type=Path, default=Path(".run/postgres"))
+    parser.add_argument("--database", action="append", default=[], help="create this database (repeatable)")
+    args = parser.parse_args()
+    server = LocalPostgres(port=args.port, workdir=args.dir).start()
+    for name in args.database:
+        print(server.create_database(name))
+    print(f"PostgreSQL ready on 127.0.0.1:{server.port} (user {USER})", flush=True)
+    try:
+        wait_for_stop()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
