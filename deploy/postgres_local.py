@@ -18,6 +18,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy import make_url
+
 from deploy.kafka_local import free_port
 from deploy.signals import wait_for_stop
 
@@ -88,38 +91,16 @@ class LocalPostgres:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited with {self.process.returncode}; see {self.workdir}/server.log")
-            if asyncio.run(self._answers()):
+            if subprocess.run([str(bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                              check=False).returncode == 0:
                 return
             time.sleep(0.2)
         self.stop()
         raise TimeoutError(f"PostgreSQL did not accept connections within {timeout}s; see {self.workdir}")
 
-    async def _answers(self) -> bool:
-        import asyncpg
-
-        try:
-            connection = await asyncpg.connect(user=USER, password=PASSWORD, host="127.0.0.1", port=self.port,
-                                               database="postgres", timeout=2)
-        except (OSError, asyncpg.PostgresError):
-            return False
-        await connection.close()
-        return True
-
     def create_database(self, name: str) -> str:
         """A new empty database (dropped first if it exists); returns its SQLAlchemy URL."""
-        return asyncio.run(self.create_database_async(name))
-
-    async def create_database_async(self, name: str) -> str:
-        import asyncpg
-
-        connection = await asyncpg.connect(user=USER, password=PASSWORD, host="127.0.0.1", port=self.port,
-                                           database="postgres")
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
-        return self.url(name)
+        return asyncio.run(create_database(self.url("postgres"), name))
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT): open sessions are ended, committed data kept."""
@@ -131,6 +112,19 @@ class LocalPostgres:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+async def create_database(server_url: str, name: str) -> str:
+    """A new empty database on the server the URL points at (any database of it); returns its URL."""
+    url = make_url(server_url)
+    connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
+                                       database=url.database or "postgres")
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
 def main() -> None:

@@ -37,13 +37,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def create_schema(engine: AsyncEngine, *metadatas: MetaData) -> None:
-    """Create the service's tables and the messaging tables if they are missing."""
-    async with engine.begin() as conn:
-        for metadata in (MessagingBase.metadata, *metadatas):
-            await conn.run_sync(metadata.create_all)
-
-
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from faststream.kafka import KafkaBroker
-from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import SessionFactory, create_schema, make_engine, session_factory
+from shared.db import SessionFactory, make_engine, session_factory
 from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.migrations import Schema, migrate
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 
@@ -24,7 +24,7 @@ from shared.topics import Topics
 class Runtime:
     name: str
     settings: ServiceSettings
-    metadata: MetaData
+    schema: Schema
     engine: AsyncEngine = field(init=False)
     sessions: SessionFactory = field(init=False)
     broker: KafkaBroker = field(init=False)
@@ -60,7 +60,7 @@ class Runtime:
         self.uses_topics.update(topics)
 
     async def start(self) -> None:
-        await create_schema(self.engine, self.metadata)
+        await migrate(self.engine, self.schema)
         await ensure_topics(self.settings.kafka, sorted(self.uses_topics | {self.topics.dead_letters}))
         await self.broker.start()
         self.relay.start()

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.http_connector import HttpConnector
-from services.department_adapter.adapters.orm import Base
+from services.department_adapter.adapters.orm import SCHEMA
 from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
 from shared.clock import SystemClock
@@ -22,7 +22,7 @@ def connector_for(settings: AdapterSettings) -> Connector:
 def build(settings: AdapterSettings | None = None) -> FastAPI:
     settings = settings or AdapterSettings()  # type: ignore[call-arg]
     name = f"adapter-{settings.department}"
-    runtime = Runtime(name, settings, Base.metadata)
+    runtime = Runtime(name, settings, SCHEMA)
     connector = connector_for(settings)
     dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
                             runtime.dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.adapters.orm import Base
+from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.catalog import Catalog
 from services.intake.entrypoints import catalog_api, department_api, errors, window_api
 from services.intake.service_layer.act import CaseActions
@@ -17,7 +17,7 @@ from shared.settings import IntakeSettings
 def build(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     catalog = Catalog.load(settings.catalog_path)
-    runtime = Runtime("intake", settings, Base.metadata)
+    runtime = Runtime("intake", settings, SCHEMA)
     topics = runtime.topics
     submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, topics, runtime.relay.notify)
     actions = CaseActions(runtime.sessions, runtime.outbox, topics, runtime.relay.notify)

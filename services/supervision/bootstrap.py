@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.supervision.adapters.orm import Base
+from services.supervision.adapters.orm import SCHEMA
 from services.supervision.domain.ladder import Policy
 from services.supervision.entrypoints.api import router
 from services.supervision.service_layer.alerts import AlertDesk
@@ -21,7 +21,7 @@ from shared.workdays import WorkingCalendar
 def build(settings: SupervisionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or SupervisionSettings()
     clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
-    runtime = Runtime("supervision", settings, Base.metadata)
+    runtime = Runtime("supervision", settings, SCHEMA)
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
     policy = Policy(settings.remind_days_before, settings.urge_every_days, settings.shirk_after_urges,
                     settings.red_after_overdue_days, settings.red_after_yellow_cards, settings.deem_after_urge_days)

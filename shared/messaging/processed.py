@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
-from sqlalchemy import String, select
+from sqlalchemy import String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import MessagingBase
+from shared.db import MessagingBase, UtcDateTime
 
 
 class ProcessedMessage(MessagingBase):
@@ -18,6 +19,8 @@ class ProcessedMessage(MessagingBase):
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=lambda: datetime.now(UTC),
+                                                   server_default=func.current_timestamp())
 
 
 async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:

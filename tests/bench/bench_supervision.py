@@ -21,14 +21,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from services.supervision.adapters.orm import Alert, Base
+from services.supervision.adapters.orm import SCHEMA, Alert
 from services.supervision.domain.ladder import Policy
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import SystemClock
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import make_engine, session_factory
+from shared.migrations import migrate
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
@@ -87,7 +88,7 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
 async def run(parts: int, burst: int, batch: int) -> None:
     db = Path(tempfile.mkdtemp(prefix="lianban-bench-sup-")) / "supervision.db"
     engine = make_engine(f"sqlite+aiosqlite:///{db}")
-    await create_schema(engine, Base.metadata)
+    await migrate(engine, SCHEMA)
     began = time.perf_counter()
     load(db, parts, burst, datetime.now(UTC) + timedelta(days=1))
     print(f"loaded {parts:,} open parts ({burst:,} due at the same moment) in {time.perf_counter() - began:.1f} s; "
@@ -97,7 +98,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     rss_before = rss_mb()
     began = time.perf_counter()
     engine = make_engine(f"sqlite+aiosqlite:///{db}")
-    await create_schema(engine, Base.metadata)
+    await migrate(engine, SCHEMA)
     sessions = session_factory(engine)
     calendar = WorkingCalendar()
     desk = AlertDesk(Outbox("/bench/supervision"), Topics("bench"))

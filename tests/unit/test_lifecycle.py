@@ -30,7 +30,7 @@ from shared.contracts import (
     SuspensionKind,
     WorkOrder,
 )
-from tests.unit.cases import a_case, at
+from tests.builders import a_case, at
 
 DEPARTMENTS = ("market", "fire", "tax")
 

@@ -24,7 +24,7 @@ from shared.contracts import (
     Suspend,
     SuspensionKind,
 )
-from tests.unit.cases import a_case, at
+from tests.builders import a_case, at
 
 DEPARTMENTS = ["market", "fire", "tax", "planning"]  # planning has no part in this case
 

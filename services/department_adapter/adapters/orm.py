@@ -8,12 +8,14 @@ The primary key (work order, phase, round) is what keeps a piece of work from be
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from enum import StrEnum
 
 from sqlalchemy import Index, Integer, LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.migrations import Schema
 
 
 class Base(DeclarativeBase):
@@ -42,3 +44,5 @@ class WorkItem(Base):
     last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
     result_event_id: Mapped[str | None] = mapped_column(String(64), default=None)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+SCHEMA = Schema("department_adapter", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.migrations import Schema
 
 
 class Base(DeclarativeBase):
@@ -31,3 +33,5 @@ class CaseView(Base):
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+SCHEMA = Schema("gateway", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -63,19 +63,26 @@ class CaseBook:
         self._dirty.add(case.case_id)
 
     async def flush(self) -> None:
-        """Write the changed cases (one executemany, each guarded by the version it was read at) and
-        the parts that moved; a case someone else saved in between raises ConcurrentUpdate."""
+        """Write the changed cases and the parts that moved. The cases' rows are locked (in id order,
+        so two writers cannot deadlock) and their versions compared with those they were read at: a
+        case someone else saved in between raises ConcurrentUpdate. Then one executemany writes them
+        all; no driver's row count of a multi-row statement is trusted (asyncpg reports none)."""
         if not self._dirty:
             return
         cases = [self._cases[c] for c in sorted(self._dirty)]
         table = cast(Table, CaseRecord.__table__)
-        result = await self.session.execute(
+        locked = await self.session.execute(
+            select(table.c.case_id, table.c.version).where(table.c.case_id.in_(sorted(self._dirty)))
+            .order_by(table.c.case_id).with_for_update())
+        stored = {case_id: version for case_id, version in locked}
+        stale = [c.case_id for c in cases if stored.get(c.case_id) != self._versions[c.case_id]]
+        if stale:
+            raise ConcurrentUpdate(", ".join(stale))
+        await self.session.execute(
             update(table).where(table.c.case_id == bindparam("cid"), table.c.version == bindparam("was"))
             .values(document=bindparam("doc"), state=bindparam("st"), version=bindparam("now")),
             [{"cid": c.case_id, "was": self._versions[c.case_id], "now": self._versions[c.case_id] + 1,
               "doc": c.model_dump(mode="json"), "st": c.state} for c in cases])
-        if result.rowcount != len(cases):  # type: ignore[attr-defined]
-            raise ConcurrentUpdate(", ".join(c.case_id for c in cases))
         for c in cases:
             self._versions[c.case_id] += 1
         moved = [{"work_order_id": p.work_order_id, "state": p.state} for c in cases for p in c.parts

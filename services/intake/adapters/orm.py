@@ -4,12 +4,14 @@ for the departments' work queues."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.migrations import Schema
 
 
 class Base(DeclarativeBase):
@@ -39,3 +41,5 @@ class PartRecord(Base):
     case_id: Mapped[str] = mapped_column(String(64), index=True)
     department: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(32))
+
+SCHEMA = Schema("intake", Base.metadata, Path(__file__).parents[1] / "migrations")

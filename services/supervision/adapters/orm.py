@@ -7,12 +7,14 @@ timer per case lives in memory and a restart loses nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.migrations import Schema
 
 
 class Base(DeclarativeBase):
@@ -113,3 +115,5 @@ class TimelineEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     department: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+SCHEMA = Schema("supervision", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -20,11 +20,18 @@ def materials_for(matter_code: str) -> dict[str, dict[str, str]]:
             for c in joint.parts}
 
 
+def application(**changes: object) -> Application:
+    fields = {"matter_code": "JM-REST-001",
+              "applicant": Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001"),
+              "lead_department": "market", "window_id": "W-03", "staff_id": "S-0107",
+              "materials": materials_for("JM-REST-001")} | changes
+    return Application(**fields)  # type: ignore[arg-type]
+
+
 def a_case(matter_code: str = "JM-REST-001", case_id: str = "LB1") -> JointCase:
     joint = CATALOG.joint_matters[matter_code]
-    applicant = Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001")
-    application = Application(matter_code, applicant, joint.lead, "W-03", "S-0107", materials_for(matter_code))
-    return open_case(CATALOG, joint, application, case_id, "test", T0)
+    filed = application(matter_code=matter_code, lead_department=joint.lead, materials=materials_for(matter_code))
+    return open_case(CATALOG, joint, filed, case_id, "test", T0)
 
 
 def at(minutes: int) -> datetime:

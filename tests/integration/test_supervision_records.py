@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -18,8 +17,8 @@ from shared.contracts import (
     Outcome,
     RefusalRule,
 )
-from tests.unit.supervision_world import CALENDAR, World, accepted, acted, submitted, world
-from tests.unit.test_supervision_ladder import cst
+from tests.integration.supervision_world import CALENDAR, World, accepted, acted, cst, submitted, world
+from tests.servers import MakeSessions
 
 
 def refused(case_id: str, department: str | None, kind: str, rule: RefusalRule) -> ActionRefused:
@@ -33,8 +32,8 @@ async def violations(w: World) -> list[tuple[str, str]]:
         return [(v.kind, v.case_id) for v in await session.scalars(select(ViolationRecord).order_by(ViolationRecord.id))]
 
 
-async def test_each_violation_is_recorded_once(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_each_violation_is_recorded_once(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     first = submitted("LB1", {"market": 3, "tax": 1}, cst(11, 23))
     twin = submitted("LB2", {"market": 3, "tax": 1}, cst(11, 23, 10))  # same applicant, same matter
     crafted = await w.feed(
@@ -52,8 +51,8 @@ async def test_each_violation_is_recorded_once(tmp_path: Path) -> None:
     ]
 
 
-async def test_a_new_application_after_the_first_concluded_is_no_double_acceptance(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_a_new_application_after_the_first_concluded_is_no_double_acceptance(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     first = submitted("LB1", {"tax": 1}, cst(11, 23))
     await w.feed(first, accepted(first, cst(11, 23)), acted("LB1", "tax", Approve(document_number="T"), cst(11, 23, 10)),
                  CaseConcluded(case_id="LB1", matter_name="m", outcome=Outcome.APPROVED, parts=[],
@@ -63,8 +62,8 @@ async def test_a_new_application_after_the_first_concluded_is_no_double_acceptan
     assert await violations(w) == []
 
 
-async def test_statistics_for_seeded_cases_equal_the_figures_by_hand(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_statistics_for_seeded_cases_equal_the_figures_by_hand(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     other = Applicant(kind="person", name="张三", id_number="330102199001010011")
     a = submitted("LBA", {"market": 3, "tax": 1}, cst(11, 23))  # both on time
     b = submitted("LBB", {"market": 3, "tax": 1}, cst(11, 23), applicant=other)  # tax late

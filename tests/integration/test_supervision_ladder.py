@@ -13,15 +13,12 @@ from services.supervision.domain.ladder import Policy
 from shared.contracts import Accept, Approve, DecideExtension, DepartmentActed, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
 from shared.workdays import CHINA
-from tests.unit.supervision_world import accepted, acted, submitted, world
+from tests.integration.supervision_world import accepted, acted, cst, submitted, world
+from tests.servers import MakeSessions
 
 
-def cst(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=CHINA)
-
-
-async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_to_approve(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_to_approve(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB1", {"market": 20, "tax": 5}, cst(11, 23), silence=("tax",))
     await w.feed(case, accepted(case, cst(11, 23)))
     assert (await w.part("LB1-tax")).deadline == cst(11, 30, 17)  # 5 working days, end of the working day
@@ -53,8 +50,8 @@ async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_
     assert (await w.alerts("LB1-market")) == []  # market's deadline (12-21) is weeks away
 
 
-async def test_every_card_is_also_a_notice_on_the_departments_topic(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_every_card_is_also_a_notice_on_the_departments_topic(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB2", {"fire": 1}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
     await w.at(cst(11, 25))  # overdue: a yellow card and the first urge (too late for the reminder)
@@ -63,8 +60,8 @@ async def test_every_card_is_also_a_notice_on_the_departments_topic(tmp_path: Pa
     assert topics.count("lianban.test.work.fire") == topics.count("lianban.test.supervision.alerts") == 2
 
 
-async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB3", {"tax": 1}, cst(11, 23), silence=("tax",))
     await w.feed(case, accepted(case, cst(11, 23)))
     await w.at(cst(11, 24, 17, 1))  # overdue: yellow card and the first urge
@@ -75,8 +72,8 @@ async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(tmp_pat
     assert (await w.part("LB3-tax")).decided_at == cst(11, 25, 18)
 
 
-async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_before_any_deadline(tmp_path: Path) -> None:
-    w = await world(tmp_path, Policy(shirk_after_urges=3))
+async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_before_any_deadline(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions, Policy(shirk_after_urges=3))
     case = submitted("LB4", {"fire": 10}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
     part = await w.part("LB4-fire")
@@ -88,8 +85,8 @@ async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_befor
     assert [a.kind for a in await w.alerts("LB4-fire")] == ["shirking"]
 
 
-async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the_calendar_says(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the_calendar_says(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB5", {"planning": 5}, cst(9, 28))
     await w.feed(case, accepted(case, cst(9, 28)))
     # 9-29, 9-30, (holiday 10-1..10-7), 10-8, 10-9, and the make-up Saturday 10-10
@@ -118,34 +115,35 @@ async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the
     assert case.deadline == cst(10, 16, 17)  # the case's 10 days, or its latest part, whichever is later
 
 
-async def test_a_restart_loses_no_due_step_and_repeats_none(tmp_path: Path) -> None:
-    w = await world(tmp_path, batch_size=2)
+async def test_a_restart_loses_no_due_step_and_repeats_none(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions, batch_size=2)
     for n in range(5):
         case = submitted(f"LBR{n}", {"tax": 1}, cst(11, 23))
         await w.feed(case, accepted(case, cst(11, 23)))
     w.clock.set(cst(11, 23, 17, 30))  # one working day before the deadlines: reminders are due
     assert await w.scanner.scan_once() == 2  # a bounded batch; then the process "dies"
-    restarted = await world(tmp_path, batch_size=2)  # a new process on the same database
+    restarted = await world(make_sessions, batch_size=2)  # a new process on the same database
     await restarted.at(cst(11, 23, 17, 30))
     reminders = [a.work_order_id for a in await w.alerts() if a.kind == "reminder"]
     assert sorted(reminders) == [f"LBR{n}-tax" for n in range(5)]
 
 
-async def test_pre_review_answers_are_timeline_only(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_pre_review_answers_are_timeline_only(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB6", {"tax": 1}, cst(11, 23))
     await w.feed(case, acted("LB6", "tax", Accept(), cst(11, 23, 10)))
     assert (await w.part("LB6-tax")).started_at is None
 
 
-async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled(tmp_path: Path) -> None:
+async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled(make_sessions: MakeSessions,
+                                                                                 tmp_path: Path) -> None:
     import json
 
     from services.supervision.domain.deadlines import ClockState, clock_state
     from services.supervision.service_layer.clocks import Clocks
     from shared.workdays import WorkingCalendar
 
-    w = await world(tmp_path)
+    w = await world(make_sessions)
     start = datetime(2031, 1, 6, 9, tzinfo=CHINA)  # a Monday of a year chinesecalendar does not know
     case = submitted("LB7", {"tax": 2}, start)
     await w.feed(case, accepted(case, start))  # applied, not dead-lettered
@@ -162,8 +160,8 @@ async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled
     assert part.deadline == datetime(2031, 1, 9, 17, tzinfo=CHINA)  # 1-8 and 1-9; the 7th is a holiday
 
 
-async def test_an_approved_extension_after_a_yellow_card_starts_a_fresh_ladder(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_an_approved_extension_after_a_yellow_card_starts_a_fresh_ladder(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB8", {"fire": 1}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
     await w.at(cst(11, 24, 17, 1))  # overdue: yellow card 1 and the first urge
@@ -179,8 +177,8 @@ async def test_an_approved_extension_after_a_yellow_card_starts_a_fresh_ladder(t
     assert yellows == [("LB8-fire", 1), ("LB8-fire", 2), ("LB9-tax", 1)]
 
 
-async def test_urging_before_the_deadline_does_not_start_the_silence(tmp_path: Path) -> None:
-    w = await world(tmp_path)
+async def test_urging_before_the_deadline_does_not_start_the_silence(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
     case = submitted("LB10", {"tax": 5}, cst(11, 23), silence=("tax",))
     await w.feed(case, accepted(case, cst(11, 23)))
     async with w.sessions() as session, session.begin():  # the lead urged early, on day 1
@@ -196,10 +194,10 @@ async def test_urging_before_the_deadline_does_not_start_the_silence(tmp_path: P
     assert all(u > cst(11, 30, 17) for u in asked.action.urged_at)  # type: ignore[attr-defined]  # intake checks this
 
 
-async def test_a_refused_deemed_approval_lets_the_ladder_go_on(tmp_path: Path) -> None:
+async def test_a_refused_deemed_approval_lets_the_ladder_go_on(make_sessions: MakeSessions) -> None:
     from shared.contracts import ActionRefused, RefusalRule
 
-    w = await world(tmp_path)
+    w = await world(make_sessions)
     case = submitted("LB11", {"tax": 1}, cst(11, 23), silence=("tax",))
     await w.feed(case, accepted(case, cst(11, 23)))
     await w.at(cst(11, 24, 17, 1))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.contracts import Approve, CloudEvent, DepartmentActed
 from shared.messaging.consumer import BatchConsumer, Delivery, Origin
-from tests.unit.helpers import sqlite_sessions
+from tests.servers import MakeSessions
 
 
 class Base(DeclarativeBase):
@@ -50,8 +49,8 @@ async def remember(session: AsyncSession, deliveries: list[Delivery]) -> None:
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> tuple[BatchConsumer, FakeDeadLetters]:
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+async def parts(make_sessions: MakeSessions) -> tuple[BatchConsumer, FakeDeadLetters]:
+    sessions = await make_sessions(Base.metadata)
     letters = FakeDeadLetters()
     return BatchConsumer("test", sessions, letters, remember), letters  # type: ignore[arg-type]
 
@@ -80,8 +79,8 @@ async def test_a_malformed_message_is_dead_lettered_with_its_origin_and_the_rest
     assert "malformed" in error
 
 
-async def test_an_event_that_keeps_failing_is_dead_lettered_after_retries(tmp_path: Path) -> None:
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+async def test_an_event_that_keeps_failing_is_dead_lettered_after_retries(make_sessions: MakeSessions) -> None:
+    sessions = await make_sessions(Base.metadata)
     letters = FakeDeadLetters()
     calls: list[int] = []
 
@@ -98,10 +97,10 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_retries(tmp_pa
     assert calls == [2, 1, 1, 1]  # the batch, then each alone; the poison twice
 
 
-async def test_a_transient_failure_is_redelivered_not_dead_lettered(tmp_path: Path) -> None:
+async def test_a_transient_failure_is_redelivered_not_dead_lettered(make_sessions: MakeSessions) -> None:
     from shared.messaging.consumer import TransientError
 
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+    sessions = await make_sessions(Base.metadata)
     letters = FakeDeadLetters()
 
     async def busy(session: AsyncSession, deliveries: list[Delivery]) -> None:

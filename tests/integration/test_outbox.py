@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, func, select
 
 from shared.contracts import CloudEvent, SupervisionAlert
 from shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
-from tests.unit.helpers import sqlite_sessions
+from tests.servers import MakeSessions
 
 
 class FakeBroker:
@@ -49,9 +48,9 @@ async def queue(relay: OutboxRelay, count: int) -> None:
             outbox.add(session, "lianban.test.supervision.alerts", alert(n), subject=f"LB{n}")
 
 
-async def test_confirmed_events_leave_the_outbox_in_order(tmp_path: Path) -> None:
+async def test_confirmed_events_leave_the_outbox_in_order(make_sessions: MakeSessions) -> None:
     broker = FakeBroker()
-    relay = OutboxRelay(await sqlite_sessions(tmp_path, MetaData()), broker, batch_size=3)  # type: ignore[arg-type]
+    relay = OutboxRelay(await make_sessions(MetaData()), broker, batch_size=3)  # type: ignore[arg-type]
     await queue(relay, 5)
     assert await relay.publish_pending() == 3
     assert await relay.publish_pending() == 2
@@ -61,8 +60,8 @@ async def test_confirmed_events_leave_the_outbox_in_order(tmp_path: Path) -> Non
     assert [k for _, k, _ in broker.sent] == [f"LB{n}".encode() for n in range(5)]
 
 
-async def test_nothing_leaves_the_outbox_while_kafka_does_not_confirm(tmp_path: Path) -> None:
-    relay = OutboxRelay(await sqlite_sessions(tmp_path, MetaData()), FakeBroker(fail=True))  # type: ignore[arg-type]
+async def test_nothing_leaves_the_outbox_while_kafka_does_not_confirm(make_sessions: MakeSessions) -> None:
+    relay = OutboxRelay(await make_sessions(MetaData()), FakeBroker(fail=True))  # type: ignore[arg-type]
     await queue(relay, 2)
     with pytest.raises(ConnectionError):
         await relay.publish_pending()

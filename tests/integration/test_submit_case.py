@@ -1,35 +1,23 @@
 """The lead window files a case once: one case per Idempotency-Key, and every department told at once."""
 
-import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from services.intake.adapters.orm import Base
-from services.intake.domain.case import Application, ApplicationInvalid
-from services.intake.domain.catalog import Catalog, CatalogError
+from services.intake.adapters.orm import SCHEMA
+from services.intake.domain.case import ApplicationInvalid
 from services.intake.domain.part import Refused
 from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase, UnknownMatter
-from shared.contracts import Applicant, CloudEvent, WorkOrder
+from shared.contracts import CloudEvent, WorkOrder
 from shared.messaging.outbox import Outbox, OutboxRow
-from shared.settings import IntakeSettings
 from shared.topics import Topics
-from tests.unit.cases import CATALOG, materials_for
-from tests.unit.helpers import sqlite_sessions
-
-
-def application(**changes: object) -> Application:
-    fields = {"matter_code": "JM-REST-001",
-              "applicant": Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001"),
-              "lead_department": "market", "window_id": "W-03", "staff_id": "S-0107",
-              "materials": materials_for("JM-REST-001")} | changes
-    return Application(**fields)  # type: ignore[arg-type]
+from tests.builders import CATALOG, application
+from tests.servers import MakeSessions
 
 
 @pytest.fixture
-async def submit(tmp_path: Path) -> SubmitCase:
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+async def submit(make_sessions: MakeSessions) -> SubmitCase:
+    sessions = await make_sessions(SCHEMA)
     return SubmitCase(sessions, CATALOG, Outbox("/test/intake"), Topics("test"), after_commit=lambda: None)
 
 
@@ -87,36 +75,3 @@ async def test_a_second_application_needs_a_first_that_required_rectification(su
     first = await submit(application(), idempotency_key=None)
     with pytest.raises(Refused, match="rectification"):
         await submit(application(previous_case_id=first.case.case_id), idempotency_key=None)
-
-
-def test_green_channel_limits_shorten_the_parts() -> None:
-    key = CATALOG.joint_matters["JM-KEY-001"]
-    assert key.green_channel
-    assert key.tracker
-    assert CATALOG.part_limit(key, "TAX-REG") == 0  # 即时办结
-    assert CATALOG.part_limit(key, "PLN-LICENCE") == 19
-
-
-def write_catalog(tmp_path: Path, matter_changes: dict[str, object]) -> Path:
-    """The sample catalog with its first matter (MKT-REG) changed."""
-    raw = json.loads(IntakeSettings().catalog_path.read_text(encoding="utf-8"))
-    raw["matters"][0] |= matter_changes
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def test_a_committed_limit_above_the_legal_one_is_refused_at_load(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match=r"MKT-REG.*exceeds the legal limit"):
-        Catalog.load(write_catalog(tmp_path, {"committed_days": 30, "legal_days": 15}))
-
-
-def test_a_public_service_with_an_approval_step_is_refused_at_load(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match=r"MKT-REG.*public-service matter cannot have an approval step"):
-        Catalog.load(write_catalog(tmp_path, {"kind": "public_service", "has_approval_step": True}))
-
-
-def test_the_sample_catalog_has_the_joint_matters_of_the_domain() -> None:
-    assert set(CATALOG.joint_matters) >= {"JM-ENT-001", "JM-ROAD-001", "JM-BUILD-001", "JM-REST-001", "JM-KEY-001"}
-    departments = {CATALOG.matters[c].department for c in CATALOG.joint_matters["JM-BUILD-001"].parts}
-    assert departments == {"drc", "planning", "land", "construction", "fire", "environment"}

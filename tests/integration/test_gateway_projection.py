@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
-from services.gateway.adapters.orm import Base, CaseView
+from services.gateway.adapters.orm import SCHEMA, CaseView
 from services.gateway.service_layer.project import Projector
 from shared.contracts import (
     Accept,
@@ -25,13 +23,12 @@ from shared.contracts import (
 from shared.messaging.consumer import BatchConsumer
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
-from tests.unit.helpers import sqlite_sessions
-from tests.unit.supervision_world import NoDeadLetters, World, submitted
-from tests.unit.test_supervision_ladder import cst
+from tests.integration.supervision_world import NoDeadLetters, World, cst, submitted
+from tests.servers import MakeSessions
 
 
-async def gateway(tmp_path: Path) -> World:
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+async def gateway(make_sessions: MakeSessions) -> World:
+    sessions = await make_sessions(SCHEMA)
     consumer = BatchConsumer("gateway", sessions, NoDeadLetters(), Projector(Outbox("/test/gateway"), Topics("test")).apply)  # type: ignore[arg-type]
     return World(sessions, None, consumer, None)  # type: ignore[arg-type]
 
@@ -49,8 +46,8 @@ async def view(w: World, case_id: str) -> CaseView:
         return found
 
 
-async def test_the_applicant_sees_the_notice_then_the_re_review_then_one_reply(tmp_path: Path) -> None:
-    w = await gateway(tmp_path)
+async def test_the_applicant_sees_the_notice_then_the_re_review_then_one_reply(make_sessions: MakeSessions) -> None:
+    w = await gateway(make_sessions)
     case = submitted("LB1", {"market": 3, "fire": 10}, cst(11, 23))
     ask = RequestSupplement(items=[SupplementItem(material="场所消防安全制度", reason="缺疏散预案")])
     notice = SupplementRequested(case_id="LB1", round=1, items=[NoticeItem(department="fire", material="场所消防安全制度",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from sqlalchemy import select
 
-from services.supervision.adapters.orm import Alert, Base, PartClock
+from services.supervision.adapters.orm import SCHEMA, Alert, PartClock
 from services.supervision.domain.ladder import Policy
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
@@ -32,8 +31,8 @@ from shared.db import SessionFactory
 from shared.messaging.consumer import BatchConsumer
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
-from shared.workdays import WorkingCalendar
-from tests.unit.helpers import sqlite_sessions
+from shared.workdays import CHINA, WorkingCalendar
+from tests.servers import MakeSessions
 
 CALENDAR = WorkingCalendar()
 
@@ -93,14 +92,19 @@ class World:
             return [(r.topic, CloudEvent.from_bytes(r.payload)) for r in rows]
 
 
-async def world(tmp_path: Path, policy: Policy | None = None, batch_size: int = 100) -> World:
-    sessions = await sqlite_sessions(tmp_path, Base.metadata)
+async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch_size: int = 100) -> World:
+    sessions = await make_sessions(SCHEMA)
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     policy = policy or Policy()
     desk = AlertDesk(Outbox("/test/supervision"), Topics("test"))
     consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), Watcher(Clocks(CALENDAR, policy)).apply)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
     return World(sessions, clock, consumer, scanner)
+
+
+def cst(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    """A moment of 2026 in China Standard Time."""
+    return datetime(2026, month, day, hour, minute, tzinfo=CHINA)
 
 
 APPLICANT = Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001")
@@ -124,4 +128,4 @@ def acted(case_id: str, department: str, action: DepartmentAction, at: datetime,
                               staff_id=staff_id, acted_at=at, action=action, part_state="x", case_state="handling")
 
 
-__all__ = ["Accept", "World", "accepted", "acted", "submitted", "world"]
+__all__ = ["Accept", "World", "accepted", "acted", "cst", "submitted", "world"]
