@@ -3,17 +3,33 @@ system per department. Shared by `make run`, the end-to-end tests and the benchm
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from deploy.postgres_local import create_database
 from shared.topics import Topics
+
+Databases = Callable[[str], str]  # a component's name -> the URL of its own database
+
+
+def sqlite_databases(workdir: Path) -> Databases:
+    """The embedded default: an SQLite file per component in the work directory."""
+    return lambda name: f"sqlite+aiosqlite:///{workdir / name}.db"
+
+
+def postgres_databases(server_url: str, prefix: str, *, fresh: bool = True) -> Databases:
+    """A PostgreSQL database per component on this server (each service owns its schema); new and
+    empty when `fresh`, else the one kept from the last run."""
+    return lambda name: asyncio.run(create_database(server_url, f"{prefix}_{name}", fresh=fresh))
 
 
 def connected_departments() -> tuple[str, ...]:
@@ -51,6 +67,7 @@ class System:
     ports: Ports = field(default_factory=Ports)
     departments: tuple[str, ...] = field(default_factory=connected_departments)
     env: dict[str, str] = field(default_factory=dict)
+    databases: Databases | None = None  # SQLite files in the work directory unless given
     components: dict[str, Component] = field(default_factory=dict)
 
     @property
@@ -72,7 +89,7 @@ class System:
             self._wait_healthy(component, timeout)
 
     def _plan(self) -> list[Component]:
-        db = lambda name: f"sqlite+aiosqlite:///{self.workdir / name}.db"
+        db = self.databases or sqlite_databases(self.workdir)
         plan = [
             Component("intake", "services.intake", {"LIANBAN_INTAKE_PORT": str(self.ports.intake),
                       "LIANBAN_INTAKE_DATABASE_URL": db("intake")}, self.url("intake")),

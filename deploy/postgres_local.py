@@ -73,7 +73,11 @@ class LocalPostgres:
         self.process = subprocess.Popen(
             [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sockets), *options],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_owner())
-        self._wait_ready(timeout)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _as_owner(self) -> dict[str, object]:
@@ -95,7 +99,6 @@ class LocalPostgres:
                               check=False).returncode == 0:
                 return
             time.sleep(0.2)
-        self.stop()
         raise TimeoutError(f"PostgreSQL did not accept connections within {timeout}s; see {self.workdir}")
 
     def create_database(self, name: str) -> str:
@@ -114,14 +117,17 @@ class LocalPostgres:
             self.process.wait()
 
 
-async def create_database(server_url: str, name: str) -> str:
-    """A new empty database on the server the URL points at (any database of it); returns its URL."""
+async def create_database(server_url: str, name: str, *, fresh: bool = True) -> str:
+    """A database on the server the URL points at (any database of it), new and empty when `fresh`,
+    else kept if it exists; returns its URL."""
     url = make_url(server_url)
     connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
                                        database=url.database or "postgres")
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        if fresh:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if fresh or not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
     return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -11,7 +12,8 @@ import httpx
 
 from deploy.demo import restaurant_case, wait_for_reply
 from deploy.kafka_local import LocalKafka, kafka_version
-from deploy.launcher import System
+from deploy.launcher import Databases, System, postgres_databases
+from deploy.postgres_local import LocalPostgres
 from deploy.signals import wait_for_stop
 
 RUN_DIR = Path(".run")
@@ -20,28 +22,44 @@ RUN_DIR = Path(".run")
 def main() -> None:
     if not os.environ.get("LIANBAN_KEEP_STATE"):
         shutil.rmtree(RUN_DIR, ignore_errors=True)  # a demo starts from a clean slate
-    kafka = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        print(f"Starting Apache Kafka {kafka_version()} (KRaft, local process)...", flush=True)
-        kafka = LocalKafka(port=int(os.environ.get("LIANBAN_KAFKA_PORT", "9092")), controller_port=0,
-                           workdir=RUN_DIR / "kafka")
-        bootstrap = kafka.start()
-    ready = time.monotonic()
-    print(f"Kafka ready on {bootstrap}", flush=True)
-    system = System(bootstrap=bootstrap, workdir=RUN_DIR / "services",
-                    center=os.environ.get("LIANBAN_CENTER", "demo"))
-    try:
+    center = os.environ.get("LIANBAN_CENTER", "demo")
+    with contextlib.ExitStack() as started:  # every process started here is stopped, last first
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or start_kafka(started)
+        ready = time.monotonic()
+        print(f"Kafka ready on {bootstrap}", flush=True)
+        system = System(bootstrap=bootstrap, workdir=RUN_DIR / "services", center=center,
+                        databases=start_databases(center, started))
+        started.callback(system.stop)
         system.start()
         print_urls(system)
         demo(system, ready)
         print("\nServing. Press Ctrl-C to stop every process started here.", flush=True)
+        started.callback(print, "Stopping...", flush=True)
         wait_for_stop()
-    finally:
-        print("Stopping...", flush=True)
-        system.stop()
-        if kafka:
-            kafka.stop()
+
+
+def start_kafka(started: contextlib.ExitStack) -> str:
+    print(f"Starting Apache Kafka {kafka_version()} (KRaft, local process)...", flush=True)
+    kafka = LocalKafka(port=int(os.environ.get("LIANBAN_KAFKA_PORT", "9092")), controller_port=0,
+                       workdir=RUN_DIR / "kafka")
+    started.callback(kafka.stop)
+    return kafka.start()
+
+
+def start_databases(center: str, started: contextlib.ExitStack) -> Databases | None:
+    """LIANBAN_DB=postgres: a database per service on PostgreSQL (the server at LIANBAN_POSTGRES_URL,
+    or a local one started here); otherwise the embedded default, an SQLite file per service."""
+    if os.environ.get("LIANBAN_DB", "sqlite") != "postgres":
+        return None
+    fresh = not os.environ.get("LIANBAN_KEEP_STATE")
+    if server := os.environ.get("LIANBAN_POSTGRES_URL"):
+        return postgres_databases(server, center, fresh=fresh)
+    print("Starting PostgreSQL (local process)...", flush=True)
+    postgres = LocalPostgres(port=int(os.environ.get("LIANBAN_POSTGRES_PORT", "0")), workdir=RUN_DIR / "postgres")
+    started.callback(postgres.stop)
+    postgres.start()
+    print(f"PostgreSQL ready on 127.0.0.1:{postgres.port}", flush=True)
+    return postgres_databases(postgres.url("postgres"), center, fresh=fresh)
 
 
 def print_urls(system: System) -> None:

@@ -1,14 +1,14 @@
-"""A real Apache Kafka broker and the whole system as separate processes, once per test session.
+"""A real Apache Kafka broker and the whole system as separate processes, every service on its
+own PostgreSQL database (the production path), once per test session.
 
 The broker is, in order: the cluster named by KAFKA_BOOTSTRAP_SERVERS; a testcontainers Kafka
-where a Docker engine answers; otherwise a local KRaft broker from Maven jars. If none can be
-had the tests fail: they never skip.
+where a Docker engine answers; otherwise a local KRaft broker from Maven jars. PostgreSQL comes
+from tests/conftest.py the same way. If either cannot be had the tests fail: they never skip.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +16,17 @@ from pathlib import Path
 import pytest
 
 from deploy.kafka_local import LocalKafka, free_port, free_port_block
-from deploy.launcher import Ports, System
+from deploy.launcher import Ports, System, postgres_databases
 from tests.e2e.api import reset_supervision_clock
 from tests.e2e.kafka_tools import TopicReader
+from tests.servers import docker_available
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    elif _docker_available():
+    elif docker_available():
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as container:
@@ -38,26 +39,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             kafka.stop()
 
 
-def _docker_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        import docker
-
-        docker.from_env().ping()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="session")
-def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """Every service, adapter and simulator as its own process, in a center of its own."""
+def system(kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Every service, adapter and simulator as its own process, in a center of its own, on PostgreSQL."""
     ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(),
                   adapters=free_port_block(3), simulators=free_port_block(3))
     center = f"e2e{uuid.uuid4().hex[:8]}"
     workdir: Path = tmp_path_factory.mktemp("system")
     system = System(bootstrap=kafka_bootstrap, workdir=workdir, center=center, ports=ports,
+                    databases=postgres_databases(postgres_server, center),
                     env={"LIANBAN_SUPERVISION_CLOCK": "manual", "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
                          "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1", "LIANBAN_ADAPTER_POLL_SECONDS": "1"})
     try:
