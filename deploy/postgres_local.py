@@ -26,6 +26,8 @@ from deploy.signals import wait_for_stop
 
 USER = "lianban"
 PASSWORD = "lianban-dev"  # loopback only, a throwaway cluster; production URLs come from settings
+OWNER = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+GROUPS: list[str] | None = [] if OWNER else None
 
 
 def bin_dir() -> Path:
@@ -64,7 +66,7 @@ class LocalPostgres:
             self._own(self.workdir)
             subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
                             "-A", "scram-sha-256", "-E", "UTF8", "--locale=C"],
-                           check=True, stdout=subprocess.DEVNULL, **self._as_owner())
+                           check=True, stdout=subprocess.DEVNULL, user=OWNER, group=OWNER, extra_groups=GROUPS)
             pwfile.unlink()
         options = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"]
         if not self.durable:
@@ -72,7 +74,8 @@ class LocalPostgres:
         log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sockets), *options],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_owner())
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, user=OWNER, group=OWNER,
+            extra_groups=GROUPS)
         try:
             self._wait_ready(timeout)
         except BaseException:
@@ -80,14 +83,11 @@ class LocalPostgres:
             raise
         return self
 
-    def _as_owner(self) -> dict[str, object]:
-        """As root, the server's processes run as `postgres` (it refuses root)."""
-        return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
 
     def _own(self, path: Path) -> None:
-        if os.geteuid() == 0:
+        if OWNER:
             for p in [path, *path.rglob("*")]:
-                shutil.chown(p, "postgres", "postgres")
+                shutil.chown(p, OWNER, OWNER)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

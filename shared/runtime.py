@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.db import SessionFactory, make_engine, session_factory
 from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import make_broker
-from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters
+from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters, by_topic
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.migrations import Schema, migrate
 from shared.settings import ServiceSettings
@@ -39,8 +39,8 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
         self.relay = OutboxRelay(self.sessions, self.broker)
-        self.outbox = Outbox(source=f"/lianban/{self.settings.center}/{self.name}")
         self.topics = Topics(self.settings.center)
+        self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics)
         self.dead_letters = DeadLetters(self.broker, self.topics.dead_letters, self.group, self.outbox.source)
 
     @property
@@ -48,13 +48,14 @@ class Runtime:
         """The consumer group, and the name its processed messages are recorded under."""
         return f"lianban-{self.settings.center}-{self.name}"
 
-    def consume(self, apply: Apply, *topics: str, after_commit: Callable[[], None] | None = None) -> None:
-        """Apply these topics' events in batches, at least once and idempotently (see BatchConsumer);
-        by default what the events queued in the outbox leaves at once. Topics are created at start."""
-        self.uses_topics.update(topics)
-        consumer = BatchConsumer(self.group, self.sessions, self.dead_letters, apply,
+    def consume(self, handlers: dict[str, Apply], after_commit: Callable[[], None] | None = None) -> None:
+        """Read these topics as the service's one consumer group, each topic's events applied by its
+        handler in batches, at least once and idempotently (see BatchConsumer); by default what the
+        events queued in the outbox leaves at once. Topics are created at start."""
+        self.uses_topics.update(handlers)
+        consumer = BatchConsumer(self.group, self.sessions, self.dead_letters, by_topic(handlers),
                                  after_commit=after_commit or self.relay.notify)
-        consumer.subscribe(self.broker, *topics)
+        consumer.subscribe(self.broker, *handlers)
 
     def publishes_to(self, *topics: str) -> None:
         self.uses_topics.update(topics)

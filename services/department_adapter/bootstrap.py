@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.adapters.orm import SCHEMA
+from services.department_adapter.entrypoints import consumers
 from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
 from shared.clock import SystemClock
@@ -24,11 +25,11 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, SCHEMA)
     connector = connector_for(settings)
-    dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox, runtime.topics,
+    dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox,
                             runtime.dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
                             backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency,
                             poll_seconds=settings.poll_seconds, max_backoff=settings.retry_backoff_max_seconds)
-    runtime.consume(AcceptWork().apply, runtime.topics.work(settings.department), after_commit=dispatcher.notify)
+    runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
     runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)
 
     async def start() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.gateway.adapters.orm import SCHEMA
+from services.gateway.entrypoints import consumers
 from services.gateway.entrypoints.api import router
 from services.gateway.service_layer.project import Projector
 from shared.http import make_app
@@ -15,7 +16,7 @@ from shared.settings import GatewaySettings
 def build(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     runtime = Runtime("gateway", settings, SCHEMA)
-    runtime.consume(Projector(runtime.outbox, runtime.topics).apply, runtime.topics.case_events)
+    runtime.consume(consumers.handlers(runtime.topics, Projector(runtime.outbox)))
     runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
     app.include_router(router(runtime.sessions))

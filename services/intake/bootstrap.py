@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.catalog import Catalog
-from services.intake.entrypoints import catalog_api, department_api, errors, window_api
+from services.intake.entrypoints import catalog_api, consumers, department_api, errors, window_api
 from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.submit import SubmitCase
 from shared.http import make_app
@@ -19,9 +19,9 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     catalog = Catalog.load(settings.catalog_path)
     runtime = Runtime("intake", settings, SCHEMA)
     topics = runtime.topics
-    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, topics, runtime.relay.notify)
-    actions = CaseActions(runtime.sessions, runtime.outbox, topics, runtime.relay.notify)
-    runtime.consume(actions.apply_batch, topics.department_actions)
+    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.relay.notify)
+    actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
+    runtime.consume(consumers.handlers(topics, actions))
     runtime.publishes_to(topics.case_events, *(topics.work(d) for d in catalog.departments))
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop)
     errors.install(app)

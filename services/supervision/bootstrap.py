@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.supervision.adapters.orm import SCHEMA
 from services.supervision.domain.ladder import Policy
+from services.supervision.entrypoints import consumers
 from services.supervision.entrypoints.api import router
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
@@ -28,9 +29,9 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     clocks = Clocks(calendar, policy)
     watcher = Watcher(clocks)
     topics = runtime.topics
-    runtime.consume(watcher.apply, topics.case_events, topics.replies, topics.acknowledgements)
+    runtime.consume(consumers.handlers(topics, watcher))
     runtime.publishes_to(topics.alerts, topics.department_actions)
-    desk = AlertDesk(runtime.outbox, topics)
+    desk = AlertDesk(runtime.outbox)
     scanner = LadderScanner(runtime.sessions, desk, calendar, policy, clock, runtime.relay.notify,
                             batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
@@ -40,6 +40,7 @@ class Delivery:
 
 
 Apply = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
+E = TypeVar("E", bound=EventData)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,26 @@ class Origin:
     def of(cls, record: ConsumerRecord[Any, Any]) -> Origin:
         key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else record.key
         return cls(record.topic, record.partition, record.offset, key, record.value or b"")
+
+
+def by_topic(handlers: dict[str, Apply]) -> Apply:
+    """One batch, each topic's deliveries to that topic's handler, in one transaction."""
+
+    async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        for topic, handler in handlers.items():
+            if mine := [d for d in deliveries if d.record.topic == topic]:
+                await handler(session, mine)
+
+    return apply
+
+
+def expect(model: type[E], deliveries: list[Delivery]) -> list[E]:
+    """The deliveries' payloads, which must all be `model`: another type does not belong on the
+    topic, so the batch fails and the stranger is dead-lettered alone (see BatchConsumer)."""
+    strangers = [d for d in deliveries if not isinstance(d.data, model)]
+    if strangers:
+        raise MalformedEvent(f"{strangers[0].event.type} does not belong on {strangers[0].record.topic}")
+    return [d.data for d in deliveries]  # type: ignore[misc]
 
 
 class TransientError(Exception):

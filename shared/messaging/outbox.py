@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Integer, LargeBinary, String, delete, select
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
+from shared.routing import destinations
+from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = {"content-type": "application/cloudevents+json"}
@@ -35,21 +38,23 @@ class OutboxRow(MessagingBase):
 
 
 class Outbox:
-    """Adds events to the caller's transaction; they leave only if it commits."""
+    """Adds events to the caller's transaction, each to the topics the routing table gives its type;
+    they leave only if the transaction commits."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, source: str, topics: Topics) -> None:
+        self.source, self.topics = source, topics
 
-    def add(self, session: AsyncSession, topic: str, data: EventData, *, subject: str) -> CloudEvent:
-        event = CloudEvent.wrap(data, source=self.source, subject=subject)
-        session.add(OutboxRow(topic=topic, key=subject, payload=event.to_bytes()))
+    def add(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
+        event, rows = self.rows(data, subject=subject)
+        session.add_all(OutboxRow(**row) for row in rows)
         return event
 
-    def rows(self, topics: list[str], data: EventData, *, subject: str) -> tuple[CloudEvent, list[dict[str, object]]]:
-        """The same event for several topics as plain rows, for one bulk insert of many events."""
+    def rows(self, data: EventData, *, subject: str) -> tuple[CloudEvent, list[dict[str, Any]]]:
+        """The event as plain rows, one per topic, for one bulk insert of many events."""
         event = CloudEvent.wrap(data, source=self.source, subject=subject)
         payload, now = event.to_bytes(), datetime.now(UTC)
-        return event, [{"topic": t, "key": subject, "payload": payload, "created_at": now} for t in topics]
+        return event, [{"topic": t, "key": subject, "payload": payload, "created_at": now}
+                       for t in destinations(self.topics, data)]
 
 
 class OutboxRelay:

@@ -29,8 +29,8 @@ from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import SystemClock
 from shared.db import make_engine, session_factory
-from shared.migrations import migrate
 from shared.messaging.outbox import Outbox
+from shared.migrations import migrate
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 
@@ -101,7 +101,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     await migrate(engine, SCHEMA)
     sessions = session_factory(engine)
     calendar = WorkingCalendar()
-    desk = AlertDesk(Outbox("/bench/supervision"), Topics("bench"))
+    desk = AlertDesk(Outbox("/bench/supervision", Topics("bench")))
     scanner = LadderScanner(sessions, desk, calendar, Policy(), SystemClock(), lambda: None, batch_size=batch, interval=0.2)
     await scanner.scan_once()  # nothing is due yet: one index probe
     print(f"start-up (schema check, first scan of the due-date index): {(time.perf_counter() - began) * 1000:.0f} ms")
@@ -116,7 +116,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     while True:  # meanwhile, event batches keep being applied; how long does each wait?
         t = time.perf_counter()
         async with sessions() as session, session.begin():
-            await watcher.apply(session, [])
+            await watcher.follow(session, [])
         consumed.append(time.perf_counter() - t)
         async with sessions() as session:
             done = len(list(await session.scalars(select(Alert.alert_id).where(Alert.kind == "yellow_card"))))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import SCHEMA, Alert, PartClock
 from services.supervision.domain.ladder import Policy
+from services.supervision.entrypoints.consumers import handlers
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.scan import LadderScanner
@@ -28,7 +29,7 @@ from shared.contracts import (
     PartSummary,
 )
 from shared.db import SessionFactory
-from shared.messaging.consumer import BatchConsumer
+from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 from shared.workdays import CHINA, WorkingCalendar
@@ -96,8 +97,10 @@ async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch
     sessions = await make_sessions(SCHEMA)
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     policy = policy or Policy()
-    desk = AlertDesk(Outbox("/test/supervision"), Topics("test"))
-    consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), Watcher(Clocks(CALENDAR, policy)).apply)  # type: ignore[arg-type]
+    topics = Topics("test")
+    desk = AlertDesk(Outbox("/test/supervision", topics))
+    consumed = by_topic(handlers(topics, Watcher(Clocks(CALENDAR, policy))))
+    consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
     return World(sessions, clock, consumer, scanner)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlalchemy import select, update
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
@@ -23,7 +22,6 @@ from shared.contracts import (
     DepartmentActed,
     RequireRectification,
 )
-from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 from tests.builders import CATALOG, application
@@ -35,9 +33,8 @@ DEPARTMENTS = ("market", "fire", "tax")
 @pytest.fixture
 async def desk(make_sessions: MakeSessions) -> tuple[SubmitCase, CaseActions]:
     sessions = await make_sessions(SCHEMA)
-    outbox, topics = Outbox("/test/intake"), Topics("test")
-    return (SubmitCase(sessions, CATALOG, outbox, topics, lambda: None),
-            CaseActions(sessions, outbox, topics, lambda: None))
+    outbox = Outbox("/test/intake", Topics("test"))
+    return SubmitCase(sessions, CATALOG, outbox, lambda: None), CaseActions(sessions, outbox, lambda: None)
 
 
 async def events(actions: CaseActions) -> list[CloudEvent]:
@@ -84,34 +81,29 @@ async def test_an_action_retried_with_the_same_key_is_done_once(desk) -> None:  
     assert [e.type for e in await events(actions)].count(ActionRefused.event_type) == 0
 
 
-def delivered(acted: DepartmentActed, offset: int) -> Delivery:
-    event = CloudEvent.wrap(acted, source="/test/adapter", subject=acted.case_id)
-    raw = event.to_bytes()
-    record = ConsumerRecord("lianban.test.department.actions", 0, offset, 0, 0, acted.case_id.encode(), raw, None, 0,
-                            len(raw), ())
-    return Delivery(record, event, acted)
-
-
 async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_ids = [(await submit(application(), None)).case.case_id for _ in range(3)]
-    batch = [delivered(DepartmentActed(case_id=c, work_order_id=f"{c}-{d}", department=d, staff_id=f"{d}-01",
-                                       acted_at=datetime.now(UTC), action=Accept()), n)
-             for n, (c, d) in enumerate((c, d) for c in case_ids for d in DEPARTMENTS)]
+    batch = [DepartmentActed(case_id=c, work_order_id=f"{c}-{d}", department=d, staff_id=f"{d}-01",
+                             acted_at=datetime.now(UTC), action=Accept()) for c in case_ids for d in DEPARTMENTS]
     async with actions.sessions() as session, session.begin():
-        await actions.apply_batch(session, batch)  # PostgreSQL once refused this as a concurrent update
+        await actions.record(session, batch)  # PostgreSQL once refused this as a concurrent update
     assert [(await actions.read(c)).state for c in case_ids] == [CaseState.HANDLING] * 3  # type: ignore[union-attr]
 
 
 async def test_a_case_saved_by_another_writer_in_between_is_not_overwritten(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_id = (await submit(application(), None)).case.case_id
-    with pytest.raises(ConcurrentUpdate, match=case_id):
+
+    async def save_after_another_writer() -> None:
         async with actions.sessions() as session, session.begin():
-            book = CaseBook(session, actions.outbox, actions.topics)
+            book = CaseBook(session, actions.outbox)
             case = await book.get(case_id)
             assert case is not None
             await session.execute(update(CaseRecord).where(CaseRecord.case_id == case_id)
                                   .values(version=CaseRecord.version + 1))  # another writer got there first
             book.save(case)
             await book.flush()
+
+    with pytest.raises(ConcurrentUpdate, match=case_id):
+        await save_after_another_writer()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.gateway.adapters.orm import SCHEMA, CaseView
+from services.gateway.entrypoints.consumers import handlers
 from services.gateway.service_layer.project import Projector
 from shared.contracts import (
     Accept,
@@ -20,7 +21,7 @@ from shared.contracts import (
     SupplementRequested,
     UnifiedReply,
 )
-from shared.messaging.consumer import BatchConsumer
+from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 from tests.integration.supervision_world import NoDeadLetters, World, cst, submitted
@@ -29,7 +30,9 @@ from tests.servers import MakeSessions
 
 async def gateway(make_sessions: MakeSessions) -> World:
     sessions = await make_sessions(SCHEMA)
-    consumer = BatchConsumer("gateway", sessions, NoDeadLetters(), Projector(Outbox("/test/gateway"), Topics("test")).apply)  # type: ignore[arg-type]
+    topics = Topics("test")
+    consumed = by_topic(handlers(topics, Projector(Outbox("/test/gateway", topics))))
+    consumer = BatchConsumer("gateway", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     return World(sessions, None, consumer, None)  # type: ignore[arg-type]
 
 

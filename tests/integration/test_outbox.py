@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import MetaData, func, select
 
-from shared.contracts import CloudEvent, SupervisionAlert
+from shared.contracts import CaseEvaluated, CloudEvent, SupervisionAlert
 from shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
+from shared.topics import Topics
 from tests.servers import MakeSessions
 
 
@@ -28,12 +30,8 @@ class FakeBroker:
         return future
 
 
-def alert(n: int) -> SupervisionAlert:
-    from datetime import UTC, datetime
-
-    now = datetime(2026, 11, 23, tzinfo=UTC)
-    return SupervisionAlert(alert_id=f"A{n}", case_id=f"LB{n}", work_order_id=f"LB{n}-tax", department="tax",
-                            kind="yellow_card", message="超期", deadline=now, issued_by="supervision", issued_at=now)
+def evaluation(n: int) -> CaseEvaluated:
+    return CaseEvaluated(case_id=f"LB{n}", score=5, evaluated_at=datetime(2026, 11, 23, tzinfo=UTC))
 
 
 async def pending(relay: OutboxRelay) -> int:
@@ -42,10 +40,10 @@ async def pending(relay: OutboxRelay) -> int:
 
 
 async def queue(relay: OutboxRelay, count: int) -> None:
-    outbox = Outbox("/test")
+    outbox = Outbox("/test", Topics("test"))
     async with relay.sessions() as session, session.begin():
         for n in range(count):
-            outbox.add(session, "lianban.test.supervision.alerts", alert(n), subject=f"LB{n}")
+            outbox.add(session, evaluation(n), subject=f"LB{n}")
 
 
 async def test_confirmed_events_leave_the_outbox_in_order(make_sessions: MakeSessions) -> None:
@@ -68,3 +66,15 @@ async def test_nothing_leaves_the_outbox_while_kafka_does_not_confirm(make_sessi
     assert await pending(relay) == 2
 
 
+
+
+async def test_an_alert_leaves_for_the_alerts_topic_and_the_departments_own(make_sessions: MakeSessions) -> None:
+    broker = FakeBroker()
+    relay = OutboxRelay(await make_sessions(MetaData()), broker)  # type: ignore[arg-type]
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    alert = SupervisionAlert(alert_id="A1", case_id="LB1", work_order_id="LB1-tax", department="tax", kind="yellow_card",
+                             message="超期", deadline=now, issued_by="supervision", issued_at=now)
+    async with relay.sessions() as session, session.begin():
+        Outbox("/test", Topics("test")).add(session, alert, subject="LB1")
+    await relay.publish_pending()
+    assert [t for t, _, _ in broker.sent] == ["lianban.test.supervision.alerts", "lianban.test.work.tax"]

@@ -18,7 +18,7 @@ from tests.servers import MakeSessions
 @pytest.fixture
 async def submit(make_sessions: MakeSessions) -> SubmitCase:
     sessions = await make_sessions(SCHEMA)
-    return SubmitCase(sessions, CATALOG, Outbox("/test/intake"), Topics("test"), after_commit=lambda: None)
+    return SubmitCase(sessions, CATALOG, Outbox("/test/intake", Topics("test")), after_commit=lambda: None)
 
 
 async def queued(submit: SubmitCase) -> list[tuple[str, CloudEvent]]:

@@ -8,8 +8,8 @@ The primary key (work order, phase, round) is what keeps a piece of work from be
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import Index, Integer, LargeBinary, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column

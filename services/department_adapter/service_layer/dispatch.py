@@ -33,7 +33,6 @@ from shared.contracts import (
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
-from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 Reply = DepartmentActed | AlertAcknowledged  # what goes back: an action on a part, or a notice acknowledged
@@ -42,11 +41,11 @@ Outcome = tuple[str, Reply | Exception]
 
 class Dispatcher:
     def __init__(self, department: str, sessions: SessionFactory, connector: Connector, outbox: Outbox,
-                 topics: Topics, dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
+                 dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
                  attempts: int, backoff: float, concurrency: int, poll_seconds: float = 30.0,
                  max_backoff: float = 300.0, idle_seconds: float = 0.5) -> None:
         self.department, self.sessions, self.connector = department, sessions, connector
-        self.outbox, self.topics, self.dead_letters, self.clock = outbox, topics, dead_letters, clock
+        self.outbox, self.dead_letters, self.clock = outbox, dead_letters, clock
         self.after_commit, self.attempts, self.backoff = after_commit, attempts, backoff
         self.concurrency, self.idle_seconds, self.poll_seconds = concurrency, idle_seconds, poll_seconds
         self.max_backoff = max_backoff
@@ -137,16 +136,14 @@ class Dispatcher:
                 if item.status != WorkStatus.PENDING:
                     continue
                 if isinstance(outcome, DepartmentActed | AlertAcknowledged):
-                    topic = (self.topics.department_actions if isinstance(outcome, DepartmentActed)
-                             else self.topics.acknowledgements)
-                    event = self.outbox.add(session, topic, outcome, subject=outcome.case_id)
+                    event = self.outbox.add(session, outcome, subject=outcome.case_id)
                     item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
                 elif isinstance(outcome, NotYetDecided):  # still at it: contact works, no failure
                     item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
                 elif self._failed(item, outcome, now):  # given up: the dead letter leaves with this commit
                     origin = Origin(item.topic, item.partition, item.offset, item.case_id, item.event)
                     letter = self.dead_letters.letter(origin, f"after {item.attempts} attempts: {item.last_error}")
-                    self.outbox.add(session, self.topics.dead_letters, letter, subject=item.case_id)
+                    self.outbox.add(session, letter, subject=item.case_id)
         self.after_commit()
 
     def _failed(self, item: WorkItem, error: Exception, now: datetime) -> bool:

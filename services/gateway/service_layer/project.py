@@ -26,57 +26,66 @@ from shared.contracts import (
     PartState,
     SupplementRequested,
 )
-from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
-from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
 class Projector:
-    def __init__(self, outbox: Outbox, topics: Topics,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.outbox, self.topics, self.clock = outbox, topics, clock
+    def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.outbox, self.clock = outbox, clock
+        self.handlers: dict[type[EventData], Callable[[AsyncSession, CaseView, Any], None]] = {
+            PartActionRecorded: self._part_acted, SupplementRequested: self._notice_given,
+            CaseSupplemented: self._supplemented, CaseAccepted: self._accepted, CaseNotAccepted: self._not_accepted,
+            CaseConcluded: self._concluded, DocumentsDelivered: self._delivered, CaseEvaluated: self._evaluated,
+        }
 
-    async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        case_ids = {d.event.subject for d in deliveries}
+    async def follow(self, session: AsyncSession, events: list[EventData]) -> None:
+        """A batch of case events, in order, into the applicant's views (loaded and saved together)."""
+        case_ids = {e.case_id for e in events}  # type: ignore[attr-defined]
         views = {v.case_id: v for v in await session.scalars(select(CaseView).where(CaseView.case_id.in_(case_ids)))}
-        for delivery in deliveries:
-            event = delivery.data
+        for event in events:
+            case_id: str = event.case_id  # type: ignore[attr-defined]
             if isinstance(event, CaseSubmitted):
-                if event.case_id not in views:
-                    views[event.case_id] = _opened(event)
-                    session.add(views[event.case_id])
-                continue
-            view = views.get(delivery.event.subject)
-            if view is None:  # events of a case are ordered: its submission comes first, or it was lost
-                log.error("event %s for case %s, which this gateway never saw submitted", delivery.event.type,
-                          delivery.event.subject)
-                continue
-            self._follow(session, view, event)
+                if case_id not in views:
+                    views[case_id] = _opened(event)
+                    session.add(views[case_id])
+            elif (handler := self.handlers.get(type(event))) is None:
+                continue  # not for the applicant's eyes (a refused action, say)
+            elif (view := views.get(case_id)) is None:  # a case's events are ordered: its submission comes first
+                log.error("event %s for case %s, which this gateway never saw submitted", event.event_type, case_id)
+            else:
+                handler(session, view, event)
 
-    def _follow(self, session: AsyncSession, view: CaseView, event: EventData) -> None:
-        if isinstance(event, PartActionRecorded):
-            view.state = event.case_state
-            view.parts = [_acted(p, event) if p["department"] == event.department else p for p in view.parts]
-        elif isinstance(event, SupplementRequested):
-            view.state, view.notice = CaseState.AWAITING_SUPPLEMENT, event.model_dump(mode="json")
-        elif isinstance(event, CaseSupplemented):
-            view.state, view.notice = CaseState.PRE_REVIEW, None
-            view.parts = [p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p
-                          for p in view.parts]  # the departments that asked review again
-        elif isinstance(event, CaseAccepted):
-            view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
-            view.parts = [p | {"state": PartState.HANDLING.value} for p in view.parts]
-        elif isinstance(event, CaseNotAccepted):
-            view.state = CaseState.NOT_ACCEPTED
-        elif isinstance(event, CaseConcluded) and view.reply is None:
+    def _part_acted(self, _s: AsyncSession, view: CaseView, event: PartActionRecorded) -> None:
+        view.state = event.case_state
+        view.parts = [_acted(p, event) if p["department"] == event.department else p for p in view.parts]
+
+    def _notice_given(self, _s: AsyncSession, view: CaseView, event: SupplementRequested) -> None:
+        view.state, view.notice = CaseState.AWAITING_SUPPLEMENT, event.model_dump(mode="json")
+
+    def _supplemented(self, _s: AsyncSession, view: CaseView, event: CaseSupplemented) -> None:
+        view.state, view.notice = CaseState.PRE_REVIEW, None
+        view.parts = [p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p
+                      for p in view.parts]  # the departments that asked review again
+
+    def _accepted(self, _s: AsyncSession, view: CaseView, event: CaseAccepted) -> None:
+        view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
+        view.parts = [p | {"state": PartState.HANDLING.value} for p in view.parts]
+
+    def _not_accepted(self, _s: AsyncSession, view: CaseView, _event: CaseNotAccepted) -> None:
+        view.state = CaseState.NOT_ACCEPTED
+
+    def _concluded(self, session: AsyncSession, view: CaseView, event: CaseConcluded) -> None:
+        if view.reply is None:  # one reply, however often the conclusion is delivered
             reply = unified_reply(event, self.clock())
             view.reply = reply.model_dump(mode="json")
-            self.outbox.add(session, self.topics.replies, reply, subject=event.case_id)
-        elif isinstance(event, DocumentsDelivered):
-            view.delivery = event.model_dump(mode="json")
-        elif isinstance(event, CaseEvaluated):
-            view.evaluation = event.model_dump(mode="json")
+            self.outbox.add(session, reply, subject=event.case_id)
+
+    def _delivered(self, _s: AsyncSession, view: CaseView, event: DocumentsDelivered) -> None:
+        view.delivery = event.model_dump(mode="json")
+
+    def _evaluated(self, _s: AsyncSession, view: CaseView, event: CaseEvaluated) -> None:
+        view.evaluation = event.model_dump(mode="json")
 
 
 def _opened(event: CaseSubmitted) -> CaseView:

@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.orm import CaseRecord, PartRecord
 from services.intake.domain.lifecycle import JointCase
-from shared.contracts import EventData, HandlingStarted, WorkOrder
+from shared.contracts import EventData
 from shared.messaging.consumer import TransientError
 from shared.messaging.outbox import Outbox
-from shared.topics import Topics
 
 
 class ConcurrentUpdate(TransientError):
@@ -24,8 +23,8 @@ class ConcurrentUpdate(TransientError):
 
 
 class CaseBook:
-    def __init__(self, session: AsyncSession, outbox: Outbox, topics: Topics) -> None:
-        self.session, self.outbox, self.topics = session, outbox, topics
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session, self.outbox = session, outbox
         self._versions: dict[str, int] = {}
         self._cases: dict[str, JointCase] = {}
         self._part_states: dict[str, str] = {}  # as stored, so a save writes only the parts that moved
@@ -95,10 +94,4 @@ class CaseBook:
     def publish(self, events: list[EventData]) -> None:
         for event in events:
             case_id: str = event.case_id  # type: ignore[attr-defined]
-            self.outbox.add(self.session, self.topic_for(event), event, subject=case_id)
-
-    def topic_for(self, event: EventData) -> str:
-        """Work for a department goes to its own topic; everything else is the case's story."""
-        if isinstance(event, WorkOrder | HandlingStarted):
-            return self.topics.work(event.department)
-        return self.topics.case_events
+            self.outbox.add(self.session, event, subject=case_id)

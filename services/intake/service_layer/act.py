@@ -17,10 +17,8 @@ from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
-from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox
 from shared.messaging.processed import already_processed, mark_processed
-from shared.topics import Topics
 
 Step = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
@@ -31,9 +29,9 @@ class CaseNotFound(LookupError):
 
 
 class CaseActions:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, topics: Topics, after_commit: Callable[[], None],
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, after_commit: Callable[[], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.sessions, self.outbox, self.topics = sessions, outbox, topics
+        self.sessions, self.outbox = sessions, outbox
         self.after_commit, self.clock = after_commit, clock
 
     async def department_acts(self, case_id: str, department: str, staff_id: str, action: DepartmentAction,
@@ -45,7 +43,7 @@ class CaseActions:
 
     async def read(self, case_id: str) -> JointCase | None:
         async with self.sessions() as session:
-            return await CaseBook(session, self.outbox, self.topics).get(case_id)
+            return await CaseBook(session, self.outbox).get(case_id)
 
     async def supplement(self, case_id: str, materials: dict[str, dict[str, str]], staff_id: str) -> JointCase:
         return await self._run(case_id, lambda c, at: c.supplement(materials, staff_id, at),
@@ -66,7 +64,7 @@ class CaseActions:
         for attempt in range(attempts):
             try:
                 async with self.sessions() as session, session.begin():
-                    book = CaseBook(session, self.outbox, self.topics)
+                    book = CaseBook(session, self.outbox)
                     if idempotency_key and await already_processed(session, HTTP_ACTIONS, [idempotency_key]):
                         case = await book.get(case_id)
                         if case is None:
@@ -85,14 +83,12 @@ class CaseActions:
                     raise
         raise AssertionError("unreachable")
 
-    async def apply_batch(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        """Department actions that arrived through Kafka, from the departments' adapters."""
-        book = CaseBook(session, self.outbox, self.topics)
-        await book.load(list({d.event.subject for d in deliveries}))
-        for delivery in deliveries:
-            acted = delivery.data
-            if not isinstance(acted, DepartmentActed):
-                continue
+    async def record(self, session: AsyncSession, actions: list[DepartmentActed]) -> None:
+        """Department actions that arrived through Kafka (from the departments' adapters, or
+        supervision's deemed approvals), in the consumer's transaction."""
+        book = CaseBook(session, self.outbox)
+        await book.load(list({a.case_id for a in actions}))
+        for acted in actions:
             step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
             try:
                 await apply(book, acted.case_id, step, self.clock(), dict(

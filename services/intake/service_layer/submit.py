@@ -21,7 +21,6 @@ from services.intake.domain.part import Refused
 from shared.contracts import CaseState, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
-from shared.topics import Topics
 
 
 class UnknownMatter(LookupError):
@@ -39,9 +38,9 @@ class Submitted:
 
 
 class SubmitCase:
-    def __init__(self, sessions: SessionFactory, catalog: Catalog, outbox: Outbox, topics: Topics,
+    def __init__(self, sessions: SessionFactory, catalog: Catalog, outbox: Outbox,
                  after_commit: Callable[[], None], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.sessions, self.catalog, self.outbox, self.topics = sessions, catalog, outbox, topics
+        self.sessions, self.catalog, self.outbox = sessions, catalog, outbox
         self.after_commit, self.clock = after_commit, clock
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
@@ -52,10 +51,10 @@ class SubmitCase:
         if idempotency_key and (earlier := await self._by_key(idempotency_key)):
             return self._replay(earlier, fingerprint)
         now = self.clock()
-        case = open_case(self.catalog, joint, application, _new_case_id(now), self.topics.center, now)
+        case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now)
         try:
             async with self.sessions() as session, session.begin():
-                book = CaseBook(session, self.outbox, self.topics)
+                book = CaseBook(session, self.outbox)
                 if application.previous_case_id:
                     _second_application(await book.get(application.previous_case_id), application)
                 book.add(case, idempotency_key, fingerprint)

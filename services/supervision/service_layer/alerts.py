@@ -14,7 +14,6 @@ from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
 from services.supervision.domain.ladder import Step
 from shared.contracts import SupervisionAlert
 from shared.messaging.outbox import Outbox, OutboxRow
-from shared.topics import Topics
 
 MESSAGES = {
     Step.REMIND: "【提醒】{part} 将于 {deadline} 到期，请按时办结。",
@@ -41,8 +40,8 @@ class Issued:
 
 
 class AlertDesk:
-    def __init__(self, outbox: Outbox, topics: Topics) -> None:
-        self.outbox, self.topics = outbox, topics
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
 
     def issue(self, issued: Issued, part: PartClock, step: Step, now: datetime, *, sequence: int = 1,
               issued_by: str = "supervision", evidence: dict[str, Any] | None = None) -> SupervisionAlert:
@@ -56,7 +55,7 @@ class AlertDesk:
         issued.alerts.append(dict(alert_id=alert.alert_id, case_id=part.case_id, work_order_id=part.work_order_id,
                                   department=part.department, kind=step.value, sequence=sequence, issued_by=issued_by,
                                   issued_at=now, message=message, evidence=alert.evidence))
-        event, rows = self.outbox.rows([self.topics.alerts, self.topics.work(part.department)], alert, subject=part.case_id)
+        event, rows = self.outbox.rows(alert, subject=part.case_id)
         issued.outbox += rows
         issued.timeline.append(dict(case_id=part.case_id, event_id=event.id, event_type=event.type, occurred_at=now,
                                     department=part.department,

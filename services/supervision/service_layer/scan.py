@@ -138,4 +138,4 @@ class LadderScanner:
                                 urged_at=after_deadline, silent_since=self._silent_since(part))
         acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
                                 staff_id=SUPERVISION, acted_at=now, action=action)
-        issued.outbox += self.desk.outbox.rows([self.desk.topics.department_actions], acted, subject=part.case_id)[1]
+        issued.outbox += self.desk.outbox.rows(acted, subject=part.case_id)[1]

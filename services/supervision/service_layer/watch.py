@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,53 +33,81 @@ from shared.workdays import UnknownYearError
 SUPERVISION = "supervision"  # the staff id supervision acts under (deemed approvals)
 
 
+@dataclass
+class Batch:
+    """What one batch of case events works on: its cases and parts, loaded together, saved together."""
+
+    session: AsyncSession
+    cases: dict[str, CaseFile]
+    parts: dict[str, PartClock]
+    open_cases: dict[tuple[str, str], set[str]]  # accepted, not concluded: by applicant and matter
+
+
 class Watcher:
     def __init__(self, clocks: Clocks) -> None:
         self.clocks = clocks
+        self.handlers: dict[type[EventData], Callable[[Batch, Delivery, Any], None]] = {
+            CaseSubmitted: self._submitted, CaseAccepted: self._case_accepted, PartActionRecorded: self._part_acted,
+            ActionRefused: self._refused, CaseConcluded: self._concluded, CaseEvaluated: self._evaluated,
+        }
 
-    async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+    async def follow(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """The case events: timeline, clocks, violations."""
         case_ids = list({d.event.subject for d in deliveries})
         cases = {c.case_id: c for c in await session.scalars(select(CaseFile).where(CaseFile.case_id.in_(case_ids)))}
         parts = {p.work_order_id: p for p in await session.scalars(select(PartClock).where(PartClock.case_id.in_(case_ids)))}
-        await session.execute(insert(TimelineEntry), [  # the whole batch's timeline in one statement
-            {"case_id": d.event.subject, "event_id": d.event.id, "event_type": d.event.type, "occurred_at": d.event.time,
-             "department": getattr(d.data, "department", None), "summary": summary(d.data)} for d in deliveries])
-        acks = {d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged)}
-        open_cases = await _open_cases(session, deliveries, cases)
+        await record(session, deliveries)
+        batch = Batch(session, cases, parts, await _open_cases(session, deliveries, cases))
         for d in deliveries:
-            data = d.data
-            if isinstance(data, CaseSubmitted):
-                _open(session, data, cases, parts)
-            elif isinstance(data, CaseAccepted) and data.case_id in cases:
-                case = cases[data.case_id]
-                self._accepted(data, case, parts)
-                twins = open_cases.setdefault((case.applicant_id, case.matter_code), set())
-                if others := twins - {case.case_id}:
-                    _violation(session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, d.event.id,
-                               f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(others)} 并行受理", data.accepted_at)
-                twins.add(case.case_id)
-            elif isinstance(data, PartActionRecorded) and data.work_order_id in parts:
-                part = parts[data.work_order_id]
-                self._acted(part, data)
-                owner = cases.get(data.case_id)
-                if owner is not None and owner.deadline is not None and part.deadline is not None:
-                    owner.deadline = max(owner.deadline, part.deadline)  # the case waits for its latest part
-            elif isinstance(data, ActionRefused):
-                if data.staff_id == SUPERVISION and data.work_order_id in parts:
-                    self._own_action_refused(parts[data.work_order_id], data)
-                elif (kind := from_refusal(data)) is not None:
-                    _violation(session, kind, data.case_id, data.department, d.event.id, data.reason, data.refused_at)
-            elif isinstance(data, CaseConcluded) and data.case_id in cases:
-                case = cases[data.case_id]
-                case.concluded_at, case.outcome = data.concluded_at, data.outcome
-                open_cases.get((case.applicant_id, case.matter_code), set()).discard(case.case_id)
-            elif isinstance(data, CaseEvaluated) and data.case_id in cases:
-                cases[data.case_id].evaluation = data.score
-        if acks:
-            for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks))):
-                if alert.acknowledged_at is None:
-                    alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[
-                        alert.alert_id].staff_id
+            if handler := self.handlers.get(type(d.data)):
+                handler(batch, d, d.data)
+
+    async def acknowledge(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """回告: each department's acknowledgement closes its notice (the first one counts)."""
+        await record(session, deliveries)
+        acks = {d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged)}
+        for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks))):
+            if alert.acknowledged_at is None:
+                alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[
+                    alert.alert_id].staff_id
+
+    def _submitted(self, batch: Batch, _d: Delivery, event: CaseSubmitted) -> None:
+        _open(batch.session, event, batch.cases, batch.parts)
+
+    def _case_accepted(self, batch: Batch, d: Delivery, event: CaseAccepted) -> None:
+        case = batch.cases.get(event.case_id)
+        if case is None:
+            return
+        self._accepted(event, case, batch.parts)
+        twins = batch.open_cases.setdefault((case.applicant_id, case.matter_code), set())
+        if others := twins - {case.case_id}:
+            _violation(batch.session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, d.event.id,
+                       f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(others)} 并行受理", event.accepted_at)
+        twins.add(case.case_id)
+
+    def _part_acted(self, batch: Batch, _d: Delivery, event: PartActionRecorded) -> None:
+        part = batch.parts.get(event.work_order_id)
+        if part is None:
+            return
+        self._acted(part, event)
+        owner = batch.cases.get(event.case_id)
+        if owner is not None and owner.deadline is not None and part.deadline is not None:
+            owner.deadline = max(owner.deadline, part.deadline)  # the case waits for its latest part
+
+    def _refused(self, batch: Batch, d: Delivery, event: ActionRefused) -> None:
+        if event.staff_id == SUPERVISION and event.work_order_id in batch.parts:
+            self._own_action_refused(batch.parts[event.work_order_id], event)
+        elif (kind := from_refusal(event)) is not None:
+            _violation(batch.session, kind, event.case_id, event.department, d.event.id, event.reason, event.refused_at)
+
+    def _concluded(self, batch: Batch, _d: Delivery, event: CaseConcluded) -> None:
+        if (case := batch.cases.get(event.case_id)) is not None:
+            case.concluded_at, case.outcome = event.concluded_at, event.outcome
+            batch.open_cases.get((case.applicant_id, case.matter_code), set()).discard(case.case_id)
+
+    def _evaluated(self, batch: Batch, _d: Delivery, event: CaseEvaluated) -> None:
+        if (case := batch.cases.get(event.case_id)) is not None:
+            case.evaluation = event.score
 
     def _accepted(self, event: CaseAccepted, case: CaseFile, parts: dict[str, PartClock]) -> None:
         case.accepted_at = event.accepted_at
@@ -127,6 +157,15 @@ async def _open_cases(session: AsyncSession, deliveries: list[Delivery],
         for case_id, applicant_id, matter_code in rows:
             found.setdefault((applicant_id, matter_code), set()).add(case_id)
     return found
+
+
+async def record(session: AsyncSession, deliveries: list[Delivery]) -> None:
+    """The batch's events on their cases' timelines, in one statement."""
+    if not deliveries:
+        return
+    await session.execute(insert(TimelineEntry), [
+        {"case_id": d.event.subject, "event_id": d.event.id, "event_type": d.event.type, "occurred_at": d.event.time,
+         "department": getattr(d.data, "department", None), "summary": summary(d.data)} for d in deliveries])
 
 
 def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile], parts: dict[str, PartClock]) -> None:

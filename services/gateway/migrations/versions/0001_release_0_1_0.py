@@ -1,7 +1,7 @@
 """release 0.1.0: the schema before migrations
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 from collections.abc import Sequence
 

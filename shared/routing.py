@@ -1,0 +1,67 @@
+"""Which channel each event leaves on: the one routing table. The outbox publishes by it, and the
+AsyncAPI document is generated from it, so no service chooses a topic by hand."""
+
+from __future__ import annotations
+
+from shared.contracts import (
+    ActionRefused,
+    AlertAcknowledged,
+    CaseAccepted,
+    CaseConcluded,
+    CaseEvaluated,
+    CaseNotAccepted,
+    CaseSubmitted,
+    CaseSupplemented,
+    DeadLetter,
+    DepartmentActed,
+    DocumentsDelivered,
+    EventData,
+    HandlingStarted,
+    PartActionRecorded,
+    SupervisionAlert,
+    SupplementRequested,
+    UnifiedReply,
+    WorkOrder,
+)
+from shared.topics import (
+    ACKNOWLEDGEMENTS,
+    ALERTS,
+    CASE_EVENTS,
+    DEAD_LETTERS,
+    DEPARTMENT_ACTIONS,
+    REPLIES,
+    WORK,
+    Channel,
+    Topics,
+)
+
+ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
+    CaseSubmitted: (CASE_EVENTS,),
+    PartActionRecorded: (CASE_EVENTS,),
+    ActionRefused: (CASE_EVENTS,),
+    SupplementRequested: (CASE_EVENTS,),
+    CaseSupplemented: (CASE_EVENTS,),
+    CaseAccepted: (CASE_EVENTS,),
+    CaseNotAccepted: (CASE_EVENTS,),
+    CaseConcluded: (CASE_EVENTS,),
+    DocumentsDelivered: (CASE_EVENTS,),
+    CaseEvaluated: (CASE_EVENTS,),
+    WorkOrder: (WORK,),
+    HandlingStarted: (WORK,),
+    SupervisionAlert: (ALERTS, WORK),  # and, as a notice to acknowledge, on the department's own topic
+    DepartmentActed: (DEPARTMENT_ACTIONS,),
+    UnifiedReply: (REPLIES,),
+    AlertAcknowledged: (ACKNOWLEDGEMENTS,),
+    DeadLetter: (DEAD_LETTERS,),
+}
+
+
+def destinations(topics: Topics, data: EventData) -> list[str]:
+    """The topics this event is published to; a work topic is the department's the event names."""
+    department: str | None = getattr(data, "department", None)
+    return [topics.of(channel, department) for channel in ROUTES[type(data)]]
+
+
+def messages(channel: Channel) -> list[type[EventData]]:
+    """The event types that travel on a channel, in the table's order."""
+    return [model for model, channels in ROUTES.items() if channel in channels]
