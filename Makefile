@@ -12,6 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+NODE_TOOLS := tools/asyncapi/node_modules/.installed
+
+$(NODE_TOOLS): tools/asyncapi/package-lock.json  ## the official AsyncAPI parser, for the docs test (npm)
+	npm ci --prefix tools/asyncapi --no-audit --no-fund --loglevel=error
+	touch $(NODE_TOOLS)
+
 install: $(STAMP)
 
 kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached)
@@ -20,7 +26,7 @@ kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached
 run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
 	$(PY) -m deploy.run_local
 
-test: $(STAMP) kafka  ## the whole suite: unit, contract, end-to-end on Apache Kafka
+test: $(STAMP) $(NODE_TOOLS) kafka  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
 
 test-fast: $(STAMP)  ## unit tests only, no broker

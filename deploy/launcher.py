@@ -101,7 +101,7 @@ class System:
         ]
         for i, dept in enumerate(self.departments):
             sim_port, adapter_port = self.ports.simulators + i, self.ports.adapters + i
-            plan.append(Component(f"simulator-{dept}", "services.department_adapter.simulators", {
+            plan.append(Component(f"simulator-{dept}", "deploy.simulators", {
                 "LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port)},
                 f"http://127.0.0.1:{sim_port}"))
             plan.append(Component(f"adapter-{dept}", "services.department_adapter", {

@@ -98,15 +98,3 @@ class AdapterSettings(ServiceSettings):
     retry_backoff_max_seconds: float = 300.0
     concurrency: int = 64
     poll_seconds: float = 30.0  # how often to ask again about work the department is still deciding
-
-
-class SimulatorSettings(BaseSettings):
-    """A department's own IT system, simulated: how it decides and how long it takes."""
-
-    model_config = SettingsConfigDict(env_prefix="LIANBAN_SIM_", extra="ignore")
-
-    department: str
-    host: str = "127.0.0.1"
-    port: int = 8201
-    decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
-    delay_seconds: float = 0.0

@@ -32,6 +32,8 @@ class PartSummary(BaseModel):
 
     work_order_id: str
     department: str = Field(examples=["tax"])
+    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
+                                 examples=["税务局"])
     part_code: str = Field(examples=["TAX-REG"])
     part_name: str = Field(examples=["税务登记"])
     time_limit_days: int = Field(ge=0, description="Committed limit in working days; 0 means immediate.")
@@ -168,6 +170,8 @@ class NoticeItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
+    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
+                                 examples=["税务局"])
     material: str
     reason: str
 
@@ -225,6 +229,8 @@ class PartOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
+    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
+                                 examples=["税务局"])
     part_code: str
     part_name: str
     outcome: Outcome

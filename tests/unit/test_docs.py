@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -11,7 +12,8 @@ import yaml
 from deploy.launcher import Ports, System
 from shared.asyncapi import render
 from shared.contracts import EVENT_TYPES, CloudEvent
-from shared.settings import AdapterSettings, GatewaySettings, IntakeSettings, SupervisionSettings
+from shared.routing import ROUTES
+from shared.settings import GatewaySettings, IntakeSettings, SupervisionSettings
 
 ROOT = Path(__file__).parents[2]
 
@@ -19,6 +21,16 @@ ROOT = Path(__file__).parents[2]
 def test_the_asyncapi_document_is_generated_from_the_code() -> None:
     committed = (ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8")
     assert committed == render(), "docs/asyncapi.json is stale: run `make docs`"
+
+
+def test_the_asyncapi_document_passes_the_official_asyncapi_parser() -> None:
+    checked = subprocess.run(["node", str(ROOT / "tools" / "asyncapi" / "validate.mjs"), str(ROOT / "docs" / "asyncapi.json")],
+                             capture_output=True, text=True, check=False)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", ""), "errors and warnings, one JSON a line"
+
+
+def test_every_event_type_has_its_route() -> None:
+    assert set(ROUTES) == set(EVENT_TYPES.values())
 
 
 def test_the_asyncapi_document_describes_every_topic_and_event_type() -> None:
@@ -64,4 +76,3 @@ def test_compose_sets_the_same_settings_as_the_local_launcher() -> None:
 
 def test_default_ports_are_the_documented_ones() -> None:
     assert (IntakeSettings().port, GatewaySettings().port, SupervisionSettings().port) == (8101, 8102, 8103)
-    assert AdapterSettings(department="tax").connector == "http"

@@ -67,6 +67,8 @@ def test_supplements_are_merged_into_one_notice_and_the_same_case_resumes() -> N
     assert isinstance(notice, SupplementRequested)
     assert [(i.department, i.material) for i in notice.items] == [("market", "经营场所平面图"), ("fire", "场所消防安全制度")]
     assert "一次性告知" in notice.notice
+    assert "经营场所平面图（市场监督管理局）：未标注面积" in notice.notice  # departments named as the applicant knows them
+    assert "（fire）" not in notice.notice
     assert case.state is CaseState.AWAITING_SUPPLEMENT
     assert case.owes_next_step() == ["market"]  # the lead window takes the applicant's supplement
 

@@ -6,10 +6,11 @@ from services.gateway.domain.reply import unified_reply
 from shared.contracts import CaseConcluded, Outcome, PartOutcome
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NAMES = {"market": "市场监督管理局", "tax": "税务局", "fire": "消防救援支队"}
 
 
 def part(dept: str, outcome: Outcome, **kw: object) -> PartOutcome:
-    return PartOutcome(department=dept, part_code=f"{dept.upper()}-1", part_name=f"{dept}事项", outcome=outcome,
+    return PartOutcome(department=dept, department_name=NAMES[dept], part_code=f"{dept.upper()}-1", part_name=f"{dept}事项", outcome=outcome,
                        decided_at=NOW, **kw)  # type: ignore[arg-type]
 
 
@@ -25,6 +26,7 @@ def test_all_approved_gives_an_approval_with_every_document() -> None:
     assert "各部门均准予许可" in reply.message
     assert "M-1" in reply.message
     assert "T-9" in reply.message
+    assert "- market事项（市场监督管理局）：准予，文书编号 M-1" in reply.message.splitlines()
 
 
 def test_one_denial_states_its_reason_and_legal_basis() -> None:
@@ -45,7 +47,7 @@ def test_not_accepted_gives_every_refusing_departments_reason() -> None:
                       part("tax", Outcome.NOT_ACCEPTED))
     assert "不予受理" in reply.message
     assert "不属受理范围" in reply.message
-    assert "tax" not in reply.message  # tax had accepted: it has nothing to say
+    assert "税务局" not in reply.message  # tax had accepted: it has nothing to say
 
 
 def test_a_deemed_approval_says_so() -> None:

@@ -46,7 +46,8 @@ def open_case(catalog: Catalog, joint: JointMatter, application: Application, ca
             problems.append((f"materials.{matter.department}", f"missing required materials: {'、'.join(missing)}"))
     if problems:
         raise ApplicationInvalid(problems)
-    parts = [Part(work_order_id=f"{case_id}-{m.department}", department=m.department, part_code=m.code,
+    parts = [Part(work_order_id=f"{case_id}-{m.department}", department=m.department,
+                  department_name=catalog.departments[m.department].name, part_code=m.code,
                   part_name=m.name, time_limit_days=catalog.part_limit(joint, m.code), silence_means_yes=m.silence_means_yes,
                   materials=dict(application.materials.get(m.department, {}))) for m in matters]
     return JointCase(case_id=case_id, center=center, matter_code=joint.code, matter_name=joint.name,

@@ -160,7 +160,8 @@ class JointCase(BaseModel):
         asking = [p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED]
         if asking:
             self.state = CaseState.AWAITING_SUPPLEMENT
-            items = [NoticeItem(department=p.department, material=i.material, reason=i.reason)
+            items = [NoticeItem(department=p.department, department_name=p.department_name, material=i.material,
+                                reason=i.reason)
                      for p in asking for i in p.supplement_items]
             return [SupplementRequested(case_id=self.case_id, round=self.round, items=items,
                                         notice=one_time_notice(self.matter_name, items), requested_at=at)]
@@ -310,5 +311,5 @@ def conclude(states: list[PartState]) -> Outcome:
 
 def one_time_notice(matter_name: str, items: list[NoticeItem]) -> str:
     lines = [f"您申请的「{matter_name}」需补正以下材料（一次性告知），请一并补齐后到牵头窗口提交："]
-    lines += [f"{n}. {i.material}（{i.department}）：{i.reason}" for n, i in enumerate(items, 1)]
+    lines += [f"{n}. {i.material}（{i.department_name or i.department}）：{i.reason}" for n, i in enumerate(items, 1)]
     return "\n".join(lines)

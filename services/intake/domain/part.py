@@ -61,6 +61,7 @@ class Extension(BaseModel):
 class Part(BaseModel):
     work_order_id: str
     department: str
+    department_name: str = ""  # Chinese, from the catalog; empty in cases filed before release 0.2
     part_code: str
     part_name: str
     time_limit_days: int
@@ -80,18 +81,20 @@ class Part(BaseModel):
         return next((e for e in self.extensions if e.approved is None), None)
 
     def summary(self) -> PartSummary:
-        return PartSummary(work_order_id=self.work_order_id, department=self.department, part_code=self.part_code,
+        return PartSummary(work_order_id=self.work_order_id, department=self.department,
+                           department_name=self.department_name, part_code=self.part_code,
                            part_name=self.part_name, time_limit_days=self.time_limit_days,
                            silence_means_yes=self.silence_means_yes)
 
     def outcome(self) -> PartOutcome:
         d = self.decision
         if self.state is PartState.PRE_REFUSED and self.refusal:
-            return PartOutcome(department=self.department, part_code=self.part_code, part_name=self.part_name,
+            return PartOutcome(department=self.department, department_name=self.department_name, part_code=self.part_code,
+                               part_name=self.part_name,
                                outcome=Outcome.NOT_ACCEPTED, reason=self.refusal.reason,
                                legal_basis=self.refusal.legal_basis, decided_at=self.decided_at)
         return PartOutcome(
-            department=self.department, part_code=self.part_code, part_name=self.part_name,
+            department=self.department, department_name=self.department_name, part_code=self.part_code, part_name=self.part_name,
             outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED), decided_at=self.decided_at,
             document_number=d.document_number if isinstance(d, Approve | DeemedApproval) else None,
             deemed=isinstance(d, DeemedApproval),

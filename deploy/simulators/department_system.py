@@ -16,8 +16,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-
-from shared.settings import SimulatorSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASIS = "《中华人民共和国行政许可法》第三十八条"
 DENIAL_BASIS = {
@@ -46,6 +45,18 @@ class Rule(BaseModel):
     """How the system treats one applicant. A supplement is asked for in the first round only."""
 
     prereview: Literal["accept", "supplement", "refuse"] = "accept"
+    decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
+    delay_seconds: float = 0.0
+
+
+class SimulatorSettings(BaseSettings):
+    """A department's own IT system, simulated: how it decides and how long it takes."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANBAN_SIM_", extra="ignore")
+
+    department: str
+    host: str = "127.0.0.1"
+    port: int = 8201
     decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
     delay_seconds: float = 0.0
 
