@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka
+.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C st
 
 test: $(STAMP) $(NODE_TOOLS) kafka  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
+
+migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)
+	$(PY) -m deploy.cli db upgrade
 
 test-fast: $(STAMP)  ## unit tests only, no broker
 	$(PY) -m pytest -m "not e2e"

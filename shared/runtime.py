@@ -35,7 +35,7 @@ class Runtime:
     uses_topics: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.engine = make_engine(self.settings.database(f"{self.name}-{self.settings.center}"))
+        self.engine = make_engine(self.settings.database(self.name))
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
         self.relay = OutboxRelay(self.sessions, self.broker)

@@ -45,12 +45,12 @@ class ServiceSettings(BaseSettings):
     port: int = 0
     log_level: str = "INFO"
 
-    def database(self, name: str) -> str:
-        """The configured database, or an SQLite file of the service's own."""
+    def database(self, service: str) -> str:
+        """The configured database, or an SQLite file of the service's own in this center."""
         if self.database_url:
             return self.database_url
         DATA_DIR.mkdir(exist_ok=True)
-        return f"sqlite+aiosqlite:///{DATA_DIR / name}.db"
+        return f"sqlite+aiosqlite:///{DATA_DIR / service}-{self.center}.db"
 
 
 class IntakeSettings(ServiceSettings):

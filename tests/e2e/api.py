@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -67,3 +70,12 @@ def reset_supervision_clock(system: System) -> None:
     response = httpx.post(f"{system.url('supervision')}/api/v1/supervision/clock",
                           json={"now": datetime.now(UTC).isoformat()}, timeout=5)
     response.raise_for_status()
+
+
+def lianban(system: System, *args: str) -> str:
+    """The operators' command line against this system; returns what it printed."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": system.bootstrap, "LIANBAN_CENTER": system.center,
+           "LIANBAN_INTAKE_PORT": str(system.ports.intake), "LIANBAN_SUPERVISION_PORT": str(system.ports.supervision)}
+    done = subprocess.run([sys.executable, "-m", "deploy.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=True)
+    return done.stdout

@@ -11,7 +11,7 @@ import pytest
 from deploy.demo import wait_for_reply
 from deploy.launcher import System
 from shared.contracts import CloudEvent, DeadLetter, DepartmentActed
-from tests.e2e.api import department_rule, new_applicant, poll, submit_restaurant
+from tests.e2e.api import department_rule, lianban, new_applicant, poll, submit_restaurant
 from tests.e2e.kafka_tools import TopicReader
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +64,9 @@ def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
     assert letter.consumer.endswith("adapter-fire")
     assert "malformed message" in letter.error
     assert "not a cloud event" in letter.original
+    listed = lianban(system, "dead-letters", "list")  # what an operator sees
+    assert f"{sent.topic}[{sent.partition}]@{sent.offset} key=LB-GARBAGE" in listed
+    assert "malformed message" in listed
 
 
 @pytest.mark.usefixtures("real_time")

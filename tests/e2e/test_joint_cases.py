@@ -9,7 +9,7 @@ import pytest
 
 from deploy.demo import restaurant_case, wait_for_reply
 from deploy.launcher import System
-from tests.e2e.api import department_rule, new_applicant, submit, submit_restaurant
+from tests.e2e.api import department_rule, lianban, new_applicant, submit, submit_restaurant
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +25,11 @@ def test_all_departments_approve_and_the_reply_lists_every_document(system: Syst
     for part in reply["parts"]:
         assert part["document_number"].startswith(part["department"].upper())
         assert part["document_number"] in reply["message"]
+    assert "（消防救援支队）：准予" in reply["message"]  # departments named as the applicant knows them
+
+    shown = lianban(system, "case", "show", case_id)  # what an operator sees
+    assert shown.startswith(f"{case_id} 餐饮店开业联办：已办结")
+    assert "税务局 发票票种核定：approved" in shown
 
 
 def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: System) -> None:

@@ -1,0 +1,181 @@
+"""`lianban`: the operators' command line. Databases (migrate, check, new revision), one case as the
+window and supervision see it, and the dead letters of the center."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from alembic import command
+
+from services.department_adapter.adapters.orm import SCHEMA as ADAPTER
+from services.gateway.adapters.orm import SCHEMA as GATEWAY
+from services.intake.adapters.orm import SCHEMA as INTAKE
+from services.supervision.adapters.orm import SCHEMA as SUPERVISION
+from shared.contracts import CloudEvent, DeadLetter, MalformedEvent
+from shared.db import make_engine
+from shared.messaging.broker import client_security
+from shared.migrations import Schema, current_revision, drift, migrate
+from shared.settings import (
+    AdapterSettings,
+    GatewaySettings,
+    IntakeSettings,
+    KafkaSettings,
+    ServiceSettings,
+    SupervisionSettings,
+)
+from shared.topics import Topics
+
+SCHEMAS = {s.name: s for s in (INTAKE, GATEWAY, SUPERVISION, ADAPTER)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.run(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="lianban", description="Lianban 联办: operate a center's services.")
+    commands = top.add_subparsers(required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="each service's database: migrate, check, new revision").add_subparsers(
+        required=True, metavar="ACTION")
+    upgrade = db.add_parser("upgrade", help="migrate every service's database to the newest revision")
+    upgrade.add_argument("--department", action="append", default=[],
+                         help="also the adapter database of this department (repeatable)")
+    upgrade.set_defaults(run=lambda a: asyncio.run(db_upgrade(a.department)))
+    check = db.add_parser("check", help="whether the models and the migrations agree (on a scratch SQLite)")
+    check.set_defaults(run=lambda a: asyncio.run(db_check()))
+    revision = db.add_parser("revision", help="write a new migration for a service, generated from its models")
+    revision.add_argument("--service", required=True, choices=sorted(SCHEMAS))
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(run=lambda a: asyncio.run(db_revision(SCHEMAS[a.service], a.message)))
+
+    case = commands.add_parser("case", help="one case").add_subparsers(required=True, metavar="ACTION")
+    show = case.add_parser("show", help="the case at the lead window and under supervision")
+    show.add_argument("case_id")
+    show.add_argument("--json", action="store_true", help="the raw answers, as JSON")
+    show.set_defaults(run=lambda a: case_show(a.case_id, a.json))
+
+    letters = commands.add_parser("dead-letters", help="messages no consumer could handle").add_subparsers(
+        required=True, metavar="ACTION")
+    listing = letters.add_parser("list", help="every dead letter of the center, oldest first, with its cause")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.set_defaults(run=lambda a: asyncio.run(dead_letters_list(a.limit)))
+    return top
+
+
+def _databases(departments: list[str]) -> list[tuple[Schema, ServiceSettings, str]]:
+    """Each service's schema, settings and database name, from this environment (as the services read it)."""
+    found: list[tuple[Schema, ServiceSettings, str]] = [
+        (INTAKE, IntakeSettings(), "intake"), (GATEWAY, GatewaySettings(), "gateway"),
+        (SUPERVISION, SupervisionSettings(), "supervision")]
+    found += [(ADAPTER, AdapterSettings(department=d), f"adapter-{d}") for d in departments]
+    return found
+
+
+async def db_upgrade(departments: list[str]) -> None:
+    for schema, settings, name in _databases(departments):
+        engine = make_engine(settings.database(name))
+        try:
+            await migrate(engine, schema)
+            print(f"{name}: at revision {await current_revision(engine)}")
+        finally:
+            await engine.dispose()
+
+
+async def _scratch(schema: Schema, work: Callable[[Any], Any]) -> Any:
+    engine = make_engine(f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'scratch.db'}")
+    try:
+        await migrate(engine, schema)
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+async def db_check() -> None:
+    differences = {name: await _scratch(schema, lambda e, s=schema: drift(e, s)) for name, schema in SCHEMAS.items()}
+    for name, found in differences.items():
+        print(f"{name}: {'models and migrations agree' if not found else found}")
+    if any(differences.values()):
+        sys.exit("the models changed without a migration: `lianban db revision --service NAME -m '...'`")
+
+
+async def db_revision(schema: Schema, message: str) -> None:
+    async def write(engine: Any) -> None:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda c: command.revision(schema.config(c), message=message, autogenerate=True))
+
+    await _scratch(schema, write)
+
+
+def case_show(case_id: str, raw: bool) -> None:
+    intake, supervision = IntakeSettings(), SupervisionSettings()
+    window = _get(f"http://{intake.host}:{intake.port}/api/v1/cases/{case_id}")
+    watched = _get(f"http://{supervision.host}:{supervision.port}/api/v1/supervision/cases/{case_id}")
+    if raw:
+        print(json.dumps({"intake": window, "supervision": watched}, ensure_ascii=False, indent=2))
+        return
+    if window is None:
+        sys.exit(f"未找到该办件 no case {case_id}")
+    case = window["case"]
+    print(f"{case['case_id']} {case['matter_name']}：{window['state_text']}（待办：{'、'.join(window['owes_next_step']) or '无'}）")
+    deadlines = {p["work_order_id"]: p for p in (watched or {}).get("parts", [])}
+    for part in case["parts"]:
+        clock = deadlines.get(part["work_order_id"], {})
+        print(f"  {part['department_name'] or part['department']} {part['part_name']}：{part['state']}"
+              f"  时限 {clock.get('deadline') or '—'} {clock.get('state_text', '')}")
+    for entry in (watched or {}).get("timeline", []):
+        print(f"  {entry['occurred_at']}  {entry['event_type']}  {entry['department'] or ''}")
+
+
+def _get(url: str) -> Any:
+    response = httpx.get(url, timeout=10)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()
+
+
+async def dead_letters_list(limit: int) -> None:
+    kafka = KafkaSettings()
+    topic = Topics(IntakeSettings().center).dead_letters
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                client_id=f"lianban-cli-{uuid.uuid4().hex[:6]}", **client_security(kafka))
+    await consumer.start()
+    shown = 0
+    try:
+        partitions = consumer.assignment()
+        ends = await consumer.end_offsets(list(partitions))
+        while shown < limit and any(await consumer.position(p) < ends[p] for p in partitions):
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=limit - shown)).values():
+                for record in records:
+                    print(_letter_line(record.value))
+                    shown += 1
+    finally:
+        await consumer.stop()
+    print(f"{shown} dead letter(s) on {topic}")
+
+
+def _letter_line(raw: bytes | None) -> str:
+    try:
+        letter = CloudEvent.from_bytes(raw).payload()
+    except MalformedEvent as exc:
+        return f"(unreadable dead letter: {exc})"
+    if not isinstance(letter, DeadLetter):
+        return f"(not a dead letter: {type(letter).__name__})"
+    return f"{letter.topic}[{letter.partition}]@{letter.offset} key={letter.key} consumer={letter.consumer}: {letter.error}"
+
+
+if __name__ == "__main__":
+    main()

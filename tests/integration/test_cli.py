@@ -1,0 +1,42 @@
+"""The operators' command line: help, and migrating every service's database from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from deploy.postgres_local import create_database
+
+
+def lianban(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "deploy.cli", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def test_the_installed_command_shows_its_help() -> None:
+    installed = Path(sys.executable).parent / "lianban"  # what `make install` puts on the path
+    done = subprocess.run([str(installed), "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert all(word in done.stdout for word in ("db", "case", "dead-letters"))
+
+
+async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: str, tmp_path: Path) -> None:
+    services = ("INTAKE", "GATEWAY", "SUPERVISION", "ADAPTER")
+    if database_url.startswith("sqlite"):
+        urls = {s: f"sqlite+aiosqlite:///{tmp_path / s.lower()}.db" for s in services}
+    else:  # a database of its own for each service, on the same server
+        urls = {s: await create_database(database_url, f"{s.lower()}_{uuid.uuid4().hex[:8]}") for s in services}
+    done = lianban("db", "upgrade", "--department", "tax",
+                   env={f"LIANBAN_{s}_DATABASE_URL": url for s, url in urls.items()})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{name}: at revision 0002"
+                                        for name in ("intake", "gateway", "supervision", "adapter-tax")]
+
+
+def test_db_check_finds_the_models_and_migrations_agree() -> None:
+    done = lianban("db", "check")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("models and migrations agree") == 4
