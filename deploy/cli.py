@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -105,7 +106,7 @@ async def _scratch(schema: Schema, work: Callable[[Any], Any]) -> Any:
 async def db_check() -> None:
     differences = {name: await _scratch(schema, lambda e, s=schema: drift(e, s)) for name, schema in SCHEMAS.items()}
     for name, found in differences.items():
-        print(f"{name}: {'models and migrations agree' if not found else found}")
+        print(f"{name}: {found or 'models and migrations agree'}")
     if any(differences.values()):
         sys.exit("the models changed without a migration: `lianban db revision --service NAME -m '...'`")
 
@@ -128,7 +129,8 @@ def case_show(case_id: str, raw: bool) -> None:
     if window is None:
         sys.exit(f"未找到该办件 no case {case_id}")
     case = window["case"]
-    print(f"{case['case_id']} {case['matter_name']}：{window['state_text']}（待办：{'、'.join(window['owes_next_step']) or '无'}）")
+    owing = "、".join(window["owes_next_step"]) or "无"
+    print(f"{case['case_id']} {case['matter_name']}：{window['state_text']}（待办：{owing}）")
     deadlines = {p["work_order_id"]: p for p in (watched or {}).get("parts", [])}
     for part in case["parts"]:
         clock = deadlines.get(part["work_order_id"], {})
@@ -153,18 +155,19 @@ async def dead_letters_list(limit: int) -> None:
                                 auto_offset_reset="earliest", enable_auto_commit=False,
                                 client_id=f"lianban-cli-{uuid.uuid4().hex[:6]}", **client_security(kafka))
     await consumer.start()
-    shown = 0
+    letters: list[bytes | None] = []
     try:
-        partitions = consumer.assignment()
-        ends = await consumer.end_offsets(list(partitions))
-        while shown < limit and any(await consumer.position(p) < ends[p] for p in partitions):
-            for records in (await consumer.getmany(timeout_ms=1000, max_records=limit - shown)).values():
-                for record in records:
-                    print(_letter_line(record.value))
-                    shown += 1
+        deadline = time.monotonic() + 15
+        while not consumer.assignment() and time.monotonic() < deadline:  # every partition, once metadata came
+            letters += [r.value for rs in (await consumer.getmany(timeout_ms=200)).values() for r in rs]
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while len(letters) < limit and any([await consumer.position(p) < end for p, end in ends.items()]):
+            letters += [r.value for rs in (await consumer.getmany(timeout_ms=500)).values() for r in rs]
     finally:
         await consumer.stop()
-    print(f"{shown} dead letter(s) on {topic}")
+    for raw in letters[:limit]:
+        print(_letter_line(raw))
+    print(f"{min(len(letters), limit)} dead letter(s) on {topic}")
 
 
 def _letter_line(raw: bytes | None) -> str:
