@@ -49,10 +49,12 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(required=True, metavar="COMMAND")
 
     db = commands.add_parser("db", help="each service's database: migrate, check, new revision").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     upgrade = db.add_parser("upgrade", help="migrate every service's database to the newest revision")
-    upgrade.add_argument("--department", action="append", default=[],
-                         help="also the adapter database of this department (repeatable)")
+    upgrade.add_argument(
+        "--department", action="append", default=[], help="also the adapter database of this department (repeatable)"
+    )
     upgrade.set_defaults(run=lambda a: asyncio.run(db_upgrade(a.department)))
     check = db.add_parser("check", help="whether the models and the migrations agree (on a scratch SQLite)")
     check.set_defaults(run=lambda a: asyncio.run(db_check()))
@@ -68,7 +70,8 @@ def parser() -> argparse.ArgumentParser:
     show.set_defaults(run=lambda a: case_show(a.case_id, a.json))
 
     letters = commands.add_parser("dead-letters", help="messages no consumer could handle").add_subparsers(
-        required=True, metavar="ACTION")
+        required=True, metavar="ACTION"
+    )
     listing = letters.add_parser("list", help="every dead letter of the center, oldest first, with its cause")
     listing.add_argument("--limit", type=int, default=100)
     listing.set_defaults(run=lambda a: asyncio.run(dead_letters_list(a.limit)))
@@ -78,8 +81,10 @@ def parser() -> argparse.ArgumentParser:
 def _databases(departments: list[str]) -> list[tuple[Schema, ServiceSettings, str]]:
     """Each service's schema, settings and database name, from this environment (as the services read it)."""
     found: list[tuple[Schema, ServiceSettings, str]] = [
-        (INTAKE, IntakeSettings(), "intake"), (GATEWAY, GatewaySettings(), "gateway"),
-        (SUPERVISION, SupervisionSettings(), "supervision")]
+        (INTAKE, IntakeSettings(), "intake"),
+        (GATEWAY, GatewaySettings(), "gateway"),
+        (SUPERVISION, SupervisionSettings(), "supervision"),
+    ]
     found += [(ADAPTER, AdapterSettings(department=d), f"adapter-{d}") for d in departments]
     return found
 
@@ -134,8 +139,10 @@ def case_show(case_id: str, raw: bool) -> None:
     deadlines = {p["work_order_id"]: p for p in (watched or {}).get("parts", [])}
     for part in case["parts"]:
         clock = deadlines.get(part["work_order_id"], {})
-        print(f"  {part['department_name'] or part['department']} {part['part_name']}：{part['state']}"
-              f"  时限 {clock.get('deadline') or '—'} {clock.get('state_text', '')}")
+        print(
+            f"  {part['department_name'] or part['department']} {part['part_name']}：{part['state']}"
+            f"  时限 {clock.get('deadline') or '—'} {clock.get('state_text', '')}"
+        )
     for entry in (watched or {}).get("timeline", []):
         print(f"  {entry['occurred_at']}  {entry['event_type']}  {entry['department'] or ''}")
 
@@ -151,9 +158,15 @@ def _get(url: str) -> Any:
 async def dead_letters_list(limit: int) -> None:
     kafka = KafkaSettings()
     topic = Topics(IntakeSettings().center).dead_letters
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                client_id=f"lianban-cli-{uuid.uuid4().hex[:6]}", **client_security(kafka))
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        client_id=f"lianban-cli-{uuid.uuid4().hex[:6]}",
+        **client_security(kafka),
+    )
     await consumer.start()
     letters: list[bytes | None] = []
     try:

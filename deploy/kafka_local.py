@@ -105,8 +105,7 @@ def resolve_jars() -> Path:
         raise RuntimeError("Java 17+ and Maven are needed to start a local Kafka broker")
     lib.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
+        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
         check=True,
     )
     marker.touch()
@@ -135,20 +134,33 @@ class LocalKafka:
         data = self.workdir / "data"
         self.workdir.mkdir(parents=True, exist_ok=True)
         props = self.workdir / "server.properties"
-        props.write_text(SERVER.format(port=self.port, controller_port=self.controller_port,
-                                       data=data, partitions=self.partitions))
+        props.write_text(
+            SERVER.format(port=self.port, controller_port=self.controller_port, data=data, partitions=self.partitions)
+        )
         log4j = self.workdir / "log4j2.properties"
         log4j.write_text(LOG4J2.format(log=self.workdir / "server.log"))
         java = ["java", "-cp", f"{lib}/*", f"-Dlog4j2.configurationFile=file:{log4j}"]
         subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "-t", self._cluster_id(),
-             "-c", str(props), "--standalone", "--ignore-formatted"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *java,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                self._cluster_id(),
+                "-c",
+                str(props),
+                "--standalone",
+                "--ignore-formatted",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         out = open(self.workdir / "stdout.log", "wb")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [*java[:1], "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", *java[1:], "kafka.Kafka", str(props)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._wait_ready(timeout)
         return self.bootstrap
@@ -181,8 +193,6 @@ class LocalKafka:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
 
 
 def _metadata_ok(bootstrap: str) -> bool:

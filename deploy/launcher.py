@@ -91,31 +91,62 @@ class System:
     def _plan(self) -> list[Component]:
         db = self.databases or sqlite_databases(self.workdir)
         plan = [
-            Component("intake", "services.intake", {"LIANBAN_INTAKE_PORT": str(self.ports.intake),
-                      "LIANBAN_INTAKE_DATABASE_URL": db("intake")}, self.url("intake")),
-            Component("gateway", "services.gateway", {"LIANBAN_GATEWAY_PORT": str(self.ports.gateway),
-                      "LIANBAN_GATEWAY_DATABASE_URL": db("gateway")}, self.url("gateway")),
-            Component("supervision", "services.supervision", {
-                "LIANBAN_SUPERVISION_PORT": str(self.ports.supervision),
-                "LIANBAN_SUPERVISION_DATABASE_URL": db("supervision")}, self.url("supervision")),
+            Component(
+                "intake",
+                "services.intake",
+                {"LIANBAN_INTAKE_PORT": str(self.ports.intake), "LIANBAN_INTAKE_DATABASE_URL": db("intake")},
+                self.url("intake"),
+            ),
+            Component(
+                "gateway",
+                "services.gateway",
+                {"LIANBAN_GATEWAY_PORT": str(self.ports.gateway), "LIANBAN_GATEWAY_DATABASE_URL": db("gateway")},
+                self.url("gateway"),
+            ),
+            Component(
+                "supervision",
+                "services.supervision",
+                {"LIANBAN_SUPERVISION_PORT": str(self.ports.supervision), "LIANBAN_SUPERVISION_DATABASE_URL": db("supervision")},
+                self.url("supervision"),
+            ),
         ]
         for i, dept in enumerate(self.departments):
             sim_port, adapter_port = self.ports.simulators + i, self.ports.adapters + i
-            plan.append(Component(f"simulator-{dept}", "deploy.simulators", {
-                "LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port)},
-                f"http://127.0.0.1:{sim_port}"))
-            plan.append(Component(f"adapter-{dept}", "services.department_adapter", {
-                "LIANBAN_ADAPTER_DEPARTMENT": dept, "LIANBAN_ADAPTER_PORT": str(adapter_port),
-                "LIANBAN_ADAPTER_CONNECTOR_URL": f"http://127.0.0.1:{sim_port}",
-                "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}")}, f"http://127.0.0.1:{adapter_port}"))
+            plan.append(
+                Component(
+                    f"simulator-{dept}",
+                    "deploy.simulators",
+                    {"LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port)},
+                    f"http://127.0.0.1:{sim_port}",
+                )
+            )
+            plan.append(
+                Component(
+                    f"adapter-{dept}",
+                    "services.department_adapter",
+                    {
+                        "LIANBAN_ADAPTER_DEPARTMENT": dept,
+                        "LIANBAN_ADAPTER_PORT": str(adapter_port),
+                        "LIANBAN_ADAPTER_CONNECTOR_URL": f"http://127.0.0.1:{sim_port}",
+                        "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}"),
+                    },
+                    f"http://127.0.0.1:{adapter_port}",
+                )
+            )
         return plan
 
     def _spawn(self, component: Component) -> None:
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "LIANBAN_CENTER": self.center,
-               **self.env, **component.env}
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "LIANBAN_CENTER": self.center,
+            **self.env,
+            **component.env,
+        }
         log = open(self.workdir / f"{component.name}.log", "ab")  # noqa: SIM115 - owned by the process
-        component.process = subprocess.Popen([sys.executable, "-m", component.module], env=env,
-                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        component.process = subprocess.Popen(
+            [sys.executable, "-m", component.module], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def _wait_healthy(self, component: Component, timeout: float) -> None:
         deadline = time.monotonic() + timeout

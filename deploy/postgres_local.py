@@ -64,9 +64,26 @@ class LocalPostgres:
             pwfile = self.workdir / "pwfile"
             pwfile.write_text(PASSWORD)
             self._own(self.workdir)
-            subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
-                            "-A", "scram-sha-256", "-E", "UTF8", "--locale=C"],
-                           check=True, stdout=subprocess.DEVNULL, user=OWNER, group=OWNER, extra_groups=GROUPS)
+            subprocess.run(
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    USER,
+                    f"--pwfile={pwfile}",
+                    "-A",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                user=OWNER,
+                group=OWNER,
+                extra_groups=GROUPS,
+            )
             pwfile.unlink()
         options = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"]
         if not self.durable:
@@ -74,15 +91,19 @@ class LocalPostgres:
         log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [str(binaries / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sockets), *options],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, user=OWNER, group=OWNER,
-            extra_groups=GROUPS)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=OWNER,
+            group=OWNER,
+            extra_groups=GROUPS,
+        )
         try:
             self._wait_ready(timeout)
         except BaseException:
             self.stop()
             raise
         return self
-
 
     def _own(self, path: Path) -> None:
         if OWNER:
@@ -95,8 +116,12 @@ class LocalPostgres:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited with {self.process.returncode}; see {self.workdir}/server.log")
-            if subprocess.run([str(bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
-                              check=False).returncode == 0:
+            if (
+                subprocess.run(
+                    [str(bin_dir() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
+                ).returncode
+                == 0
+            ):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"PostgreSQL did not accept connections within {timeout}s; see {self.workdir}")
@@ -121,8 +146,9 @@ async def create_database(server_url: str, name: str, *, fresh: bool = True) -> 
     """A database on the server the URL points at (any database of it), new and empty when `fresh`,
     else kept if it exists; returns its URL."""
     url = make_url(server_url)
-    connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
-                                       database=url.database or "postgres")
+    connection = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port, database=url.database or "postgres"
+    )
     try:
         if fresh:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -27,8 +27,9 @@ def main() -> None:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or start_kafka(started)
         ready = time.monotonic()
         print(f"Kafka ready on {bootstrap}", flush=True)
-        system = System(bootstrap=bootstrap, workdir=RUN_DIR / "services", center=center,
-                        databases=start_databases(center, started))
+        system = System(
+            bootstrap=bootstrap, workdir=RUN_DIR / "services", center=center, databases=start_databases(center, started)
+        )
         started.callback(system.stop)
         system.start()
         print_urls(system)
@@ -40,8 +41,7 @@ def main() -> None:
 
 def start_kafka(started: contextlib.ExitStack) -> str:
     print(f"Starting Apache Kafka {kafka_version()} (KRaft, local process)...", flush=True)
-    kafka = LocalKafka(port=int(os.environ.get("LIANBAN_KAFKA_PORT", "9092")), controller_port=0,
-                       workdir=RUN_DIR / "kafka")
+    kafka = LocalKafka(port=int(os.environ.get("LIANBAN_KAFKA_PORT", "9092")), controller_port=0, workdir=RUN_DIR / "kafka")
     started.callback(kafka.stop)
     return kafka.start()
 
@@ -73,8 +73,12 @@ def print_urls(system: System) -> None:
 
 
 def demo(system: System, ready: float) -> None:
-    response = httpx.post(f"{system.url('intake')}/api/v1/cases", json=restaurant_case(), timeout=10,
-                          headers={"Idempotency-Key": f"demo-{time.time_ns()}"})
+    response = httpx.post(
+        f"{system.url('intake')}/api/v1/cases",
+        json=restaurant_case(),
+        timeout=10,
+        headers={"Idempotency-Key": f"demo-{time.time_ns()}"},
+    )
     response.raise_for_status()
     case_id = response.json()["case"]["case_id"]
     print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel)")

@@ -27,28 +27,35 @@ def document() -> dict[str, Any]:
             name = model.__name__
             schemas[name] = _envelope_schema(model)
             messages[name] = {
-                "name": model.event_type, "title": name, "summary": (model.__doc__ or "").strip(),
-                "contentType": "application/cloudevents+json", "payload": {"$ref": f"#/components/schemas/{name}"},
+                "name": model.event_type,
+                "title": name,
+                "summary": (model.__doc__ or "").strip(),
+                "contentType": "application/cloudevents+json",
+                "payload": {"$ref": f"#/components/schemas/{name}"},
                 "correlationId": {"location": "$message.payload#/subject"},
             }
             refs[name] = {"$ref": f"#/components/messages/{name}"}
         params = {p: PARAMETERS[p] for p in PARAMETERS if "{" + p + "}" in address}
-        channels[channel_id] = {"address": address, "description": channel.description, "messages": refs,
-                                "parameters": params}
+        channels[channel_id] = {"address": address, "description": channel.description, "messages": refs, "parameters": params}
         for action, services in (("send", channel.senders), ("receive", channel.receivers)):
             for service in services:
                 operations[f"{service}_{action}_{channel_id}"] = {
-                    "action": action, "channel": {"$ref": f"#/channels/{channel_id}"},
+                    "action": action,
+                    "channel": {"$ref": f"#/channels/{channel_id}"},
                     "summary": f"{service} {action}s on {address}",
                     "messages": [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in refs],
                 }
     return {
         "asyncapi": "3.1.0",
-        "info": {"title": "Lianban 联办", "version": "1.0.0",
-                 "description": "Cross-department joint case handling. Every message is a CloudEvents 1.0 "
-                                "event in structured JSON mode, keyed by case id."},
+        "info": {
+            "title": "Lianban 联办",
+            "version": "1.0.0",
+            "description": "Cross-department joint case handling. Every message is a CloudEvents 1.0 "
+            "event in structured JSON mode, keyed by case id.",
+        },
         "defaultContentType": "application/cloudevents+json",
-        "channels": channels, "operations": operations,
+        "channels": channels,
+        "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
     }
 
@@ -68,8 +75,10 @@ def _asyncapi_schema(node: Any) -> Any:
     """AsyncAPI's Schema Object names a discriminator by its property alone (a string), where
     Pydantic writes OpenAPI's object with a mapping; the `oneOf` with `const` kinds already says it."""
     if isinstance(node, dict):
-        return {k: (v["propertyName"] if k == "discriminator" and isinstance(v, dict) else _asyncapi_schema(v))
-                for k, v in node.items()}
+        return {
+            k: (v["propertyName"] if k == "discriminator" and isinstance(v, dict) else _asyncapi_schema(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_asyncapi_schema(v) for v in node]
     return node

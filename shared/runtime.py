@@ -53,8 +53,9 @@ class Runtime:
         handler in batches, at least once and idempotently (see BatchConsumer); by default what the
         events queued in the outbox leaves at once. Topics are created at start."""
         self.uses_topics.update(handlers)
-        consumer = BatchConsumer(self.group, self.sessions, self.dead_letters, by_topic(handlers),
-                                 after_commit=after_commit or self.relay.notify)
+        consumer = BatchConsumer(
+            self.group, self.sessions, self.dead_letters, by_topic(handlers), after_commit=after_commit or self.relay.notify
+        )
         consumer.subscribe(self.broker, *handlers)
 
     def publishes_to(self, *topics: str) -> None:

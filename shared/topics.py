@@ -26,27 +26,51 @@ class Channel:
         return f"{PREFIX}.{{center}}.{self.suffix}"
 
 
-CASE_EVENTS = Channel("caseEvents", "case.events",
-                      "Everything that happened to each case, as the lead window (intake) recorded it.",
-                      ("intake",), ("gateway", "supervision"))
-WORK = Channel("work", "work.{department}",
-               "Work for one department: pre-review requests (each round), the start of handling, and supervision's "
-               "notices, each to be acknowledged. Each department's bridge reads only its own.",
-               ("intake", "supervision"), ("department_adapter",))
-DEPARTMENT_ACTIONS = Channel("departmentActions", "department.actions",
-                             "What a department's system did on its part (or supervision's deemed approval on its "
-                             "behalf); the case checks and records it.",
-                             ("department_adapter", "supervision"), ("intake",))
-REPLIES = Channel("caseReplies", "case.replies", "The one unified reply (统一回复) per case.", ("gateway",),
-                  ("supervision",))
-ALERTS = Channel("supervisionAlerts", "supervision.alerts",
-                 "Supervision's reminders, yellow and red cards, urges, shirking records and deemed approvals.",
-                 ("supervision",), ())
-ACKNOWLEDGEMENTS = Channel("acknowledgements", "supervision.acks", "Departments' acknowledgements (回告) of notices.",
-                           ("department_adapter",), ("supervision",))
-DEAD_LETTERS = Channel("deadLetters", "dead-letters",
-                       "Messages a consumer could not handle, with the cause, topic, partition and offset.",
-                       ("intake", "department_adapter", "gateway", "supervision"), ())
+CASE_EVENTS = Channel(
+    "caseEvents",
+    "case.events",
+    "Everything that happened to each case, as the lead window (intake) recorded it.",
+    ("intake",),
+    ("gateway", "supervision"),
+)
+WORK = Channel(
+    "work",
+    "work.{department}",
+    "Work for one department: pre-review requests (each round), the start of handling, and supervision's "
+    "notices, each to be acknowledged. Each department's bridge reads only its own.",
+    ("intake", "supervision"),
+    ("department_adapter",),
+)
+DEPARTMENT_ACTIONS = Channel(
+    "departmentActions",
+    "department.actions",
+    "What a department's system did on its part (or supervision's deemed approval on its "
+    "behalf); the case checks and records it.",
+    ("department_adapter", "supervision"),
+    ("intake",),
+)
+REPLIES = Channel("caseReplies", "case.replies", "The one unified reply (统一回复) per case.", ("gateway",), ("supervision",))
+ALERTS = Channel(
+    "supervisionAlerts",
+    "supervision.alerts",
+    "Supervision's reminders, yellow and red cards, urges, shirking records and deemed approvals.",
+    ("supervision",),
+    (),
+)
+ACKNOWLEDGEMENTS = Channel(
+    "acknowledgements",
+    "supervision.acks",
+    "Departments' acknowledgements (回告) of notices.",
+    ("department_adapter",),
+    ("supervision",),
+)
+DEAD_LETTERS = Channel(
+    "deadLetters",
+    "dead-letters",
+    "Messages a consumer could not handle, with the cause, topic, partition and offset.",
+    ("intake", "department_adapter", "gateway", "supervision"),
+    (),
+)
 CHANNELS = (CASE_EVENTS, WORK, DEPARTMENT_ACTIONS, REPLIES, ALERTS, ACKNOWLEDGEMENTS, DEAD_LETTERS)
 
 

@@ -16,15 +16,21 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 def materials_for(matter_code: str) -> dict[str, dict[str, str]]:
     joint = CATALOG.joint_matters[matter_code]
-    return {CATALOG.matters[c].department: {m: f"doc://{c}/{i}" for i, m in enumerate(CATALOG.matters[c].materials)}
-            for c in joint.parts}
+    return {
+        CATALOG.matters[c].department: {m: f"doc://{c}/{i}" for i, m in enumerate(CATALOG.matters[c].materials)}
+        for c in joint.parts
+    }
 
 
 def application(**changes: object) -> Application:
-    fields = {"matter_code": "JM-REST-001",
-              "applicant": Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001"),
-              "lead_department": "market", "window_id": "W-03", "staff_id": "S-0107",
-              "materials": materials_for("JM-REST-001")} | changes
+    fields = {
+        "matter_code": "JM-REST-001",
+        "applicant": Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001"),
+        "lead_department": "market",
+        "window_id": "W-03",
+        "staff_id": "S-0107",
+        "materials": materials_for("JM-REST-001"),
+    } | changes
     return Application(**fields)  # type: ignore[arg-type]
 
 

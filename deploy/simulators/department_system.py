@@ -85,10 +85,14 @@ def build(settings: SimulatorSettings) -> FastAPI:
     @app.post("/gov/v1/prereview")
     async def prereview(body: ApplicationIn) -> dict[str, Any]:
         """受理审查: ACCEPT, SUPPLEMENT (first round only, naming the first attachment) or REFUSE."""
+
         def decide(rule: Rule) -> dict[str, Any]:
             if rule.prereview == "refuse":
-                return {"result": "REFUSE", "opinion": "申请事项不属于本部门受理范围",
-                        "lawBasis": DENIAL_BASIS.get(settings.department, DEFAULT_BASIS)}
+                return {
+                    "result": "REFUSE",
+                    "opinion": "申请事项不属于本部门受理范围",
+                    "lawBasis": DENIAL_BASIS.get(settings.department, DEFAULT_BASIS),
+                }
             if rule.prereview == "supplement" and body.round == 1:
                 first = body.attachments[0].name if body.attachments else "申请材料"
                 return {"result": "SUPPLEMENT", "missing": [{"name": first, "reason": "材料不清晰，请重新提交"}]}

@@ -25,10 +25,20 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, SCHEMA)
     connector = connector_for(settings)
-    dispatcher = Dispatcher(settings.department, runtime.sessions, connector, runtime.outbox,
-                            runtime.dead_letters, SystemClock(), runtime.relay.notify, attempts=settings.attempts,
-                            backoff=settings.retry_backoff_seconds, concurrency=settings.concurrency,
-                            poll_seconds=settings.poll_seconds, max_backoff=settings.retry_backoff_max_seconds)
+    dispatcher = Dispatcher(
+        settings.department,
+        runtime.sessions,
+        connector,
+        runtime.outbox,
+        runtime.dead_letters,
+        SystemClock(),
+        runtime.relay.notify,
+        attempts=settings.attempts,
+        backoff=settings.retry_backoff_seconds,
+        concurrency=settings.concurrency,
+        poll_seconds=settings.poll_seconds,
+        max_backoff=settings.retry_backoff_max_seconds,
+    )
     runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
     runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)
 

@@ -24,16 +24,30 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
     runtime = Runtime("supervision", settings, SCHEMA)
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
-    policy = Policy(settings.remind_days_before, settings.urge_every_days, settings.shirk_after_urges,
-                    settings.red_after_overdue_days, settings.red_after_yellow_cards, settings.deem_after_urge_days)
+    policy = Policy(
+        settings.remind_days_before,
+        settings.urge_every_days,
+        settings.shirk_after_urges,
+        settings.red_after_overdue_days,
+        settings.red_after_yellow_cards,
+        settings.deem_after_urge_days,
+    )
     clocks = Clocks(calendar, policy)
     watcher = Watcher(clocks)
     topics = runtime.topics
     runtime.consume(consumers.handlers(topics, watcher))
     runtime.publishes_to(topics.alerts, topics.department_actions)
     desk = AlertDesk(runtime.outbox)
-    scanner = LadderScanner(runtime.sessions, desk, calendar, policy, clock, runtime.relay.notify,
-                            batch_size=settings.scan_batch_size, interval=settings.scan_interval_seconds)
+    scanner = LadderScanner(
+        runtime.sessions,
+        desk,
+        calendar,
+        policy,
+        clock,
+        runtime.relay.notify,
+        batch_size=settings.scan_batch_size,
+        interval=settings.scan_interval_seconds,
+    )
 
     async def start() -> None:
         await runtime.start()

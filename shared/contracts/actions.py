@@ -124,8 +124,17 @@ class DeemedApproval(_Action):
 
 
 DepartmentAction = Annotated[
-    Accept | RequestSupplement | Refuse | Approve | Deny | RequireRectification | Suspend | Resume
-    | RequestExtension | DecideExtension | DeemedApproval,
+    Accept
+    | RequestSupplement
+    | Refuse
+    | Approve
+    | Deny
+    | RequireRectification
+    | Suspend
+    | Resume
+    | RequestExtension
+    | DecideExtension
+    | DeemedApproval,
     Field(discriminator="kind"),
 ]
 PRE_REVIEW_ACTIONS = ("accept", "supplement", "refuse")

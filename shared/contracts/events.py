@@ -18,7 +18,8 @@ class Applicant(BaseModel):
     kind: str = Field(description="person | enterprise", pattern="^(person|enterprise)$")
     name: str = Field(min_length=1, max_length=200, examples=["杭州某某科技有限公司"])
     id_number: str = Field(
-        min_length=6, max_length=32,
+        min_length=6,
+        max_length=32,
         description="Citizen id number or unified social credit code.",
         examples=["91330100MA2H000000"],
     )
@@ -32,8 +33,9 @@ class PartSummary(BaseModel):
 
     work_order_id: str
     department: str = Field(examples=["tax"])
-    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
-                                 examples=["税务局"])
+    department_name: str = Field(
+        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
+    )
     part_code: str = Field(examples=["TAX-REG"])
     part_name: str = Field(examples=["税务登记"])
     time_limit_days: int = Field(ge=0, description="Committed limit in working days; 0 means immediate.")
@@ -170,8 +172,9 @@ class NoticeItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
-    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
-                                 examples=["税务局"])
+    department_name: str = Field(
+        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
+    )
     material: str
     reason: str
 
@@ -229,8 +232,9 @@ class PartOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
-    department_name: str = Field(default="", description="The department's Chinese name, as the applicant reads it.",
-                                 examples=["税务局"])
+    department_name: str = Field(
+        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
+    )
     part_code: str
     part_name: str
     outcome: Outcome
@@ -338,8 +342,22 @@ class DeadLetter(EventData):
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (
-        CaseSubmitted, WorkOrder, HandlingStarted, DepartmentActed, PartActionRecorded, ActionRefused,
-        CaseAccepted, SupplementRequested, CaseSupplemented, CaseNotAccepted, CaseConcluded,
-        DocumentsDelivered, CaseEvaluated, UnifiedReply, SupervisionAlert, AlertAcknowledged, DeadLetter,
+        CaseSubmitted,
+        WorkOrder,
+        HandlingStarted,
+        DepartmentActed,
+        PartActionRecorded,
+        ActionRefused,
+        CaseAccepted,
+        SupplementRequested,
+        CaseSupplemented,
+        CaseNotAccepted,
+        CaseConcluded,
+        DocumentsDelivered,
+        CaseEvaluated,
+        UnifiedReply,
+        SupervisionAlert,
+        AlertAcknowledged,
+        DeadLetter,
     )
 }

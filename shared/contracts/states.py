@@ -27,9 +27,17 @@ class PartState(StrEnum):
 
 
 STATE_TEXT: dict[str, str] = {
-    CaseState.PRE_REVIEW: "受理审查中", CaseState.AWAITING_SUPPLEMENT: "待补正", CaseState.NOT_ACCEPTED: "不予受理",
-    CaseState.HANDLING: "办理中", CaseState.CONCLUDED: "已办结",
-    PartState.FORWARDED: "待预审", PartState.PRE_ACCEPTED: "预审通过", PartState.SUPPLEMENT_REQUESTED: "需补正",
-    PartState.PRE_REFUSED: "不予受理", PartState.SUSPENDED: "中止计时", PartState.APPROVED: "准予",
-    PartState.DENIED: "不予许可", PartState.RECTIFICATION_REQUIRED: "需整改",
+    CaseState.PRE_REVIEW: "受理审查中",
+    CaseState.AWAITING_SUPPLEMENT: "待补正",
+    CaseState.NOT_ACCEPTED: "不予受理",
+    CaseState.HANDLING: "办理中",
+    CaseState.CONCLUDED: "已办结",
+    PartState.FORWARDED: "待预审",
+    PartState.PRE_ACCEPTED: "预审通过",
+    PartState.SUPPLEMENT_REQUESTED: "需补正",
+    PartState.PRE_REFUSED: "不予受理",
+    PartState.SUSPENDED: "中止计时",
+    PartState.APPROVED: "准予",
+    PartState.DENIED: "不予许可",
+    PartState.RECTIFICATION_REQUIRED: "需整改",
 }

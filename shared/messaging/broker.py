@@ -48,6 +48,9 @@ def client_security(kafka: KafkaSettings) -> dict[str, object]:
     if kafka.security_protocol in ("SSL", "SASL_SSL"):
         options["ssl_context"] = _ssl_context(kafka)
     if kafka.security_protocol.startswith("SASL"):
-        options |= {"sasl_mechanism": kafka.sasl_mechanism, "sasl_plain_username": kafka.sasl_username,
-                    "sasl_plain_password": kafka.sasl_password}
+        options |= {
+            "sasl_mechanism": kafka.sasl_mechanism,
+            "sasl_plain_username": kafka.sasl_username,
+            "sasl_plain_password": kafka.sasl_password,
+        }
     return options

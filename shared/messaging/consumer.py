@@ -92,8 +92,13 @@ class DeadLetters:
 
     def letter(self, origin: Origin, error: str) -> DeadLetter:
         return DeadLetter(
-            consumer=self.consumer, error=error[:2000], topic=origin.topic, partition=origin.partition,
-            offset=origin.offset, key=origin.key, original=origin.value.decode(errors="replace"),
+            consumer=self.consumer,
+            error=error[:2000],
+            topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
+            key=origin.key,
+            original=origin.value.decode(errors="replace"),
         )
 
     async def send(self, origin: Origin, error: str) -> None:
@@ -105,9 +110,16 @@ class DeadLetters:
 
 
 class BatchConsumer:
-    def __init__(self, name: str, sessions: SessionFactory, dead_letters: DeadLetters, apply: Apply,
-                 *, after_commit: Callable[[], None] | None = None,
-                 attempts: int = 3) -> None:
+    def __init__(
+        self,
+        name: str,
+        sessions: SessionFactory,
+        dead_letters: DeadLetters,
+        apply: Apply,
+        *,
+        after_commit: Callable[[], None] | None = None,
+        attempts: int = 3,
+    ) -> None:
         self.name = name
         self.sessions = sessions
         self.dead_letters = dead_letters
@@ -119,9 +131,15 @@ class BatchConsumer:
         """Register on the broker: a consumer group of its own, acks only after handling."""
 
         @broker.subscriber(
-            *topics, group_id=self.name, batch=True, max_records=max_records,
-            auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
-            session_timeout_ms=10000, heartbeat_interval_ms=1000, batch_timeout_ms=50,
+            *topics,
+            group_id=self.name,
+            batch=True,
+            max_records=max_records,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            batch_timeout_ms=50,
             title=self.name,
         )
         async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:

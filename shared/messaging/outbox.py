@@ -53,13 +53,13 @@ class Outbox:
         """The event as plain rows, one per topic, for one bulk insert of many events."""
         event = CloudEvent.wrap(data, source=self.source, subject=subject)
         payload, now = event.to_bytes(), datetime.now(UTC)
-        return event, [{"topic": t, "key": subject, "payload": payload, "created_at": now}
-                       for t in destinations(self.topics, data)]
+        return event, [
+            {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)
+        ]
 
 
 class OutboxRelay:
-    def __init__(self, sessions: SessionFactory, broker: KafkaBroker, batch_size: int = 2000,
-                 idle_seconds: float = 0.5) -> None:
+    def __init__(self, sessions: SessionFactory, broker: KafkaBroker, batch_size: int = 2000, idle_seconds: float = 0.5) -> None:
         self.sessions = sessions
         self.broker = broker
         self.batch_size = batch_size
@@ -98,10 +98,13 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""
         async with self.sessions() as session:
-            rows = (await session.execute(
-                select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
-                .order_by(OutboxRow.id).limit(self.batch_size)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                    .order_by(OutboxRow.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
         if not rows:
             return 0
         futures = [

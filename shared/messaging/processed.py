@@ -19,8 +19,9 @@ class ProcessedMessage(MessagingBase):
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=lambda: datetime.now(UTC),
-                                                   server_default=func.current_timestamp())
+    processed_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=lambda: datetime.now(UTC), server_default=func.current_timestamp()
+    )
 
 
 async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
@@ -28,9 +29,7 @@ async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[
     if not wanted:
         return set()
     rows = await session.scalars(
-        select(ProcessedMessage.message_id).where(
-            ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(wanted)
-        )
+        select(ProcessedMessage.message_id).where(ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(wanted))
     )
     return set(rows)
 

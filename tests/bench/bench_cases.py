@@ -25,8 +25,13 @@ from shared.contracts import CloudEvent
 
 
 async def run(system: System, cases: int, concurrency: int) -> None:
-    replies = AIOKafkaConsumer(system.topics.replies, bootstrap_servers=system.bootstrap, group_id=f"bench-{uuid.uuid4()}",
-                               auto_offset_reset="latest", enable_auto_commit=False)
+    replies = AIOKafkaConsumer(
+        system.topics.replies,
+        bootstrap_servers=system.bootstrap,
+        group_id=f"bench-{uuid.uuid4()}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
     await replies.start()
     while not replies.assignment():
         await replies.getmany(timeout_ms=100)
@@ -74,12 +79,16 @@ async def run(system: System, cases: int, concurrency: int) -> None:
 
     latencies = sorted(replied[c] - submitted[c] for c in submitted)
     elapsed = finished - began
-    print(f"Kafka {kafka_version()} (local KRaft), {os.cpu_count()} cores; {cases} cases x 3 departments, "
-          f"{concurrency} concurrent HTTP clients")
+    print(
+        f"Kafka {kafka_version()} (local KRaft), {os.cpu_count()} cores; {cases} cases x 3 departments, "
+        f"{concurrency} concurrent HTTP clients"
+    )
     print(f"  intake accepted   {cases / (submit_done - began):8.1f} cases/s over HTTP")
     print(f"  end to end        {cases / elapsed:8.1f} cases/s (first submit to last unified reply, {elapsed:.1f} s)")
-    print(f"  submit-to-reply   p50 {_ms(statistics.median(latencies))}  p99 {_ms(latencies[int(len(latencies) * 0.99) - 1])}"
-          f"  max {_ms(latencies[-1])}")
+    print(
+        f"  submit-to-reply   p50 {_ms(statistics.median(latencies))}  p99 {_ms(latencies[int(len(latencies) * 0.99) - 1])}"
+        f"  max {_ms(latencies[-1])}"
+    )
     if retries[0]:
         print(f"  {retries[0]} submissions retried after a dropped connection (same Idempotency-Key)")
 
@@ -99,10 +108,20 @@ def main() -> None:
     if not bootstrap:
         kafka = LocalKafka(workdir=workdir / "kafka")
         bootstrap = kafka.start()
-    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(), adapters=free_port_block(3),
-                  simulators=free_port_block(3))
-    system = System(bootstrap=bootstrap, workdir=workdir / "services", center=f"bench{uuid.uuid4().hex[:6]}",
-                    ports=ports, env={"LIANBAN_LOG_LEVEL": "WARNING"})
+    ports = Ports(
+        intake=free_port(),
+        gateway=free_port(),
+        supervision=free_port(),
+        adapters=free_port_block(3),
+        simulators=free_port_block(3),
+    )
+    system = System(
+        bootstrap=bootstrap,
+        workdir=workdir / "services",
+        center=f"bench{uuid.uuid4().hex[:6]}",
+        ports=ports,
+        env={"LIANBAN_LOG_LEVEL": "WARNING"},
+    )
     try:
         system.start()
         asyncio.run(run(system, args.cases, args.concurrency))

@@ -36,9 +36,28 @@ from shared.workdays import WorkingCalendar
 
 FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COLUMNS = (
-    "work_order_id", "case_id", "department", "part_code", "matter_code", "time_limit_days", "silence_means_yes",
-    "started_at", "suspensions", "suspended_days", "extension_days", "pending_extension_days", "deadline", "urges",
-    "urge_count", "reminded", "yellow", "red", "shirking", "deemed", "next_check_at", "ladder_round",
+    "work_order_id",
+    "case_id",
+    "department",
+    "part_code",
+    "matter_code",
+    "time_limit_days",
+    "silence_means_yes",
+    "started_at",
+    "suspensions",
+    "suspended_days",
+    "extension_days",
+    "pending_extension_days",
+    "deadline",
+    "urges",
+    "urge_count",
+    "reminded",
+    "yellow",
+    "red",
+    "shirking",
+    "deemed",
+    "next_check_at",
+    "ladder_round",
 )
 
 
@@ -59,10 +78,32 @@ def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
     for n in range(parts):
         deadline = due_at if n < burst else due_at + timedelta(days=2 + n % 40, seconds=n % 3600)
         next_check = deadline + timedelta(seconds=1) if n < burst else deadline - timedelta(days=1)
-        rows.append((f"LB{n:08d}-tax", f"LB{n:08d}", ("tax", "fire", "market", "planning")[n % 4], "TAX-INVOICE",
-                     "JM-REST-001", 5, 0, started.strftime(FORMAT), "[]", 0, 0, 0,
-                     deadline.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT), "[]", 0, 1, 0, 0, 0, 0,
-                     next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT), 1))
+        rows.append(
+            (
+                f"LB{n:08d}-tax",
+                f"LB{n:08d}",
+                ("tax", "fire", "market", "planning")[n % 4],
+                "TAX-INVOICE",
+                "JM-REST-001",
+                5,
+                0,
+                started.strftime(FORMAT),
+                "[]",
+                0,
+                0,
+                0,
+                deadline.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT),
+                "[]",
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT),
+                1,
+            )
+        )
         if len(rows) == 50_000:
             _insert(conn, rows)
             rows = []
@@ -73,8 +114,10 @@ def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
 def _due(db: Path, burst: int, due_at: datetime) -> None:
     conn = sqlite3.connect(db)
     deadline = due_at.astimezone(UTC).replace(tzinfo=None)
-    conn.execute("UPDATE part_clocks SET deadline = ?, next_check_at = ? WHERE work_order_id < ?",
-                 (deadline.strftime(FORMAT), (deadline + timedelta(seconds=1)).strftime(FORMAT), f"LB{burst:08d}"))
+    conn.execute(
+        "UPDATE part_clocks SET deadline = ?, next_check_at = ? WHERE work_order_id < ?",
+        (deadline.strftime(FORMAT), (deadline + timedelta(seconds=1)).strftime(FORMAT), f"LB{burst:08d}"),
+    )
     conn.commit()
     conn.close()
 
@@ -91,8 +134,10 @@ async def run(parts: int, burst: int, batch: int) -> None:
     await migrate(engine, SCHEMA)
     began = time.perf_counter()
     load(db, parts, burst, datetime.now(UTC) + timedelta(days=1))
-    print(f"loaded {parts:,} open parts ({burst:,} due at the same moment) in {time.perf_counter() - began:.1f} s; "
-          f"database {db.stat().st_size / 2**20:.0f} MiB")
+    print(
+        f"loaded {parts:,} open parts ({burst:,} due at the same moment) in {time.perf_counter() - began:.1f} s; "
+        f"database {db.stat().st_size / 2**20:.0f} MiB"
+    )
     await engine.dispose()
 
     rss_before = rss_mb()
@@ -128,12 +173,18 @@ async def run(parts: int, burst: int, batch: int) -> None:
         issued = list(await session.scalars(select(Alert.issued_at).where(Alert.kind == "yellow_card")))
     lags = sorted((moment - due_at).total_seconds() for moment in issued)
     print(f"burst of {len(lags):,} deadlines -> yellow cards (+ urges), batches of {batch}:")
-    print(f"  alert lag after the deadline: p50 {statistics.median(lags):.2f} s, p99 {lags[int(len(lags) * 0.99) - 1]:.2f} s, "
-          f"max {lags[-1]:.2f} s; {len(lags) / max(lags[-1], 1e-9):,.0f} overdue parts/s, each a yellow card and an urge")
-    print(f"  an event batch waited at most {max(consumed) * 1000:.0f} ms during the burst "
-          f"(median {statistics.median(consumed) * 1000:.0f} ms)")
-    print(f"  resident memory {rss_mb():.0f} MiB after the burst ({rss_before:.0f} MiB before opening the service); "
-          f"the {parts:,} parts live in the database index, not in memory")
+    print(
+        f"  alert lag after the deadline: p50 {statistics.median(lags):.2f} s, p99 {lags[int(len(lags) * 0.99) - 1]:.2f} s, "
+        f"max {lags[-1]:.2f} s; {len(lags) / max(lags[-1], 1e-9):,.0f} overdue parts/s, each a yellow card and an urge"
+    )
+    print(
+        f"  an event batch waited at most {max(consumed) * 1000:.0f} ms during the burst "
+        f"(median {statistics.median(consumed) * 1000:.0f} ms)"
+    )
+    print(
+        f"  resident memory {rss_mb():.0f} MiB after the burst ({rss_before:.0f} MiB before opening the service); "
+        f"the {parts:,} parts live in the database index, not in memory"
+    )
     await engine.dispose()
 
 

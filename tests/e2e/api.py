@@ -30,19 +30,32 @@ def submit_restaurant(system: System, applicant_id: str) -> str:
     return str(response.json()["case"]["case_id"])
 
 
-def department_rule(system: System, department: str, applicant_id: str, decision: str = "approve",
-                    delay_seconds: float = 0.0, prereview: str = "accept") -> None:
+def department_rule(
+    system: System,
+    department: str,
+    applicant_id: str,
+    decision: str = "approve",
+    delay_seconds: float = 0.0,
+    prereview: str = "accept",
+) -> None:
     """Tell a simulated department system how to treat one applicant."""
-    response = httpx.put(f"{system.simulator_url(department)}/gov/v1/rules/{applicant_id}",
-                         json={"decision": decision, "delay_seconds": delay_seconds, "prereview": prereview}, timeout=5)
+    response = httpx.put(
+        f"{system.simulator_url(department)}/gov/v1/rules/{applicant_id}",
+        json={"decision": decision, "delay_seconds": delay_seconds, "prereview": prereview},
+        timeout=5,
+    )
     response.raise_for_status()
 
 
-def act(system: System, department: str, work_order_id: str, action: dict[str, Any],
-        staff_id: str = "STAFF-01") -> httpx.Response:
+def act(
+    system: System, department: str, work_order_id: str, action: dict[str, Any], staff_id: str = "STAFF-01"
+) -> httpx.Response:
     """A department without an IT system acts through its work queue on intake."""
-    return httpx.post(f"{system.url('intake')}/api/v1/departments/{department}/work/{work_order_id}/actions",
-                      json={"staff_id": staff_id, "action": action}, timeout=10)
+    return httpx.post(
+        f"{system.url('intake')}/api/v1/departments/{department}/work/{work_order_id}/actions",
+        json={"staff_id": staff_id, "action": action},
+        timeout=10,
+    )
 
 
 def status(system: System, case_id: str) -> dict[str, Any]:
@@ -67,16 +80,23 @@ def reset_supervision_clock(system: System) -> None:
     """Tests share one system: a test that moves supervision's clock starts it from the real time."""
     from datetime import UTC, datetime
 
-    response = httpx.post(f"{system.url('supervision')}/api/v1/supervision/clock",
-                          json={"now": datetime.now(UTC).isoformat()}, timeout=5)
+    response = httpx.post(
+        f"{system.url('supervision')}/api/v1/supervision/clock", json={"now": datetime.now(UTC).isoformat()}, timeout=5
+    )
     response.raise_for_status()
 
 
 def lianban(system: System, *args: str) -> str:
     """The operators' command line against this system; returns what it printed."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": system.bootstrap, "LIANBAN_CENTER": system.center,
-           "LIANBAN_INTAKE_PORT": str(system.ports.intake), "LIANBAN_SUPERVISION_PORT": str(system.ports.supervision)}
-    done = subprocess.run([sys.executable, "-m", "deploy.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": system.bootstrap,
+        "LIANBAN_CENTER": system.center,
+        "LIANBAN_INTAKE_PORT": str(system.ports.intake),
+        "LIANBAN_SUPERVISION_PORT": str(system.ports.supervision),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -42,14 +42,28 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def system(kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """Every service, adapter and simulator as its own process, in a center of its own, on PostgreSQL."""
-    ports = Ports(intake=free_port(), gateway=free_port(), supervision=free_port(),
-                  adapters=free_port_block(3), simulators=free_port_block(3))
+    ports = Ports(
+        intake=free_port(),
+        gateway=free_port(),
+        supervision=free_port(),
+        adapters=free_port_block(3),
+        simulators=free_port_block(3),
+    )
     center = f"e2e{uuid.uuid4().hex[:8]}"
     workdir: Path = tmp_path_factory.mktemp("system")
-    system = System(bootstrap=kafka_bootstrap, workdir=workdir, center=center, ports=ports,
-                    databases=postgres_databases(postgres_server, center),
-                    env={"LIANBAN_SUPERVISION_CLOCK": "manual", "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
-                         "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1", "LIANBAN_ADAPTER_POLL_SECONDS": "1"})
+    system = System(
+        bootstrap=kafka_bootstrap,
+        workdir=workdir,
+        center=center,
+        ports=ports,
+        databases=postgres_databases(postgres_server, center),
+        env={
+            "LIANBAN_SUPERVISION_CLOCK": "manual",
+            "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
+            "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1",
+            "LIANBAN_ADAPTER_POLL_SECONDS": "1",
+        },
+    )
     try:
         system.start()
         yield system

@@ -24,8 +24,9 @@ class TopicReader:
         return asyncio.run(self._read(topic, until, timeout))
 
     async def _read(self, topic: str, until: Callable[[list[bytes]], bool], timeout: float) -> list[bytes]:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
-                                    enable_auto_commit=False, group_id=None)
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+        )
         await consumer.start()
         values: list[bytes] = []
         try:

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_killed_adapter_handles_every_pending_work_order_once_after_restart(
-    system: System, topics_reader: TopicReader,
+    system: System,
+    topics_reader: TopicReader,
 ) -> None:
     applicants = [new_applicant() for _ in range(12)]
     for applicant in applicants[:4]:
@@ -47,7 +48,8 @@ def test_a_killed_adapter_handles_every_pending_work_order_once_after_restart(
 
 
 def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
-    system: System, topics_reader: TopicReader,
+    system: System,
+    topics_reader: TopicReader,
 ) -> None:
     topics = system.topics
     sent = topics_reader.produce(topics.work("fire"), b"\xff not a cloud event", key=b"LB-GARBAGE")
@@ -71,12 +73,14 @@ def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
 
 @pytest.mark.usefixtures("real_time")
 def test_an_undecided_part_past_its_deadline_raises_an_overdue_alert(
-    system: System, topics_reader: TopicReader,
+    system: System,
+    topics_reader: TopicReader,
 ) -> None:
     applicant = new_applicant()
     department_rule(system, "fire", applicant, delay_seconds=8)
     case_id = submit_restaurant(system, applicant)
     supervision = f"{system.url('supervision')}/api/v1/supervision"
+
     def others_decided(body: dict[str, Any]) -> bool:
         states = {p["department"]: p["state"] for p in body["parts"]}
         return len(states) == 3 and states["market"] == states["tax"] == "done_on_time"

@@ -25,8 +25,11 @@ def test_a_supplement_comes_back_once_and_the_same_case_goes_on(system: System) 
     assert [(i["department"], i["material"]) for i in notice["items"]] == [("fire", "消防安全检查申请表")]
     assert "一次性告知" in notice["notice"]
 
-    supplemented = httpx.post(f"{system.url('intake')}/api/v1/cases/{case_id}/supplement", timeout=10, json={
-        "staff_id": "S-0107", "materials": {"fire": {"消防安全检查申请表": "doc://demo/fire-form-v2"}}})
+    supplemented = httpx.post(
+        f"{system.url('intake')}/api/v1/cases/{case_id}/supplement",
+        timeout=10,
+        json={"staff_id": "S-0107", "materials": {"fire": {"消防安全检查申请表": "doc://demo/fire-form-v2"}}},
+    )
     assert supplemented.status_code == 200, supplemented.text
     assert supplemented.json()["case"]["round"] == 2
 
@@ -37,11 +40,15 @@ def test_a_supplement_comes_back_once_and_the_same_case_goes_on(system: System) 
 
 def test_a_department_without_a_system_denies_through_its_work_queue(system: System) -> None:
     """企业设立: market and tax answer through their systems, police and social insurance by hand."""
-    body = restaurant_case(new_applicant()) | {"matter_code": "JM-ENT-001", "materials": {
-        "market": {"公司登记申请书": "doc://1", "公司章程": "doc://2", "股东主体资格证明": "doc://3"},
-        "police": {"营业执照副本": "doc://4", "法定代表人身份证明": "doc://5"},
-        "tax": {"财务负责人信息": "doc://6"},
-        "hrss": {"营业执照副本": "doc://7", "参保人员名单": "doc://8"}}}
+    body = restaurant_case(new_applicant()) | {
+        "matter_code": "JM-ENT-001",
+        "materials": {
+            "market": {"公司登记申请书": "doc://1", "公司章程": "doc://2", "股东主体资格证明": "doc://3"},
+            "police": {"营业执照副本": "doc://4", "法定代表人身份证明": "doc://5"},
+            "tax": {"财务负责人信息": "doc://6"},
+            "hrss": {"营业执照副本": "doc://7", "参保人员名单": "doc://8"},
+        },
+    }
     created = submit(system, body)
     assert created.status_code == 201, created.text
     case_id = created.json()["case"]["case_id"]
@@ -56,9 +63,17 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
         assert act(system, dept, f"{case_id}-{dept}", {"kind": "accept"}).status_code == 200
     poll(f"{system.url('intake')}/api/v1/cases/{case_id}", lambda b: b["case"]["state"] == "handling")
     assert act(system, "police", f"{case_id}-police", {"kind": "approve", "document_number": "备案-2026-001"}).status_code == 200
-    denied = act(system, "hrss", f"{case_id}-hrss", {
-        "kind": "deny", "legal_basis": "《社会保险法》第五十七条", "reason": "参保人员名单与劳动合同不符",
-        "written_opinion": "请核对参保人员后重新申请"})
+    denied = act(
+        system,
+        "hrss",
+        f"{case_id}-hrss",
+        {
+            "kind": "deny",
+            "legal_basis": "《社会保险法》第五十七条",
+            "reason": "参保人员名单与劳动合同不符",
+            "written_opinion": "请核对参保人员后重新申请",
+        },
+    )
     assert denied.status_code == 200, denied.text
     twice = act(system, "hrss", f"{case_id}-hrss", {"kind": "approve", "document_number": "SB-1"})
     assert twice.status_code == 409
@@ -68,8 +83,10 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
     assert "参保人员名单与劳动合同不符" in reply["message"]
     assert "《社会保险法》第五十七条" in reply["message"]
 
-    timeline = poll(f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}",
-                    lambda b: sum(t["event_type"] == "cn.lianban.action.refused.v1" for t in b["timeline"]) == 2)
+    timeline = poll(
+        f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}",
+        lambda b: sum(t["event_type"] == "cn.lianban.action.refused.v1" for t in b["timeline"]) == 2,
+    )
     refused = [t for t in timeline["timeline"] if t["event_type"] == "cn.lianban.action.refused.v1"]
     assert {t["department"] for t in refused} == {"hrss"}
 

@@ -62,6 +62,7 @@ def test_a_silent_tax_department_is_warned_urged_recorded_and_deemed_to_approve(
     assert len(shirking[0]["evidence"]["urged_at"]) == 3
     notices = httpx.get(f"{system.simulator_url('tax')}/gov/v1/notices", timeout=5).json()
     assert {n["kind"] for n in notices if n["bizNo"] == f"{case_id}-tax"} >= {"reminder", "yellow_card", "urge"}
-    acknowledged = poll(f"{supervision}/alerts?case_id={case_id}&kind=yellow_card",
-                        lambda rows: rows and rows[0]["acknowledged_at"] is not None)
+    acknowledged = poll(
+        f"{supervision}/alerts?case_id={case_id}&kind=yellow_card", lambda rows: rows and rows[0]["acknowledged_at"] is not None
+    )
     assert acknowledged[0]["acknowledged_by"] == "TAX-STAFF-01"

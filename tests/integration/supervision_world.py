@@ -62,8 +62,11 @@ class World:
         for event in events:
             self.offset += 1
             raw = event.to_bytes()
-            records.append(ConsumerRecord("lianban.test.case.events", 0, self.offset, 0, 0, event.subject.encode(), raw,
-                                          None, 0, len(raw), ()))
+            records.append(
+                ConsumerRecord(
+                    "lianban.test.case.events", 0, self.offset, 0, 0, event.subject.encode(), raw, None, 0, len(raw), ()
+                )
+            )
         await self.consumer.handle(records)
 
     async def at(self, moment: datetime) -> int:
@@ -113,13 +116,38 @@ def cst(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
 APPLICANT = Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number="91330100MA2H000001")
 
 
-def submitted(case_id: str, parts: dict[str, int], at: datetime, *, matter: str = "JM-REST-001",
-              applicant: Applicant = APPLICANT, silence: tuple[str, ...] = ()) -> CaseSubmitted:
+def submitted(
+    case_id: str,
+    parts: dict[str, int],
+    at: datetime,
+    *,
+    matter: str = "JM-REST-001",
+    applicant: Applicant = APPLICANT,
+    silence: tuple[str, ...] = (),
+) -> CaseSubmitted:
     return CaseSubmitted(
-        case_id=case_id, center="test", matter_code=matter, matter_name="餐饮店开业联办", lead_department="market",
-        applicant=applicant, pre_review_days=1, overall_days=10, staff_id="S-0107", submitted_at=at,
-        parts=[PartSummary(work_order_id=f"{case_id}-{d}", department=d, part_code=f"{d.upper()}-1", part_name=d,
-                           time_limit_days=days, silence_means_yes=d in silence) for d, days in parts.items()])
+        case_id=case_id,
+        center="test",
+        matter_code=matter,
+        matter_name="餐饮店开业联办",
+        lead_department="market",
+        applicant=applicant,
+        pre_review_days=1,
+        overall_days=10,
+        staff_id="S-0107",
+        submitted_at=at,
+        parts=[
+            PartSummary(
+                work_order_id=f"{case_id}-{d}",
+                department=d,
+                part_code=f"{d.upper()}-1",
+                part_name=d,
+                time_limit_days=days,
+                silence_means_yes=d in silence,
+            )
+            for d, days in parts.items()
+        ],
+    )
 
 
 def accepted(case: CaseSubmitted, at: datetime) -> CaseAccepted:
@@ -127,8 +155,16 @@ def accepted(case: CaseSubmitted, at: datetime) -> CaseAccepted:
 
 
 def acted(case_id: str, department: str, action: DepartmentAction, at: datetime, staff_id: str = "staff") -> PartActionRecorded:
-    return PartActionRecorded(case_id=case_id, work_order_id=f"{case_id}-{department}", department=department,
-                              staff_id=staff_id, acted_at=at, action=action, part_state="x", case_state="handling")
+    return PartActionRecorded(
+        case_id=case_id,
+        work_order_id=f"{case_id}-{department}",
+        department=department,
+        staff_id=staff_id,
+        acted_at=at,
+        action=action,
+        part_state="x",
+        case_state="handling",
+    )
 
 
 __all__ = ["Accept", "World", "accepted", "acted", "cst", "submitted", "world"]

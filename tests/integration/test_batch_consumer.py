@@ -39,8 +39,14 @@ def record(value: bytes, offset: int) -> ConsumerRecord[Any, Any]:
 
 
 def result_event(work_order_id: str) -> bytes:
-    data = DepartmentActed(work_order_id=work_order_id, case_id="LB1", department="tax", staff_id="T-01",
-                           acted_at=datetime.now(UTC), action=Approve(document_number="T-1"))
+    data = DepartmentActed(
+        work_order_id=work_order_id,
+        case_id="LB1",
+        department="tax",
+        staff_id="T-01",
+        acted_at=datetime.now(UTC),
+        action=Approve(document_number="T-1"),
+    )
     return CloudEvent.wrap(data, source="/test", subject="LB1").to_bytes()
 
 

@@ -84,8 +84,13 @@ async def test_an_action_retried_with_the_same_key_is_done_once(desk) -> None:  
 async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_ids = [(await submit(application(), None)).case.case_id for _ in range(3)]
-    batch = [DepartmentActed(case_id=c, work_order_id=f"{c}-{d}", department=d, staff_id=f"{d}-01",
-                             acted_at=datetime.now(UTC), action=Accept()) for c in case_ids for d in DEPARTMENTS]
+    batch = [
+        DepartmentActed(
+            case_id=c, work_order_id=f"{c}-{d}", department=d, staff_id=f"{d}-01", acted_at=datetime.now(UTC), action=Accept()
+        )
+        for c in case_ids
+        for d in DEPARTMENTS
+    ]
     async with actions.sessions() as session, session.begin():
         await actions.record(session, batch)  # PostgreSQL once refused this as a concurrent update
     assert [(await actions.read(c)).state for c in case_ids] == [CaseState.HANDLING] * 3  # type: ignore[union-attr]
@@ -100,8 +105,9 @@ async def test_a_case_saved_by_another_writer_in_between_is_not_overwritten(desk
             book = CaseBook(session, actions.outbox)
             case = await book.get(case_id)
             assert case is not None
-            await session.execute(update(CaseRecord).where(CaseRecord.case_id == case_id)
-                                  .values(version=CaseRecord.version + 1))  # another writer got there first
+            await session.execute(
+                update(CaseRecord).where(CaseRecord.case_id == case_id).values(version=CaseRecord.version + 1)
+            )  # another writer got there first
             book.save(case)
             await book.flush()
 

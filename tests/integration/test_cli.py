@@ -12,8 +12,14 @@ from deploy.postgres_local import create_database
 
 
 def lianban(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "deploy.cli", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def test_the_installed_command_shows_its_help() -> None:
@@ -29,11 +35,11 @@ async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: 
         urls = {s: f"sqlite+aiosqlite:///{tmp_path / s.lower()}.db" for s in services}
     else:  # a database of its own for each service, on the same server
         urls = {s: await create_database(database_url, f"{s.lower()}_{uuid.uuid4().hex[:8]}") for s in services}
-    done = lianban("db", "upgrade", "--department", "tax",
-                   env={f"LIANBAN_{s}_DATABASE_URL": url for s, url in urls.items()})
+    done = lianban("db", "upgrade", "--department", "tax", env={f"LIANBAN_{s}_DATABASE_URL": url for s, url in urls.items()})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"{name}: at revision 0002"
-                                        for name in ("intake", "gateway", "supervision", "adapter-tax")]
+    assert done.stdout.splitlines() == [
+        f"{name}: at revision 0002" for name in ("intake", "gateway", "supervision", "adapter-tax")
+    ]
 
 
 def test_db_check_finds_the_models_and_migrations_agree() -> None:

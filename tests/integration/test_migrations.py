@@ -32,13 +32,13 @@ async def run_script(engine: AsyncEngine, sql: str) -> None:
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
-async def test_a_release_0_1_0_database_reaches_the_newest_revision_with_its_rows(engine: AsyncEngine,
-                                                                               schema: Schema) -> None:
+async def test_a_release_0_1_0_database_reaches_the_newest_revision_with_its_rows(engine: AsyncEngine, schema: Schema) -> None:
     await run_script(engine, (RELEASE_0_1_0 / f"{schema.name}.{engine.dialect.name}.sql").read_text())
     async with engine.begin() as connection:
         await connection.execute(text("INSERT INTO processed_messages (consumer, message_id) VALUES ('c', 'm1')"))
-        await connection.execute(text("INSERT INTO outbox (topic, key, payload, created_at) "
-                                      "VALUES ('t', 'LB1', :p, CURRENT_TIMESTAMP)"), {"p": b"{}"})
+        await connection.execute(
+            text("INSERT INTO outbox (topic, key, payload, created_at) VALUES ('t', 'LB1', :p, CURRENT_TIMESTAMP)"), {"p": b"{}"}
+        )
     assert await current_revision(engine) is None
 
     await migrate(engine, schema)

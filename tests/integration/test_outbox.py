@@ -19,8 +19,9 @@ class FakeBroker:
         self.sent: list[tuple[str, bytes, bytes]] = []
         self.fail = fail
 
-    async def publish(self, payload: bytes, topic: str, *, key: bytes, headers: dict[str, str],
-                      no_confirm: bool) -> asyncio.Future[None]:
+    async def publish(
+        self, payload: bytes, topic: str, *, key: bytes, headers: dict[str, str], no_confirm: bool
+    ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fail:
             future.set_exception(ConnectionError("broker down"))
@@ -66,14 +67,21 @@ async def test_nothing_leaves_the_outbox_while_kafka_does_not_confirm(make_sessi
     assert await pending(relay) == 2
 
 
-
-
 async def test_an_alert_leaves_for_the_alerts_topic_and_the_departments_own(make_sessions: MakeSessions) -> None:
     broker = FakeBroker()
     relay = OutboxRelay(await make_sessions(MetaData()), broker)  # type: ignore[arg-type]
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    alert = SupervisionAlert(alert_id="A1", case_id="LB1", work_order_id="LB1-tax", department="tax", kind="yellow_card",
-                             message="超期", deadline=now, issued_by="supervision", issued_at=now)
+    alert = SupervisionAlert(
+        alert_id="A1",
+        case_id="LB1",
+        work_order_id="LB1-tax",
+        department="tax",
+        kind="yellow_card",
+        message="超期",
+        deadline=now,
+        issued_by="supervision",
+        issued_at=now,
+    )
     async with relay.sessions() as session, session.begin():
         Outbox("/test", Topics("test")).add(session, alert, subject="LB1")
     await relay.publish_pending()

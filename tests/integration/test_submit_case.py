@@ -1,6 +1,5 @@
 """The lead window files a case once: one case per Idempotency-Key, and every department told at once."""
 
-
 import pytest
 from sqlalchemy import select
 
@@ -30,8 +29,12 @@ async def queued(submit: SubmitCase) -> list[tuple[str, CloudEvent]]:
 async def test_a_case_is_forwarded_to_every_department_at_once(submit: SubmitCase) -> None:
     result = await submit(application(), idempotency_key=None)
     events = await queued(submit)
-    assert [t for t, _ in events] == ["lianban.test.case.events", "lianban.test.work.market",
-                                      "lianban.test.work.fire", "lianban.test.work.tax"]
+    assert [t for t, _ in events] == [
+        "lianban.test.case.events",
+        "lianban.test.work.market",
+        "lianban.test.work.fire",
+        "lianban.test.work.tax",
+    ]
     assert all(e.subject == result.case.case_id for _, e in events)
     fire_order = events[2][1].payload()
     assert isinstance(fire_order, WorkOrder)

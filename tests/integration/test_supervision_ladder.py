@@ -72,7 +72,9 @@ async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(make_se
     assert (await w.part("LB3-tax")).decided_at == cst(11, 25, 18)
 
 
-async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_before_any_deadline(make_sessions: MakeSessions) -> None:
+async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_before_any_deadline(
+    make_sessions: MakeSessions,
+) -> None:
     w = await world(make_sessions, Policy(shirk_after_urges=3))
     case = submitted("LB4", {"fire": 10}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
@@ -85,29 +87,39 @@ async def test_three_unanswered_urges_from_the_lead_make_a_shirking_record_befor
     assert [a.kind for a in await w.alerts("LB4-fire")] == ["shirking"]
 
 
-async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the_calendar_says(make_sessions: MakeSessions) -> None:
+async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the_calendar_says(
+    make_sessions: MakeSessions,
+) -> None:
     w = await world(make_sessions)
     case = submitted("LB5", {"planning": 5}, cst(9, 28))
     await w.feed(case, accepted(case, cst(9, 28)))
     # 9-29, 9-30, (holiday 10-1..10-7), 10-8, 10-9, and the make-up Saturday 10-10
     assert (await w.part("LB5-planning")).deadline == cst(10, 10, 17)
 
-    await w.feed(acted("LB5", "planning", Suspend(suspension_kind=Kind.EXPERT_REVIEW,
-                                                  applicant_notified_on=date(2026, 9, 29)), cst(9, 29, 10)))
+    await w.feed(
+        acted(
+            "LB5",
+            "planning",
+            Suspend(suspension_kind=Kind.EXPERT_REVIEW, applicant_notified_on=date(2026, 9, 29)),
+            cst(9, 29, 10),
+        )
+    )
     assert (await w.part("LB5-planning")).deadline is None  # the clock stands still
     await w.feed(acted("LB5", "planning", Resume(), cst(10, 9, 10)))
     part = await w.part("LB5-planning")
     assert part.suspended_days == 3  # 9-30, 10-8 and 10-9 did not count
     assert part.deadline == cst(10, 14, 17)
 
-    await w.feed(acted("LB5", "planning", RequestExtension(days=2, reason="专家意见分歧"), cst(10, 12)),
-                 acted("LB5", "planning", DecideExtension(approved=True, approver_name="周明", approver_title="局长"),
-                       cst(10, 12, 11)))
+    await w.feed(
+        acted("LB5", "planning", RequestExtension(days=2, reason="专家意见分歧"), cst(10, 12)),
+        acted("LB5", "planning", DecideExtension(approved=True, approver_name="周明", approver_title="局长"), cst(10, 12, 11)),
+    )
     assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)
 
-    await w.feed(acted("LB5", "planning", RequestExtension(days=3, reason="再延"), cst(10, 13)),
-                 acted("LB5", "planning", DecideExtension(approved=False, approver_name="周明", approver_title="局长"),
-                       cst(10, 13, 11)))
+    await w.feed(
+        acted("LB5", "planning", RequestExtension(days=3, reason="再延"), cst(10, 13)),
+        acted("LB5", "planning", DecideExtension(approved=False, approver_name="周明", approver_title="局长"), cst(10, 13, 11)),
+    )
     assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)  # a refused extension moves nothing
     async with w.sessions() as session:
         case = await session.get(CaseFile, "LB5")
@@ -135,8 +147,9 @@ async def test_pre_review_answers_are_timeline_only(make_sessions: MakeSessions)
     assert (await w.part("LB6-tax")).started_at is None
 
 
-async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled(make_sessions: MakeSessions,
-                                                                                 tmp_path: Path) -> None:
+async def test_a_year_the_calendar_does_not_know_waits_visibly_then_is_scheduled(
+    make_sessions: MakeSessions, tmp_path: Path
+) -> None:
     import json
 
     from services.supervision.domain.deadlines import ClockState, clock_state
@@ -165,9 +178,10 @@ async def test_an_approved_extension_after_a_yellow_card_starts_a_fresh_ladder(m
     case = submitted("LB8", {"fire": 1}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
     await w.at(cst(11, 24, 17, 1))  # overdue: yellow card 1 and the first urge
-    await w.feed(acted("LB8", "fire", RequestExtension(days=2, reason="复查"), cst(11, 24, 18)),
-                 acted("LB8", "fire", DecideExtension(approved=True, approver_name="李强", approver_title="支队长"),
-                       cst(11, 24, 18, 5)))
+    await w.feed(
+        acted("LB8", "fire", RequestExtension(days=2, reason="复查"), cst(11, 24, 18)),
+        acted("LB8", "fire", DecideExtension(approved=True, approver_name="李强", approver_title="支队长"), cst(11, 24, 18, 5)),
+    )
     assert (await w.part("LB8-fire")).deadline == cst(11, 26, 17)
     await w.at(cst(11, 26, 17, 1))  # the new deadline passes too: a second yellow card
     other = submitted("LB9", {"tax": 1}, cst(11, 26))
@@ -203,9 +217,19 @@ async def test_a_refused_deemed_approval_lets_the_ladder_go_on(make_sessions: Ma
     await w.at(cst(11, 24, 17, 1))
     await w.at(cst(12, 1, 17, 2))  # five working days after the first urging: deemed approval asked for
     assert (await w.part("LB11-tax")).deemed
-    await w.feed(ActionRefused(case_id="LB11", work_order_id="LB11-tax", department="tax", staff_id="supervision",
-                               action_kind="deemed_approve", action={}, rule=RefusalRule.OUT_OF_ORDER,
-                               reason="suspended", refused_at=cst(12, 1, 17, 3)))
+    await w.feed(
+        ActionRefused(
+            case_id="LB11",
+            work_order_id="LB11-tax",
+            department="tax",
+            staff_id="supervision",
+            action_kind="deemed_approve",
+            action={},
+            rule=RefusalRule.OUT_OF_ORDER,
+            reason="suspended",
+            refused_at=cst(12, 1, 17, 3),
+        )
+    )
     part = await w.part("LB11-tax")
     assert not part.deemed
     assert part.next_check_at == cst(12, 2, 17, 3)

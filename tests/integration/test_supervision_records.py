@@ -22,9 +22,17 @@ from tests.servers import MakeSessions
 
 
 def refused(case_id: str, department: str | None, kind: str, rule: RefusalRule) -> ActionRefused:
-    return ActionRefused(case_id=case_id, work_order_id=f"{case_id}-{department}", department=department,
-                         staff_id="x", action_kind=kind, action={"kind": kind}, rule=rule, reason="refused",
-                         refused_at=datetime(2026, 11, 23, 2, tzinfo=UTC))
+    return ActionRefused(
+        case_id=case_id,
+        work_order_id=f"{case_id}-{department}",
+        department=department,
+        staff_id="x",
+        action_kind=kind,
+        action={"kind": kind},
+        rule=rule,
+        reason="refused",
+        refused_at=datetime(2026, 11, 23, 2, tzinfo=UTC),
+    )
 
 
 async def violations(w: World) -> list[tuple[str, str]]:
@@ -37,7 +45,10 @@ async def test_each_violation_is_recorded_once(make_sessions: MakeSessions) -> N
     first = submitted("LB1", {"market": 3, "tax": 1}, cst(11, 23))
     twin = submitted("LB2", {"market": 3, "tax": 1}, cst(11, 23, 10))  # same applicant, same matter
     crafted = await w.feed(
-        first, twin, accepted(first, cst(11, 23, 11)), accepted(twin, cst(11, 23, 12)),
+        first,
+        twin,
+        accepted(first, cst(11, 23, 11)),
+        accepted(twin, cst(11, 23, 12)),
         refused("LB3", "tax", "approve", RefusalRule.NOT_ACCEPTED_YET),
         refused("LB3", "tax", "resume", RefusalRule.NOT_ACCEPTED_YET),
         refused("LB1", "fire", "accept", RefusalRule.NO_WORK_ORDER),
@@ -46,17 +57,24 @@ async def test_each_violation_is_recorded_once(make_sessions: MakeSessions) -> N
     )
     await w.redeliver(crafted)  # Kafka delivers again after a crash: nothing is counted twice
     assert await violations(w) == [
-        ("double_acceptance", "LB2"), ("decision_without_acceptance", "LB3"), ("step_out_of_order", "LB3"),
-        ("no_work_order", "LB1"), ("missing_legal_basis", "LB1"), ("step_out_of_order", "LB1"),
+        ("double_acceptance", "LB2"),
+        ("decision_without_acceptance", "LB3"),
+        ("step_out_of_order", "LB3"),
+        ("no_work_order", "LB1"),
+        ("missing_legal_basis", "LB1"),
+        ("step_out_of_order", "LB1"),
     ]
 
 
 async def test_a_new_application_after_the_first_concluded_is_no_double_acceptance(make_sessions: MakeSessions) -> None:
     w = await world(make_sessions)
     first = submitted("LB1", {"tax": 1}, cst(11, 23))
-    await w.feed(first, accepted(first, cst(11, 23)), acted("LB1", "tax", Approve(document_number="T"), cst(11, 23, 10)),
-                 CaseConcluded(case_id="LB1", matter_name="m", outcome=Outcome.APPROVED, parts=[],
-                               concluded_at=cst(11, 23, 10)))
+    await w.feed(
+        first,
+        accepted(first, cst(11, 23)),
+        acted("LB1", "tax", Approve(document_number="T"), cst(11, 23, 10)),
+        CaseConcluded(case_id="LB1", matter_name="m", outcome=Outcome.APPROVED, parts=[], concluded_at=cst(11, 23, 10)),
+    )
     again = submitted("LB2", {"tax": 1}, cst(11, 24))
     await w.feed(again, accepted(again, cst(11, 24)))
     assert await violations(w) == []
@@ -70,21 +88,26 @@ async def test_statistics_for_seeded_cases_equal_the_figures_by_hand(make_sessio
     c = submitted("LBC", {"market": 3, "fire": 2}, cst(11, 23), matter="JM-OTHER", applicant=other)  # never accepted
     await w.feed(a, b, c, accepted(a, cst(11, 23)), accepted(b, cst(11, 23)))
     # deadlines: market 11-26 17:00, tax 11-24 17:00
-    await w.feed(acted("LBA", "market", Approve(document_number="M"), cst(11, 25, 10)),  # 2 working days used
-                 acted("LBA", "tax", Approve(document_number="T"), cst(11, 24, 10)),  # 1
-                 acted("LBB", "market", Approve(document_number="M"), cst(11, 26, 16)))  # 3
+    await w.feed(
+        acted("LBA", "market", Approve(document_number="M"), cst(11, 25, 10)),  # 2 working days used
+        acted("LBA", "tax", Approve(document_number="T"), cst(11, 24, 10)),  # 1
+        acted("LBB", "market", Approve(document_number="M"), cst(11, 26, 16)),
+    )  # 3
     await w.at(cst(11, 25, 17, 30))  # LBB's tax part is overdue: a yellow card and an urge
-    await w.feed(acted("LBB", "tax", Approve(document_number="T"), cst(11, 27, 10)),  # 4, late
-                 CaseConcluded(case_id="LBA", matter_name="m", outcome=Outcome.APPROVED, parts=[], concluded_at=cst(11, 25)),
-                 CaseConcluded(case_id="LBB", matter_name="m", outcome=Outcome.APPROVED, parts=[], concluded_at=cst(11, 27)),
-                 CaseEvaluated(case_id="LBA", score=5, evaluated_at=cst(11, 26)),
-                 CaseEvaluated(case_id="LBB", score=2, reason="慢", evaluated_at=cst(11, 28)))
+    await w.feed(
+        acted("LBB", "tax", Approve(document_number="T"), cst(11, 27, 10)),  # 4, late
+        CaseConcluded(case_id="LBA", matter_name="m", outcome=Outcome.APPROVED, parts=[], concluded_at=cst(11, 25)),
+        CaseConcluded(case_id="LBB", matter_name="m", outcome=Outcome.APPROVED, parts=[], concluded_at=cst(11, 27)),
+        CaseEvaluated(case_id="LBA", score=5, evaluated_at=cst(11, 26)),
+        CaseEvaluated(case_id="LBB", score=2, reason="慢", evaluated_at=cst(11, 28)),
+    )
     now = cst(11, 30)
     async with w.sessions() as session:
         everything = await statistics(session, CALENDAR, now)
         tax = await statistics(session, CALENDAR, now, department="tax")
-        rest = await statistics(session, CALENDAR, now, matter="JM-REST-001", since=cst(11, 23) - timedelta(hours=1),
-                                until=cst(11, 24))
+        rest = await statistics(
+            session, CALENDAR, now, matter="JM-REST-001", since=cst(11, 23) - timedelta(hours=1), until=cst(11, 24)
+        )
         ranked = await ranking(session, CALENDAR, now)
     assert (everything.received, everything.accepted, everything.completed) == (3, 2, 2)
     assert (everything.decided_parts, everything.on_time_parts, everything.on_time_rate) == (4, 3, 0.75)

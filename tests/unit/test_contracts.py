@@ -12,8 +12,14 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def an_action(**changes: object) -> DepartmentActed:
-    fields = {"work_order_id": "LB1-tax", "case_id": "LB1", "department": "tax", "staff_id": "TAX-01",
-              "acted_at": NOW, "action": Approve(document_number="TAX-2026-000001")} | changes
+    fields = {
+        "work_order_id": "LB1-tax",
+        "case_id": "LB1",
+        "department": "tax",
+        "staff_id": "TAX-01",
+        "acted_at": NOW,
+        "action": Approve(document_number="TAX-2026-000001"),
+    } | changes
     return DepartmentActed(**fields)  # type: ignore[arg-type]
 
 
@@ -45,10 +51,15 @@ def test_an_action_names_who_acted() -> None:
     [
         (b"", "empty"),
         (b"not json", "not a CloudEvent"),
-        (b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.nope.v1","subject":"c","data":{}}',
-         "unknown event type"),
-        (b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.department.action.v1",'
-         b'"subject":"c","data":{"case_id":"c"}}', "bad cn.lianban.department.action.v1 data"),
+        (
+            b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.nope.v1","subject":"c","data":{}}',
+            "unknown event type",
+        ),
+        (
+            b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.department.action.v1",'
+            b'"subject":"c","data":{"case_id":"c"}}',
+            "bad cn.lianban.department.action.v1 data",
+        ),
     ],
 )
 def test_malformed_messages_are_refused_with_a_reason(raw: bytes, reason: str) -> None:

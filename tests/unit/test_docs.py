@@ -24,8 +24,12 @@ def test_the_asyncapi_document_is_generated_from_the_code() -> None:
 
 
 def test_the_asyncapi_document_passes_the_official_asyncapi_parser() -> None:
-    checked = subprocess.run(["node", str(ROOT / "tools" / "asyncapi" / "validate.mjs"), str(ROOT / "docs" / "asyncapi.json")],
-                             capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        ["node", str(ROOT / "tools" / "asyncapi" / "validate.mjs"), str(ROOT / "docs" / "asyncapi.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", ""), "errors and warnings, one JSON a line"
 
 
@@ -45,9 +49,14 @@ def test_every_example_in_the_integration_guide_is_a_valid_event() -> None:
     guide = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
     examples = re.findall(r"```json\n(.*?)```", guide, flags=re.S)
     types = {CloudEvent.from_bytes(e.encode()).payload().event_type for e in examples}
-    assert types == {"cn.lianban.work_order.issued.v1", "cn.lianban.work_order.handling_started.v1",
-                     "cn.lianban.department.action.v1", "cn.lianban.action.refused.v1",
-                     "cn.lianban.supervision.alert.v1", "cn.lianban.supervision.acknowledged.v1"}
+    assert types == {
+        "cn.lianban.work_order.issued.v1",
+        "cn.lianban.work_order.handling_started.v1",
+        "cn.lianban.department.action.v1",
+        "cn.lianban.action.refused.v1",
+        "cn.lianban.supervision.alert.v1",
+        "cn.lianban.supervision.acknowledged.v1",
+    }
 
 
 def _compose() -> dict:  # type: ignore[type-arg]

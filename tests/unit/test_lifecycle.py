@@ -74,8 +74,9 @@ def test_supplements_are_merged_into_one_notice_and_the_same_case_resumes() -> N
 
     with pytest.raises(Refused, match="补正材料不全"):
         case.supplement({"market": {"经营场所平面图": "doc://v2"}}, "S-0107", at(5))
-    events = case.supplement({"market": {"经营场所平面图": "doc://v2"}, "fire": {"场所消防安全制度": "doc://v2"}},
-                             "S-0107", at(6))
+    events = case.supplement(
+        {"market": {"经营场所平面图": "doc://v2"}, "fire": {"场所消防安全制度": "doc://v2"}}, "S-0107", at(6)
+    )
     reissued = [e for e in events if isinstance(e, WorkOrder)]
     assert [(w.department, w.round) for w in reissued] == [("market", 2), ("fire", 2)]
     assert reissued[0].materials["经营场所平面图"] == "doc://v2"
@@ -103,8 +104,12 @@ def test_one_denial_in_handling_denies_the_case_with_its_basis() -> None:
     all_accept(case)
     case.act("market", "m-01", Approve(document_number="JY-1"), at(10))
     case.act("tax", "t-01", Approve(document_number="TAX-1"), at(11))
-    [*_, concluded] = case.act("fire", "f-01", Deny(legal_basis="《消防法》第十五条", reason="疏散通道不足",
-                                                   written_opinion="经现场检查，不符合消防技术标准"), at(12))
+    [*_, concluded] = case.act(
+        "fire",
+        "f-01",
+        Deny(legal_basis="《消防法》第十五条", reason="疏散通道不足", written_opinion="经现场检查，不符合消防技术标准"),
+        at(12),
+    )
     assert isinstance(concluded, CaseConcluded)
     assert concluded.outcome is Outcome.DENIED
     fire = next(p for p in concluded.parts if p.department == "fire")
@@ -204,8 +209,9 @@ def test_only_supervision_issues_a_deemed_approval_after_deadline_and_urging() -
     case = a_case()
     all_accept(case)
     deadline = at(10)
-    deemed = DeemedApproval(document_number="默许-LB1-tax", deadline=deadline, urged_at=[deadline + timedelta(minutes=1)],
-                            silent_since=at(1))
+    deemed = DeemedApproval(
+        document_number="默许-LB1-tax", deadline=deadline, urged_at=[deadline + timedelta(minutes=1)], silent_since=at(1)
+    )
     with pytest.raises(Refused, match="only supervision"):
         case.act("tax", "t-01", deemed, at(20))
     early = deemed.model_copy(update={"urged_at": [deadline - timedelta(minutes=1)]})

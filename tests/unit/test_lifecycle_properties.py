@@ -30,19 +30,29 @@ DEPARTMENTS = ["market", "fire", "tax", "planning"]  # planning has no part in t
 
 actions = st.one_of(
     st.just(Accept()),
-    st.builds(lambda m: RequestSupplement(items=[SupplementItem(material=m, reason="不清晰")]),
-              st.sampled_from(["经营场所平面图", "场所消防安全制度", "财务负责人信息"])),
+    st.builds(
+        lambda m: RequestSupplement(items=[SupplementItem(material=m, reason="不清晰")]),
+        st.sampled_from(["经营场所平面图", "场所消防安全制度", "财务负责人信息"]),
+    ),
     st.sampled_from([Refuse(reason="不符合条件", legal_basis="某法第一条"), Refuse(reason="无依据")]),
     st.sampled_from([Approve(document_number="D-1"), Approve()]),
     st.sampled_from([Deny(legal_basis="某法第二条", reason="不符合"), Deny(reason="无依据")]),
     st.just(RequireRectification(items=["整改一项"])),
-    st.sampled_from([Suspend(suspension_kind=SuspensionKind.EXPERT_REVIEW, applicant_notified_on=date(2026, 11, 24)),
-                     Suspend(suspension_kind=SuspensionKind.HEARING)]),
+    st.sampled_from(
+        [
+            Suspend(suspension_kind=SuspensionKind.EXPERT_REVIEW, applicant_notified_on=date(2026, 11, 24)),
+            Suspend(suspension_kind=SuspensionKind.HEARING),
+        ]
+    ),
     st.just(Resume()),
     st.just(RequestExtension(days=3, reason="复杂")),
-    st.sampled_from([DecideExtension(approved=True, approver_name="李强", approver_title="局长"),
-                     DecideExtension(approved=False, approver_name="李强", approver_title="局长"),
-                     DecideExtension(approved=True)]),
+    st.sampled_from(
+        [
+            DecideExtension(approved=True, approver_name="李强", approver_title="局长"),
+            DecideExtension(approved=False, approver_name="李强", approver_title="局长"),
+            DecideExtension(approved=True),
+        ]
+    ),
 )
 
 steps = st.one_of(
@@ -58,8 +68,7 @@ def run(case: JointCase, step: tuple[str, object, object], minute: int) -> None:
     if kind == "department":
         case.act(arg, "staff", action, at(minute))  # type: ignore[arg-type]
     elif kind == "supplement":
-        asked = {p.department: {i.material: "doc://new" for i in p.supplement_items} for p in case.parts
-                 if p.supplement_items}
+        asked = {p.department: {i.material: "doc://new" for i in p.supplement_items} for p in case.parts if p.supplement_items}
         case.supplement(asked if arg else {}, "S-0107", at(minute))
     elif kind == "deliver":
         case.deliver("窗口领取", "S-0107", at(minute))

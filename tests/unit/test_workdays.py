@@ -40,10 +40,14 @@ def test_a_year_nobody_knows_is_an_error_naming_the_override_file(tmp_path: Path
 
 def test_the_override_file_adds_a_year_and_local_decisions(tmp_path: Path) -> None:
     overrides = tmp_path / "overrides.json"
-    overrides.write_text(json.dumps({
-        "years": {"2031": {"holidays": ["2031-01-01"], "workdays": ["2031-01-04"]}},
-        "local": {"holidays": ["2026-11-24"], "workdays": []},
-    }))
+    overrides.write_text(
+        json.dumps(
+            {
+                "years": {"2031": {"holidays": ["2031-01-01"], "workdays": ["2031-01-04"]}},
+                "local": {"holidays": ["2026-11-24"], "workdays": []},
+            }
+        )
+    )
     calendar = WorkingCalendar(overrides)
     assert not calendar.is_working_day(date(2031, 1, 1))  # a Wednesday holiday
     assert calendar.is_working_day(date(2031, 1, 4))  # a Saturday made a working day

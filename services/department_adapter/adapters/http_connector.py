@@ -35,8 +35,7 @@ class HttpConnector:
     def _client(self) -> aiohttp.ClientSession:
         """aiohttp (not httpx) here: measured, the HTTP client was half of an adapter's CPU."""
         if self._session is None:  # created inside the running loop, on first use
-            self._session = aiohttp.ClientSession(self.base_url, timeout=self.timeout,
-                                                  connector=aiohttp.TCPConnector(limit=100))
+            self._session = aiohttp.ClientSession(self.base_url, timeout=self.timeout, connector=aiohttp.TCPConnector(limit=100))
         return self._session
 
     async def pre_review(self, order: WorkOrder) -> Answer:
@@ -50,8 +49,10 @@ class HttpConnector:
         return Answer(_decision(body), body.get("handler") or "unknown")
 
     async def notify(self, alert: SupervisionAlert) -> str:
-        body = await self._post("/gov/v1/notices", {"noticeId": alert.alert_id, "bizNo": alert.work_order_id,
-                                                    "kind": alert.kind, "message": alert.message})
+        body = await self._post(
+            "/gov/v1/notices",
+            {"noticeId": alert.alert_id, "bizNo": alert.work_order_id, "kind": alert.kind, "message": alert.message},
+        )
         if body["result"] != "RECEIVED":
             raise ConnectorError(f"department system did not take the notice: {body['result']!r}")
         return str(body.get("handler") or "unknown")
@@ -73,8 +74,11 @@ class HttpConnector:
 
 def _request(work: WorkOrder | HandlingStarted) -> dict[str, Any]:
     return {
-        "bizNo": work.work_order_id, "caseRef": work.case_id, "itemCode": work.part_code,
-        "applicantName": work.applicant.name, "applicantCertNo": work.applicant.id_number,
+        "bizNo": work.work_order_id,
+        "caseRef": work.case_id,
+        "itemCode": work.part_code,
+        "applicantName": work.applicant.name,
+        "applicantCertNo": work.applicant.id_number,
         "attachments": [{"name": n, "url": u} for n, u in work.materials.items()],
     }
 

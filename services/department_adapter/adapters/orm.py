@@ -45,4 +45,5 @@ class WorkItem(Base):
     result_event_id: Mapped[str | None] = mapped_column(String(64), default=None)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
+
 SCHEMA = Schema("department_adapter", Base.metadata, Path(__file__).parents[1] / "migrations")

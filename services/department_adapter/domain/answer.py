@@ -20,8 +20,14 @@ class Answer:
     staff_id: str
 
     def acted(self, work: Work, at: datetime) -> DepartmentActed:
-        return DepartmentActed(case_id=work.case_id, work_order_id=work.work_order_id, department=work.department,
-                               staff_id=self.staff_id, acted_at=at, action=self.action)
+        return DepartmentActed(
+            case_id=work.case_id,
+            work_order_id=work.work_order_id,
+            department=work.department,
+            staff_id=self.staff_id,
+            acted_at=at,
+            action=self.action,
+        )
 
 
 def item_id(work: EventData) -> str | None:

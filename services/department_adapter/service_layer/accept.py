@@ -18,8 +18,7 @@ class AcceptWork:
         self.clock = clock
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}"
-               for d in deliveries}
+        ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries}
         known = set(await session.scalars(select(WorkItem.item_id).where(WorkItem.item_id.in_(ids.values()))))
         now = self.clock()
         for d in deliveries:
@@ -28,6 +27,15 @@ class AcceptWork:
                 continue
             known.add(key)
             # Anything that is not work for this department is kept too, and dead-lettered by the dispatcher.
-            session.add(WorkItem(item_id=key, case_id=d.event.subject, event=d.event.to_bytes(), topic=d.record.topic,
-                                 partition=d.record.partition, offset=d.record.offset, status=WorkStatus.PENDING,
-                                 next_attempt_at=now))
+            session.add(
+                WorkItem(
+                    item_id=key,
+                    case_id=d.event.subject,
+                    event=d.event.to_bytes(),
+                    topic=d.record.topic,
+                    partition=d.record.partition,
+                    offset=d.record.offset,
+                    status=WorkStatus.PENDING,
+                    next_attempt_at=now,
+                )
+            )

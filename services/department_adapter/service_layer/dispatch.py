@@ -40,10 +40,23 @@ Outcome = tuple[str, Reply | Exception]
 
 
 class Dispatcher:
-    def __init__(self, department: str, sessions: SessionFactory, connector: Connector, outbox: Outbox,
-                 dead_letters: DeadLetters, clock: Clock, after_commit: Callable[[], None], *,
-                 attempts: int, backoff: float, concurrency: int, poll_seconds: float = 30.0,
-                 max_backoff: float = 300.0, idle_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        department: str,
+        sessions: SessionFactory,
+        connector: Connector,
+        outbox: Outbox,
+        dead_letters: DeadLetters,
+        clock: Clock,
+        after_commit: Callable[[], None],
+        *,
+        attempts: int,
+        backoff: float,
+        concurrency: int,
+        poll_seconds: float = 30.0,
+        max_backoff: float = 300.0,
+        idle_seconds: float = 0.5,
+    ) -> None:
         self.department, self.sessions, self.connector = department, sessions, connector
         self.outbox, self.dead_letters, self.clock = outbox, dead_letters, clock
         self.after_commit, self.attempts, self.backoff = after_commit, attempts, backoff
@@ -60,8 +73,10 @@ class Dispatcher:
         self._wake.set()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._dispatch_loop(), name="dispatch"),
-                       asyncio.create_task(self._record_loop(), name="record-answers")]
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+            asyncio.create_task(self._record_loop(), name="record-answers"),
+        ]
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._asking]:
@@ -91,7 +106,9 @@ class Dispatcher:
             rows = await session.execute(
                 select(WorkItem.item_id, WorkItem.event)
                 .where(WorkItem.status == WorkStatus.PENDING, WorkItem.next_attempt_at <= self.clock.now())
-                .order_by(WorkItem.next_attempt_at).limit(room + len(self.in_flight)))
+                .order_by(WorkItem.next_attempt_at)
+                .limit(room + len(self.in_flight))
+            )
             return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
@@ -110,8 +127,13 @@ class Dispatcher:
         if isinstance(work, HandlingStarted):
             return (await self.connector.decide(work)).acted(work, self.clock.now())
         staff = await self.connector.notify(work)
-        return AlertAcknowledged(alert_id=work.alert_id, case_id=work.case_id, department=work.department,
-                                 staff_id=staff, acknowledged_at=self.clock.now())
+        return AlertAcknowledged(
+            alert_id=work.alert_id,
+            case_id=work.case_id,
+            department=work.department,
+            staff_id=staff,
+            acknowledged_at=self.clock.now(),
+        )
 
     async def _record_loop(self) -> None:
         while True:
@@ -129,8 +151,9 @@ class Dispatcher:
     async def _record(self, batch: list[Outcome]) -> None:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            items = {i.item_id: i for i in await session.scalars(
-                select(WorkItem).where(WorkItem.item_id.in_([i for i, _ in batch])))}
+            items = {
+                i.item_id: i for i in await session.scalars(select(WorkItem).where(WorkItem.item_id.in_([i for i, _ in batch])))
+            }
             for item_id, outcome in batch:
                 item = items[item_id]
                 if item.status != WorkStatus.PENDING:

@@ -34,4 +34,5 @@ class CaseView(Base):
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
+
 SCHEMA = Schema("gateway", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -17,8 +17,9 @@ HEADLINE = {
 def unified_reply(concluded: CaseConcluded, now: datetime) -> UnifiedReply:
     lines = [HEADLINE[concluded.outcome].format(matter=concluded.matter_name)]
     lines += [_line(p) for p in concluded.parts if p.outcome is not Outcome.NOT_ACCEPTED or p.reason]
-    return UnifiedReply(case_id=concluded.case_id, outcome=concluded.outcome, message="\n".join(lines),
-                        parts=concluded.parts, replied_at=now)
+    return UnifiedReply(
+        case_id=concluded.case_id, outcome=concluded.outcome, message="\n".join(lines), parts=concluded.parts, replied_at=now
+    )
 
 
 def _line(part: PartOutcome) -> str:

@@ -39,9 +39,19 @@ def router(sessions: SessionFactory) -> APIRouter:
         if view is None:
             raise HTTPException(404, f"未找到该办件 case {case_id} is not known (yet) to the gateway")
         parts = [p | {"state_text": STATE_TEXT.get(p["state"], p["state"])} for p in view.parts]
-        return CaseStatus(case_id=view.case_id, matter_code=view.matter_code, matter_name=view.matter_name,
-                          status=view.state, status_text=STATE_TEXT[view.state], submitted_at=view.submitted_at,
-                          accepted_at=view.accepted_at, notice=view.notice, parts=parts, reply=view.reply,
-                          delivery=view.delivery, evaluation=view.evaluation)
+        return CaseStatus(
+            case_id=view.case_id,
+            matter_code=view.matter_code,
+            matter_name=view.matter_name,
+            status=view.state,
+            status_text=STATE_TEXT[view.state],
+            submitted_at=view.submitted_at,
+            accepted_at=view.accepted_at,
+            notice=view.notice,
+            parts=parts,
+            reply=view.reply,
+            delivery=view.delivery,
+            evaluation=view.evaluation,
+        )
 
     return api

@@ -30,13 +30,19 @@ from shared.messaging.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
+
 class Projector:
     def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.outbox, self.clock = outbox, clock
         self.handlers: dict[type[EventData], Callable[[AsyncSession, CaseView, Any], None]] = {
-            PartActionRecorded: self._part_acted, SupplementRequested: self._notice_given,
-            CaseSupplemented: self._supplemented, CaseAccepted: self._accepted, CaseNotAccepted: self._not_accepted,
-            CaseConcluded: self._concluded, DocumentsDelivered: self._delivered, CaseEvaluated: self._evaluated,
+            PartActionRecorded: self._part_acted,
+            SupplementRequested: self._notice_given,
+            CaseSupplemented: self._supplemented,
+            CaseAccepted: self._accepted,
+            CaseNotAccepted: self._not_accepted,
+            CaseConcluded: self._concluded,
+            DocumentsDelivered: self._delivered,
+            CaseEvaluated: self._evaluated,
         }
 
     async def follow(self, session: AsyncSession, events: list[EventData]) -> None:
@@ -65,8 +71,9 @@ class Projector:
 
     def _supplemented(self, _s: AsyncSession, view: CaseView, event: CaseSupplemented) -> None:
         view.state, view.notice = CaseState.PRE_REVIEW, None
-        view.parts = [p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p
-                      for p in view.parts]  # the departments that asked review again
+        view.parts = [
+            p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p for p in view.parts
+        ]  # the departments that asked review again
 
     def _accepted(self, _s: AsyncSession, view: CaseView, event: CaseAccepted) -> None:
         view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
@@ -90,11 +97,21 @@ class Projector:
 
 def _opened(event: CaseSubmitted) -> CaseView:
     parts = [{**p.model_dump(mode="json"), "state": PartState.FORWARDED.value, "last_action": None} for p in event.parts]
-    return CaseView(case_id=event.case_id, matter_code=event.matter_code, matter_name=event.matter_name,
-                    lead_department=event.lead_department, applicant=event.applicant.model_dump(mode="json"),
-                    state=CaseState.PRE_REVIEW, submitted_at=event.submitted_at, parts=parts)
+    return CaseView(
+        case_id=event.case_id,
+        matter_code=event.matter_code,
+        matter_name=event.matter_name,
+        lead_department=event.lead_department,
+        applicant=event.applicant.model_dump(mode="json"),
+        state=CaseState.PRE_REVIEW,
+        submitted_at=event.submitted_at,
+        parts=parts,
+    )
 
 
 def _acted(part: dict[str, Any], event: PartActionRecorded) -> dict[str, Any]:
-    return part | {"state": event.part_state, "last_action": event.action.model_dump(mode="json"),
-                   "last_action_at": event.acted_at.isoformat()}
+    return part | {
+        "state": event.part_state,
+        "last_action": event.action.model_dump(mode="json"),
+        "last_action_at": event.acted_at.isoformat(),
+    }

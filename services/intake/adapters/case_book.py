@@ -40,19 +40,31 @@ class CaseBook:
         if not wanted:
             return
         rows = await self.session.execute(
-            select(CaseRecord.case_id, CaseRecord.document, CaseRecord.version).where(CaseRecord.case_id.in_(wanted)))
+            select(CaseRecord.case_id, CaseRecord.document, CaseRecord.version).where(CaseRecord.case_id.in_(wanted))
+        )
         for row in rows:
             case = self._cases[row.case_id] = JointCase.model_validate(row.document)
             self._versions[row.case_id] = row.version
             self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
     def add(self, case: JointCase, idempotency_key: str | None, request_hash: str) -> None:
-        self.session.add(CaseRecord(case_id=case.case_id, matter_code=case.matter_code,
-                                    applicant_id=case.applicant.id_number, state=case.state,
-                                    document=case.model_dump(mode="json"), version=1, submitted_at=case.submitted_at,
-                                    idempotency_key=idempotency_key, request_hash=request_hash))
-        self.session.add_all(PartRecord(work_order_id=p.work_order_id, case_id=case.case_id,
-                                        department=p.department, state=p.state) for p in case.parts)
+        self.session.add(
+            CaseRecord(
+                case_id=case.case_id,
+                matter_code=case.matter_code,
+                applicant_id=case.applicant.id_number,
+                state=case.state,
+                document=case.model_dump(mode="json"),
+                version=1,
+                submitted_at=case.submitted_at,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+            )
+        )
+        self.session.add_all(
+            PartRecord(work_order_id=p.work_order_id, case_id=case.case_id, department=p.department, state=p.state)
+            for p in case.parts
+        )
         self._cases[case.case_id], self._versions[case.case_id] = case, 1
         self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
@@ -71,21 +83,38 @@ class CaseBook:
         cases = [self._cases[c] for c in sorted(self._dirty)]
         table = cast(Table, CaseRecord.__table__)
         locked = await self.session.execute(
-            select(table.c.case_id, table.c.version).where(table.c.case_id.in_(sorted(self._dirty)))
-            .order_by(table.c.case_id).with_for_update())
+            select(table.c.case_id, table.c.version)
+            .where(table.c.case_id.in_(sorted(self._dirty)))
+            .order_by(table.c.case_id)
+            .with_for_update()
+        )
         stored = {case_id: version for case_id, version in locked}
         stale = [c.case_id for c in cases if stored.get(c.case_id) != self._versions[c.case_id]]
         if stale:
             raise ConcurrentUpdate(", ".join(stale))
         await self.session.execute(
-            update(table).where(table.c.case_id == bindparam("cid"), table.c.version == bindparam("was"))
+            update(table)
+            .where(table.c.case_id == bindparam("cid"), table.c.version == bindparam("was"))
             .values(document=bindparam("doc"), state=bindparam("st"), version=bindparam("now")),
-            [{"cid": c.case_id, "was": self._versions[c.case_id], "now": self._versions[c.case_id] + 1,
-              "doc": c.model_dump(mode="json"), "st": c.state} for c in cases])
+            [
+                {
+                    "cid": c.case_id,
+                    "was": self._versions[c.case_id],
+                    "now": self._versions[c.case_id] + 1,
+                    "doc": c.model_dump(mode="json"),
+                    "st": c.state,
+                }
+                for c in cases
+            ],
+        )
         for c in cases:
             self._versions[c.case_id] += 1
-        moved = [{"work_order_id": p.work_order_id, "state": p.state} for c in cases for p in c.parts
-                 if self._part_states.get(p.work_order_id) != p.state]
+        moved = [
+            {"work_order_id": p.work_order_id, "state": p.state}
+            for c in cases
+            for p in c.parts
+            if self._part_states.get(p.work_order_id) != p.state
+        ]
         if moved:
             await self.session.execute(update(PartRecord), moved)  # one executemany by primary key
             self._part_states.update((m["work_order_id"], m["state"]) for m in moved)

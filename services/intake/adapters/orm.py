@@ -42,4 +42,5 @@ class PartRecord(Base):
     department: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(32))
 
+
 SCHEMA = Schema("intake", Base.metadata, Path(__file__).parents[1] / "migrations")

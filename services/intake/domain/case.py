@@ -30,8 +30,9 @@ class Application:
     previous_case_id: str | None = None
 
 
-def open_case(catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str,
-              now: datetime) -> JointCase:
+def open_case(
+    catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str, now: datetime
+) -> JointCase:
     """A case with one part per department, or every problem with the application at once."""
     matters = [catalog.matters[code] for code in joint.parts]
     problems: list[tuple[str, str]] = []
@@ -46,12 +47,31 @@ def open_case(catalog: Catalog, joint: JointMatter, application: Application, ca
             problems.append((f"materials.{matter.department}", f"missing required materials: {'、'.join(missing)}"))
     if problems:
         raise ApplicationInvalid(problems)
-    parts = [Part(work_order_id=f"{case_id}-{m.department}", department=m.department,
-                  department_name=catalog.departments[m.department].name, part_code=m.code,
-                  part_name=m.name, time_limit_days=catalog.part_limit(joint, m.code), silence_means_yes=m.silence_means_yes,
-                  materials=dict(application.materials.get(m.department, {}))) for m in matters]
-    return JointCase(case_id=case_id, center=center, matter_code=joint.code, matter_name=joint.name,
-                     lead_department=joint.lead, applicant=application.applicant, staff_id=application.staff_id,
-                     pre_review_days=joint.pre_review_days, overall_days=joint.overall_days,
-                     green_channel=joint.green_channel,
-                     previous_case_id=application.previous_case_id, submitted_at=now, parts=parts)
+    parts = [
+        Part(
+            work_order_id=f"{case_id}-{m.department}",
+            department=m.department,
+            department_name=catalog.departments[m.department].name,
+            part_code=m.code,
+            part_name=m.name,
+            time_limit_days=catalog.part_limit(joint, m.code),
+            silence_means_yes=m.silence_means_yes,
+            materials=dict(application.materials.get(m.department, {})),
+        )
+        for m in matters
+    ]
+    return JointCase(
+        case_id=case_id,
+        center=center,
+        matter_code=joint.code,
+        matter_name=joint.name,
+        lead_department=joint.lead,
+        applicant=application.applicant,
+        staff_id=application.staff_id,
+        pre_review_days=joint.pre_review_days,
+        overall_days=joint.overall_days,
+        green_channel=joint.green_channel,
+        previous_case_id=application.previous_case_id,
+        submitted_at=now,
+        parts=parts,
+    )

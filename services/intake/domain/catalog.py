@@ -101,8 +101,10 @@ class Catalog(_Entry):
             departments = {code: Department.model_validate(d) for code, d in raw["departments"].items()}
         except ValidationError as exc:
             err = exc.errors()[0]
-            raise CatalogError(f"{path.name}: {err['input'].get('code', '?') if isinstance(err['input'], dict) else '?'}"
-                               f" {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+            raise CatalogError(
+                f"{path.name}: {err['input'].get('code', '?') if isinstance(err['input'], dict) else '?'}"
+                f" {'.'.join(map(str, err['loc']))}: {err['msg']}"
+            ) from None
         except KeyError as exc:
             raise CatalogError(f"{path.name}: missing section {exc}") from None
         catalog = cls(departments=departments, matters=matters, joint_matters=joint)

@@ -93,8 +93,11 @@ class JointCase(BaseModel):
 
     def part_of(self, department: str) -> Part:
         part = next((p for p in self.parts if p.department == department), None)
-        require(part is not None, f"{department} 在本案中没有办理事项 (the department has no part in case {self.case_id})",
-                RefusalRule.NO_WORK_ORDER)
+        require(
+            part is not None,
+            f"{department} 在本案中没有办理事项 (the department has no part in case {self.case_id})",
+            RefusalRule.NO_WORK_ORDER,
+        )
         assert part is not None
         return part
 
@@ -103,43 +106,84 @@ class JointCase(BaseModel):
     def opening(self, at: datetime) -> list[EventData]:
         """抄告各方: the case as filed, and every department's work order, at the same time."""
         submitted = CaseSubmitted(
-            case_id=self.case_id, center=self.center, matter_code=self.matter_code, matter_name=self.matter_name,
-            lead_department=self.lead_department, applicant=self.applicant, parts=[p.summary() for p in self.parts],
-            pre_review_days=self.pre_review_days, overall_days=self.overall_days, green_channel=self.green_channel,
-            previous_case_id=self.previous_case_id, staff_id=self.staff_id, submitted_at=at)
+            case_id=self.case_id,
+            center=self.center,
+            matter_code=self.matter_code,
+            matter_name=self.matter_name,
+            lead_department=self.lead_department,
+            applicant=self.applicant,
+            parts=[p.summary() for p in self.parts],
+            pre_review_days=self.pre_review_days,
+            overall_days=self.overall_days,
+            green_channel=self.green_channel,
+            previous_case_id=self.previous_case_id,
+            staff_id=self.staff_id,
+            submitted_at=at,
+        )
         return [submitted, *(self.work_order(p, at) for p in self.parts)]
 
     def work_order(self, part: Part, at: datetime) -> WorkOrder:
-        return WorkOrder(work_order_id=part.work_order_id, round=part.round, case_id=self.case_id, center=self.center,
-                         matter_code=self.matter_code, department=part.department, part_code=part.part_code,
-                         part_name=part.part_name, applicant=self.applicant, materials=part.materials,
-                         time_limit_days=part.time_limit_days, pre_review_days=self.pre_review_days, issued_at=at)
+        return WorkOrder(
+            work_order_id=part.work_order_id,
+            round=part.round,
+            case_id=self.case_id,
+            center=self.center,
+            matter_code=self.matter_code,
+            department=part.department,
+            part_code=part.part_code,
+            part_name=part.part_name,
+            applicant=self.applicant,
+            materials=part.materials,
+            time_limit_days=part.time_limit_days,
+            pre_review_days=self.pre_review_days,
+            issued_at=at,
+        )
 
     # -- department actions -------------------------------------------------------------------
 
     def act(self, department: str, staff_id: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         part = self.part_of(department)
         handler = {
-            "accept": self._pre_review, "supplement": self._pre_review, "refuse": self._pre_review,
-            "approve": self._decide, "deny": self._decide, "rectify": self._decide, "deemed_approve": self._decide,
-            "suspend": self._suspend, "resume": self._resume,
-            "request_extension": self._request_extension, "decide_extension": self._decide_extension,
+            "accept": self._pre_review,
+            "supplement": self._pre_review,
+            "refuse": self._pre_review,
+            "approve": self._decide,
+            "deny": self._decide,
+            "rectify": self._decide,
+            "deemed_approve": self._decide,
+            "suspend": self._suspend,
+            "resume": self._resume,
+            "request_extension": self._request_extension,
+            "decide_extension": self._decide_extension,
         }[action.kind]
         follow_up = handler(part, staff_id, action, at)
-        recorded = PartActionRecorded(case_id=self.case_id, work_order_id=part.work_order_id, department=department,
-                                      staff_id=staff_id, acted_at=at, action=action, part_state=part.state,
-                                      case_state=self.state)
+        recorded = PartActionRecorded(
+            case_id=self.case_id,
+            work_order_id=part.work_order_id,
+            department=department,
+            staff_id=staff_id,
+            acted_at=at,
+            action=action,
+            part_state=part.state,
+            case_state=self.state,
+        )
         return [recorded, *follow_up]
 
     def _pre_review(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
-        require(self.state is CaseState.PRE_REVIEW,
-                f"案件当前为「{STATE_TEXT[self.state]}」，不在受理审查阶段 (pre-review is over for this case)")
-        require(part.state is PartState.FORWARDED,
-                f"本部门本轮预审已答复 (this department already answered round {part.round} of pre-review)")
+        require(
+            self.state is CaseState.PRE_REVIEW,
+            f"案件当前为「{STATE_TEXT[self.state]}」，不在受理审查阶段 (pre-review is over for this case)",
+        )
+        require(
+            part.state is PartState.FORWARDED,
+            f"本部门本轮预审已答复 (this department already answered round {part.round} of pre-review)",
+        )
         if isinstance(action, Refuse):
-            require(bool(action.reason and action.legal_basis),
-                    "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)",
-                    RefusalRule.MISSING_LEGAL_BASIS)
+            require(
+                bool(action.reason and action.legal_basis),
+                "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)",
+                RefusalRule.MISSING_LEGAL_BASIS,
+            )
             part.state, part.refusal, part.decided_at = PartState.PRE_REFUSED, action, at
         elif isinstance(action, RequestSupplement):
             part.state, part.supplement_items = PartState.SUPPLEMENT_REQUESTED, list(action.items)
@@ -154,31 +198,54 @@ class JointCase(BaseModel):
         refused = [p for p in self.parts if p.state is PartState.PRE_REFUSED]
         if refused:
             self.state, self.concluded_at, self.outcome = CaseState.NOT_ACCEPTED, at, Outcome.NOT_ACCEPTED
-            reasons = [RefusalReason(department=p.department, reason=p.refusal.reason or "",
-                                     legal_basis=p.refusal.legal_basis or "") for p in refused if p.refusal]
+            reasons = [
+                RefusalReason(department=p.department, reason=p.refusal.reason or "", legal_basis=p.refusal.legal_basis or "")
+                for p in refused
+                if p.refusal
+            ]
             return [CaseNotAccepted(case_id=self.case_id, reasons=reasons, decided_at=at), self._concluded(at)]
         asking = [p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED]
         if asking:
             self.state = CaseState.AWAITING_SUPPLEMENT
-            items = [NoticeItem(department=p.department, department_name=p.department_name, material=i.material,
-                                reason=i.reason)
-                     for p in asking for i in p.supplement_items]
-            return [SupplementRequested(case_id=self.case_id, round=self.round, items=items,
-                                        notice=one_time_notice(self.matter_name, items), requested_at=at)]
+            items = [
+                NoticeItem(department=p.department, department_name=p.department_name, material=i.material, reason=i.reason)
+                for p in asking
+                for i in p.supplement_items
+            ]
+            return [
+                SupplementRequested(
+                    case_id=self.case_id,
+                    round=self.round,
+                    items=items,
+                    notice=one_time_notice(self.matter_name, items),
+                    requested_at=at,
+                )
+            ]
         self.state, self.accepted_at = CaseState.HANDLING, at
         for p in self.parts:
             p.state = PartState.HANDLING
         started: list[EventData] = [
-            HandlingStarted(work_order_id=p.work_order_id, case_id=self.case_id, department=p.department,
-                            part_code=p.part_code, part_name=p.part_name, applicant=self.applicant,
-                            materials=p.materials, time_limit_days=p.time_limit_days, accepted_at=at)
-            for p in self.parts]
+            HandlingStarted(
+                work_order_id=p.work_order_id,
+                case_id=self.case_id,
+                department=p.department,
+                part_code=p.part_code,
+                part_name=p.part_name,
+                applicant=self.applicant,
+                materials=p.materials,
+                time_limit_days=p.time_limit_days,
+                accepted_at=at,
+            )
+            for p in self.parts
+        ]
         return [CaseAccepted(case_id=self.case_id, accepted_at=at, parts=[p.summary() for p in self.parts]), *started]
 
     def _require_handling(self, part: Part) -> None:
-        require(self.state not in (CaseState.PRE_REVIEW, CaseState.AWAITING_SUPPLEMENT),
-                "案件尚未受理，不能办理或作出决定 (the case is not accepted yet: no handling before acceptance)",
-                RefusalRule.NOT_ACCEPTED_YET)
+        require(
+            self.state not in (CaseState.PRE_REVIEW, CaseState.AWAITING_SUPPLEMENT),
+            "案件尚未受理，不能办理或作出决定 (the case is not accepted yet: no handling before acceptance)",
+            RefusalRule.NOT_ACCEPTED_YET,
+        )
         require(self.state is CaseState.HANDLING, f"案件已「{STATE_TEXT[self.state]}」 (the case is closed)")
         require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
         require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
@@ -186,23 +253,32 @@ class JointCase(BaseModel):
     def _decide(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         self._require_handling(part)
         if isinstance(action, Approve):
-            require(bool(action.document_number), "准予决定须有文书或证照编号 (an approval needs its document number)",
-                    RefusalRule.INCOMPLETE)
+            require(
+                bool(action.document_number),
+                "准予决定须有文书或证照编号 (an approval needs its document number)",
+                RefusalRule.INCOMPLETE,
+            )
             part.state = PartState.APPROVED
         elif isinstance(action, Deny):
-            require(bool(action.legal_basis and action.reason),
-                    "不予许可须说明法律依据和理由 (a denial needs its legal basis and reason)",
-                    RefusalRule.MISSING_LEGAL_BASIS)
+            require(
+                bool(action.legal_basis and action.reason),
+                "不予许可须说明法律依据和理由 (a denial needs its legal basis and reason)",
+                RefusalRule.MISSING_LEGAL_BASIS,
+            )
             part.state = PartState.DENIED
         elif isinstance(action, DeemedApproval):
             require(staff == SUPERVISION, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
             require(part.silence_means_yes, "本事项不适用超时默许 (silence does not mean yes for this matter)")
             # supervision keeps the clock; its evidence must at least hang together
-            require(all(u > action.deadline for u in action.urged_at),
-                    "超时默许须在期限届满并催办之后 (a deemed approval follows the deadline and the urging)",
-                    RefusalRule.INCOMPLETE)
-            require(not any(e.approved for e in part.extensions),
-                    "已批准延期的事项不适用超时默许 (an approved extension rules out silence means yes)")
+            require(
+                all(u > action.deadline for u in action.urged_at),
+                "超时默许须在期限届满并催办之后 (a deemed approval follows the deadline and the urging)",
+                RefusalRule.INCOMPLETE,
+            )
+            require(
+                not any(e.approved for e in part.extensions),
+                "已批准延期的事项不适用超时默许 (an approved extension rules out silence means yes)",
+            )
             part.state = PartState.APPROVED
         else:
             part.state = PartState.RECTIFICATION_REQUIRED
@@ -218,19 +294,32 @@ class JointCase(BaseModel):
 
     def _concluded(self, at: datetime) -> CaseConcluded:
         assert self.outcome is not None
-        return CaseConcluded(case_id=self.case_id, matter_name=self.matter_name, outcome=self.outcome,
-                             parts=[p.outcome() for p in self.parts], concluded_at=at)
+        return CaseConcluded(
+            case_id=self.case_id,
+            matter_name=self.matter_name,
+            outcome=self.outcome,
+            parts=[p.outcome() for p in self.parts],
+            concluded_at=at,
+        )
 
     def _suspend(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
         self._require_handling(part)
         assert isinstance(action, Suspend)
-        require(action.applicant_notified_on is not None,
-                "中止计时须事先告知申请人并记录告知日期 (a suspension needs the date the applicant was told)",
-                RefusalRule.INCOMPLETE)
+        require(
+            action.applicant_notified_on is not None,
+            "中止计时须事先告知申请人并记录告知日期 (a suspension needs the date the applicant was told)",
+            RefusalRule.INCOMPLETE,
+        )
         assert action.applicant_notified_on is not None
         part.state = PartState.SUSPENDED
-        part.suspensions.append(Suspension(kind=action.suspension_kind, reason=action.reason,
-                                           applicant_notified_on=action.applicant_notified_on, started_at=at))
+        part.suspensions.append(
+            Suspension(
+                kind=action.suspension_kind,
+                reason=action.reason,
+                applicant_notified_on=action.applicant_notified_on,
+                started_at=at,
+            )
+        )
         return []
 
     def _resume(self, part: Part, _staff: str, _action: DepartmentAction, at: datetime) -> list[EventData]:
@@ -240,8 +329,10 @@ class JointCase(BaseModel):
         return []
 
     def _request_extension(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
-        require(self.state is CaseState.HANDLING and part.state in (PartState.HANDLING, PartState.SUSPENDED),
-                "只有办理中的事项可以申请延期 (only a part being handled can be extended)")
+        require(
+            self.state is CaseState.HANDLING and part.state in (PartState.HANDLING, PartState.SUSPENDED),
+            "只有办理中的事项可以申请延期 (only a part being handled can be extended)",
+        )
         require(part.pending_extension is None, "已有待批准的延期申请 (an extension is already awaiting approval)")
         assert isinstance(action, RequestExtension)
         part.extensions.append(Extension(days=action.days, reason=action.reason, requested_by=staff, requested_at=at))
@@ -252,9 +343,11 @@ class JointCase(BaseModel):
         require(pending is not None, "没有待批准的延期申请 (no extension is awaiting a decision)")
         assert isinstance(action, DecideExtension)
         assert pending is not None
-        require(bool(action.approver_name and action.approver_title),
-                "延期须经具名的部门负责人批准 (an extension needs a named department head)",
-                RefusalRule.INCOMPLETE)
+        require(
+            bool(action.approver_name and action.approver_title),
+            "延期须经具名的部门负责人批准 (an extension needs a named department head)",
+            RefusalRule.INCOMPLETE,
+        )
         pending.approved, pending.decided_at = action.approved, at
         pending.approver_name, pending.approver_title = action.approver_name, action.approver_title
         return []
@@ -267,14 +360,15 @@ class JointCase(BaseModel):
         asking = {p.department: p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED}
         strangers = sorted(set(materials) - set(asking))
         require(not strangers, f"这些部门未要求补正：{'、'.join(strangers)} (they asked for nothing)")
-        missing = [f"{d}:{i.material}" for d, p in asking.items() for i in p.supplement_items
-                   if not materials.get(d, {}).get(i.material)]
-        require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)",
-                RefusalRule.INCOMPLETE)
+        missing = [
+            f"{d}:{i.material}" for d, p in asking.items() for i in p.supplement_items if not materials.get(d, {}).get(i.material)
+        ]
+        require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)", RefusalRule.INCOMPLETE)
         self.round += 1
         self.state = CaseState.PRE_REVIEW
-        events: list[EventData] = [CaseSupplemented(case_id=self.case_id, round=self.round, materials=materials,
-                                                    staff_id=staff_id, supplemented_at=at)]
+        events: list[EventData] = [
+            CaseSupplemented(case_id=self.case_id, round=self.round, materials=materials, staff_id=staff_id, supplemented_at=at)
+        ]
         for department, part in asking.items():
             part.materials = {**part.materials, **materials[department]}
             part.state, part.round, part.supplement_items = PartState.FORWARDED, self.round, []
@@ -284,12 +378,17 @@ class JointCase(BaseModel):
     def deliver(self, method: str, staff_id: str, at: datetime) -> list[EventData]:
         require(self.is_final, "案件尚未办结，无可送达的文书 (nothing to deliver before the case is concluded)")
         require(self.delivery is None, "文书已送达 (the documents were already delivered)")
-        documents = [d for p in self.parts if isinstance(p.decision, Approve)
-                     for d in (p.decision.documents or [p.decision.document_number or ""])]
+        documents = [
+            d
+            for p in self.parts
+            if isinstance(p.decision, Approve)
+            for d in (p.decision.documents or [p.decision.document_number or ""])
+        ]
         documents += [p.decision.document_number for p in self.parts if isinstance(p.decision, DeemedApproval)]
         documents += [f"{p.part_name}不予许可决定书" for p in self.parts if isinstance(p.decision, Deny)]
-        self.delivery = DocumentsDelivered(case_id=self.case_id, method=method, documents=documents,
-                                           staff_id=staff_id, delivered_at=at)
+        self.delivery = DocumentsDelivered(
+            case_id=self.case_id, method=method, documents=documents, staff_id=staff_id, delivered_at=at
+        )
         return [self.delivery]
 
     def evaluate(self, score: int, reason: str | None, at: datetime) -> list[EventData]:

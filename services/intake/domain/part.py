@@ -21,8 +21,11 @@ from shared.contracts import (
     SuspensionKind,
 )
 
-DECIDED = {PartState.APPROVED: Outcome.APPROVED, PartState.DENIED: Outcome.DENIED,
-           PartState.RECTIFICATION_REQUIRED: Outcome.RECTIFICATION_REQUIRED}
+DECIDED = {
+    PartState.APPROVED: Outcome.APPROVED,
+    PartState.DENIED: Outcome.DENIED,
+    PartState.RECTIFICATION_REQUIRED: Outcome.RECTIFICATION_REQUIRED,
+}
 
 
 class Refused(Exception):
@@ -81,21 +84,36 @@ class Part(BaseModel):
         return next((e for e in self.extensions if e.approved is None), None)
 
     def summary(self) -> PartSummary:
-        return PartSummary(work_order_id=self.work_order_id, department=self.department,
-                           department_name=self.department_name, part_code=self.part_code,
-                           part_name=self.part_name, time_limit_days=self.time_limit_days,
-                           silence_means_yes=self.silence_means_yes)
+        return PartSummary(
+            work_order_id=self.work_order_id,
+            department=self.department,
+            department_name=self.department_name,
+            part_code=self.part_code,
+            part_name=self.part_name,
+            time_limit_days=self.time_limit_days,
+            silence_means_yes=self.silence_means_yes,
+        )
 
     def outcome(self) -> PartOutcome:
         d = self.decision
         if self.state is PartState.PRE_REFUSED and self.refusal:
-            return PartOutcome(department=self.department, department_name=self.department_name, part_code=self.part_code,
-                               part_name=self.part_name,
-                               outcome=Outcome.NOT_ACCEPTED, reason=self.refusal.reason,
-                               legal_basis=self.refusal.legal_basis, decided_at=self.decided_at)
+            return PartOutcome(
+                department=self.department,
+                department_name=self.department_name,
+                part_code=self.part_code,
+                part_name=self.part_name,
+                outcome=Outcome.NOT_ACCEPTED,
+                reason=self.refusal.reason,
+                legal_basis=self.refusal.legal_basis,
+                decided_at=self.decided_at,
+            )
         return PartOutcome(
-            department=self.department, department_name=self.department_name, part_code=self.part_code, part_name=self.part_name,
-            outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED), decided_at=self.decided_at,
+            department=self.department,
+            department_name=self.department_name,
+            part_code=self.part_code,
+            part_name=self.part_name,
+            outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED),
+            decided_at=self.decided_at,
             document_number=d.document_number if isinstance(d, Approve | DeemedApproval) else None,
             deemed=isinstance(d, DeemedApproval),
             documents=d.documents if isinstance(d, Approve) else [],

@@ -40,23 +40,36 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
         """This department's parts that await its pre-review, decision or resumption."""
         async with sessions() as session:
             rows = await session.execute(
-                select(CaseRecord.document).join(PartRecord, PartRecord.case_id == CaseRecord.case_id)
+                select(CaseRecord.document)
+                .join(PartRecord, PartRecord.case_id == CaseRecord.case_id)
                 .where(PartRecord.department == department, PartRecord.state.in_(OPEN))
-                .order_by(CaseRecord.submitted_at).limit(min(limit, 1000)))
+                .order_by(CaseRecord.submitted_at)
+                .limit(min(limit, 1000))
+            )
             cases = [JointCase.model_validate(r.document) for r in rows]
-        return [WorkItem(case_id=c.case_id, matter_name=c.matter_name, applicant_name=c.applicant.name,
-                         part=c.part_of(department), case_state=c.state) for c in cases]
+        return [
+            WorkItem(
+                case_id=c.case_id,
+                matter_name=c.matter_name,
+                applicant_name=c.applicant.name,
+                part=c.part_of(department),
+                case_state=c.state,
+            )
+            for c in cases
+        ]
 
     @api.post("/{work_order_id}/actions", response_model=CaseView)
-    async def act(department: str, work_order_id: str, body: ActionIn,
-                  idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CaseView:
+    async def act(
+        department: str, work_order_id: str, body: ActionIn, idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+    ) -> CaseView:
         """Accept, ask for a supplement, refuse, approve, deny, require rectification, suspend, resume,
         request or decide an extension. Not allowed now: 409 with the reason, nothing changes. Send an
         Idempotency-Key to retry safely: the same key again does nothing twice."""
         if body.action.kind == "deemed_approve":
             raise HTTPException(403, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
         case_id = work_order_id.rsplit("-", 1)[0]
-        return view(await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id,
-                                                  idempotency_key))
+        return view(
+            await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id, idempotency_key)
+        )
 
     return api

@@ -30,8 +30,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ActionNotAllowed)
     async def not_allowed(_r: Request, exc: ActionNotAllowed) -> JSONResponse:
-        return reply(409, {"reason": exc.reason, "case_state": exc.case.state,
-                           "owes_next_step": exc.case.owes_next_step()})
+        return reply(409, {"reason": exc.reason, "case_state": exc.case.state, "owes_next_step": exc.case.owes_next_step()})
 
     @app.exception_handler(Refused)
     async def refused(_r: Request, exc: Refused) -> JSONResponse:
@@ -43,5 +42,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApplicationInvalid)
     async def invalid(_r: Request, exc: ApplicationInvalid) -> JSONResponse:
-        return reply(422, [{"loc": ["body", *f.split(".")], "msg": r, "type": "application_invalid"}
-                           for f, r in exc.problems])
+        return reply(422, [{"loc": ["body", *f.split(".")], "msg": r, "type": "application_invalid"} for f, r in exc.problems])

@@ -56,20 +56,31 @@ class Evaluation(BaseModel):
 
 
 def view(case: JointCase) -> CaseView:
-    return CaseView(case=case, state_text=STATE_TEXT[case.state], owes_next_step=case.owes_next_step(),
-                    status_url=f"/api/v1/cases/{case.case_id}")
+    return CaseView(
+        case=case,
+        state_text=STATE_TEXT[case.state],
+        owes_next_step=case.owes_next_step(),
+        status_url=f"/api/v1/cases/{case.case_id}",
+    )
 
 
 def router(submit: SubmitCase, actions: CaseActions) -> APIRouter:
     api = APIRouter(prefix="/api/v1/cases", tags=["lead window"])
 
     @api.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView)
-    async def create_case(body: CaseCreate, response: Response,
-                          idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CaseView:
+    async def create_case(
+        body: CaseCreate, response: Response, idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+    ) -> CaseView:
         """File a joint case once; every department receives its part for pre-review at the same time."""
-        application = Application(body.matter_code, body.applicant, body.lead_window.department,
-                                  body.lead_window.window_id, body.lead_window.staff_id, body.materials,
-                                  body.previous_case_id)
+        application = Application(
+            body.matter_code,
+            body.applicant,
+            body.lead_window.department,
+            body.lead_window.window_id,
+            body.lead_window.staff_id,
+            body.materials,
+            body.previous_case_id,
+        )
         result = await submit(application, idempotency_key)
         if not result.created:
             response.status_code = status.HTTP_200_OK

@@ -29,36 +29,60 @@ class CaseNotFound(LookupError):
 
 
 class CaseActions:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, after_commit: Callable[[], None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        after_commit: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.sessions, self.outbox = sessions, outbox
         self.after_commit, self.clock = after_commit, clock
 
-    async def department_acts(self, case_id: str, department: str, staff_id: str, action: DepartmentAction,
-                              work_order_id: str | None = None, idempotency_key: str | None = None) -> JointCase:
-        return await self._run(case_id, department_step(department, staff_id, action, work_order_id),
-                               refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id,
-                                            action=action),
-                               idempotency_key=f"{department}:{idempotency_key}" if idempotency_key else None)
+    async def department_acts(
+        self,
+        case_id: str,
+        department: str,
+        staff_id: str,
+        action: DepartmentAction,
+        work_order_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JointCase:
+        return await self._run(
+            case_id,
+            department_step(department, staff_id, action, work_order_id),
+            refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
+            idempotency_key=f"{department}:{idempotency_key}" if idempotency_key else None,
+        )
 
     async def read(self, case_id: str) -> JointCase | None:
         async with self.sessions() as session:
             return await CaseBook(session, self.outbox).get(case_id)
 
     async def supplement(self, case_id: str, materials: dict[str, dict[str, str]], staff_id: str) -> JointCase:
-        return await self._run(case_id, lambda c, at: c.supplement(materials, staff_id, at),
-                               refusal=dict(staff_id=staff_id, kind="supplement", detail={"materials": materials}))
+        return await self._run(
+            case_id,
+            lambda c, at: c.supplement(materials, staff_id, at),
+            refusal=dict(staff_id=staff_id, kind="supplement", detail={"materials": materials}),
+        )
 
     async def deliver(self, case_id: str, method: str, staff_id: str) -> JointCase:
-        return await self._run(case_id, lambda c, at: c.deliver(method, staff_id, at),
-                               refusal=dict(staff_id=staff_id, kind="deliver", detail={"method": method}))
+        return await self._run(
+            case_id,
+            lambda c, at: c.deliver(method, staff_id, at),
+            refusal=dict(staff_id=staff_id, kind="deliver", detail={"method": method}),
+        )
 
     async def evaluate(self, case_id: str, score: int, reason: str | None) -> JointCase:
-        return await self._run(case_id, lambda c, at: c.evaluate(score, reason, at),
-                               refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}))
+        return await self._run(
+            case_id,
+            lambda c, at: c.evaluate(score, reason, at),
+            refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}),
+        )
 
-    async def _run(self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3,
-                   idempotency_key: str | None = None) -> JointCase:
+    async def _run(
+        self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3, idempotency_key: str | None = None
+    ) -> JointCase:
         """One action in one transaction; an action sent again with the same key (a client that
         retries after a timeout) answers with the case as it is and does nothing twice."""
         for attempt in range(attempts):
@@ -91,16 +115,34 @@ class CaseActions:
         for acted in actions:
             step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
             try:
-                await apply(book, acted.case_id, step, self.clock(), dict(
-                    department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id,
-                    action=acted.action))
+                await apply(
+                    book,
+                    acted.case_id,
+                    step,
+                    self.clock(),
+                    dict(
+                        department=acted.department,
+                        staff_id=acted.staff_id,
+                        work_order_id=acted.work_order_id,
+                        action=acted.action,
+                    ),
+                )
             except CaseNotFound:
-                book.publish([refused_event(acted.case_id, "案件不存在 (no such case)", at=self.clock(),
-                                            rule=RefusalRule.NO_WORK_ORDER,
-                                            department=acted.department, staff_id=acted.staff_id,
-                                            work_order_id=acted.work_order_id, action=acted.action)])
+                book.publish(
+                    [
+                        refused_event(
+                            acted.case_id,
+                            "案件不存在 (no such case)",
+                            at=self.clock(),
+                            rule=RefusalRule.NO_WORK_ORDER,
+                            department=acted.department,
+                            staff_id=acted.staff_id,
+                            work_order_id=acted.work_order_id,
+                            action=acted.action,
+                        )
+                    ]
+                )
         await book.flush()  # every case the batch changed, in one statement
-
 
 
 def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> Step:
@@ -108,8 +150,9 @@ def department_step(department: str, staff_id: str, action: DepartmentAction, wo
 
     def step(case: JointCase, at: datetime) -> list[EventData]:
         if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
-            raise Refused(f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)",
-                          RefusalRule.NO_WORK_ORDER)
+            raise Refused(
+                f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)", RefusalRule.NO_WORK_ORDER
+            )
         return case.act(department, staff_id, action, at)
 
     return step
@@ -121,8 +164,9 @@ class ActionNotAllowed(Exception):
         self.case, self.reason = case, reason
 
 
-async def apply(book: CaseBook, case_id: str, step: Step, at: datetime,
-                refusal: dict[str, object]) -> tuple[JointCase, str | None]:
+async def apply(
+    book: CaseBook, case_id: str, step: Step, at: datetime, refusal: dict[str, object]
+) -> tuple[JointCase, str | None]:
     """Run one step on a case in the book's transaction. A refusal is published and leaves the
     case as it was; it is returned (not raised) so that it commits with the transaction."""
     case = await book.get(case_id)
@@ -139,12 +183,27 @@ async def apply(book: CaseBook, case_id: str, step: Step, at: datetime,
     return trial, None
 
 
-def refused_event(case_id: str, reason: str, *, at: datetime, rule: RefusalRule = RefusalRule.OUT_OF_ORDER,
-                  department: str | None = None,
-                  staff_id: str | None = None, work_order_id: str | None = None,
-                  action: DepartmentAction | None = None, kind: str | None = None,
-                  detail: dict[str, object] | None = None) -> ActionRefused:
-    return ActionRefused(case_id=case_id, work_order_id=work_order_id, department=department, staff_id=staff_id,
-                         action_kind=action.kind if action else kind or "unknown",
-                         action=action.model_dump(mode="json") if action else (detail or {}),
-                         rule=rule, reason=reason, refused_at=at)
+def refused_event(
+    case_id: str,
+    reason: str,
+    *,
+    at: datetime,
+    rule: RefusalRule = RefusalRule.OUT_OF_ORDER,
+    department: str | None = None,
+    staff_id: str | None = None,
+    work_order_id: str | None = None,
+    action: DepartmentAction | None = None,
+    kind: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> ActionRefused:
+    return ActionRefused(
+        case_id=case_id,
+        work_order_id=work_order_id,
+        department=department,
+        staff_id=staff_id,
+        action_kind=action.kind if action else kind or "unknown",
+        action=action.model_dump(mode="json") if action else (detail or {}),
+        rule=rule,
+        reason=reason,
+        refused_at=at,
+    )

@@ -38,8 +38,14 @@ class Submitted:
 
 
 class SubmitCase:
-    def __init__(self, sessions: SessionFactory, catalog: Catalog, outbox: Outbox,
-                 after_commit: Callable[[], None], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        catalog: Catalog,
+        outbox: Outbox,
+        after_commit: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.sessions, self.catalog, self.outbox = sessions, catalog, outbox
         self.after_commit, self.clock = after_commit, clock
 

@@ -116,4 +116,5 @@ class TimelineEntry(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+
 SCHEMA = Schema("supervision", Base.metadata, Path(__file__).parents[1] / "migrations")

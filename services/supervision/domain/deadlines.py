@@ -19,14 +19,19 @@ class ClockState(StrEnum):
 
 
 STATE_TEXT = {
-    ClockState.PENDING: "未受理", ClockState.RUNNING: "办理中", ClockState.SUSPENDED: "中止计时",
-    ClockState.OVERDUE: "已超期", ClockState.DONE_ON_TIME: "按时办结", ClockState.DONE_LATE: "超期办结",
+    ClockState.PENDING: "未受理",
+    ClockState.RUNNING: "办理中",
+    ClockState.SUSPENDED: "中止计时",
+    ClockState.OVERDUE: "已超期",
+    ClockState.DONE_ON_TIME: "按时办结",
+    ClockState.DONE_LATE: "超期办结",
     ClockState.UNSCHEDULED: "未计时：工作日历缺少该年度",
 }
 
 
-def deadline(calendar: WorkingCalendar, started_at: datetime, limit_days: int, suspended_days: int,
-             extension_days: int) -> datetime:
+def deadline(
+    calendar: WorkingCalendar, started_at: datetime, limit_days: int, suspended_days: int, extension_days: int
+) -> datetime:
     """N working days after the start, plus the working days spent suspended, plus approved extensions."""
     return calendar.deadline(started_at, limit_days + suspended_days + extension_days)
 
@@ -36,8 +41,14 @@ def suspended_days(calendar: WorkingCalendar, since: datetime, until: datetime) 
     return calendar.working_days_between(since.astimezone(CHINA).date(), until.astimezone(CHINA).date())
 
 
-def clock_state(started_at: datetime | None, due: datetime | None, suspended: bool, decided_at: datetime | None,
-                now: datetime, calendar_error: str | None = None) -> ClockState:
+def clock_state(
+    started_at: datetime | None,
+    due: datetime | None,
+    suspended: bool,
+    decided_at: datetime | None,
+    now: datetime,
+    calendar_error: str | None = None,
+) -> ClockState:
     if started_at is None:
         return ClockState.PENDING
     if calendar_error and decided_at is None:

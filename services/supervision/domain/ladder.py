@@ -73,14 +73,24 @@ def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) 
         repeated = watch.department_yellow_cards + (Step.YELLOW in steps) >= policy.red_after_yellow_cards
         if not watch.red and (now >= calendar.shift(deadline, policy.red_after_overdue_days) or repeated):
             steps.append(Step.RED)
-        if (watch.silence_means_yes and not watch.extension_approved
-                and now >= calendar.shift(overdue_urges[0], policy.deem_after_urge_days)):
+        if (
+            watch.silence_means_yes
+            and not watch.extension_approved
+            and now >= calendar.shift(overdue_urges[0], policy.deem_after_urge_days)
+        ):
             steps.append(Step.DEEM)
     return steps, _next_check(watch, steps, urges, now, calendar, policy, remind_at)
 
 
-def _next_check(watch: Watch, steps: list[Step], urges: list[datetime], now: datetime,
-                calendar: WorkingCalendar, policy: Policy, remind_at: datetime) -> datetime | None:
+def _next_check(
+    watch: Watch,
+    steps: list[Step],
+    urges: list[datetime],
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    remind_at: datetime,
+) -> datetime | None:
     if Step.DEEM in steps:
         return None
     assert watch.deadline is not None

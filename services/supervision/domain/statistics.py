@@ -45,31 +45,50 @@ class Figures(BaseModel):
     mean_evaluation: float | None
 
 
-def figures(cases: list[CaseFacts], parts: list[PartFacts], alert_kinds: list[str], now: datetime,
-            calendar: WorkingCalendar) -> Figures:
+def figures(
+    cases: list[CaseFacts], parts: list[PartFacts], alert_kinds: list[str], now: datetime, calendar: WorkingCalendar
+) -> Figures:
     decided = [p for p in parts if p.decided_at is not None and p.started_at is not None]
     on_time = [p for p in decided if not p.deemed and p.deadline is not None and p.decided_at <= p.deadline]  # type: ignore[operator]
-    overdue = [p for p in parts if p.deadline is not None and (
-        (p.decided_at is None and now > p.deadline) or (p.decided_at is not None and (p.deemed or p.decided_at > p.deadline)))]
-    used = [calendar.working_days_between(_day(p.started_at), _day(p.decided_at)) - p.suspended_days  # type: ignore[arg-type]
-            for p in decided]
+    overdue = [
+        p
+        for p in parts
+        if p.deadline is not None
+        and (
+            (p.decided_at is None and now > p.deadline) or (p.decided_at is not None and (p.deemed or p.decided_at > p.deadline))
+        )
+    ]
+    used = [
+        calendar.working_days_between(_day(p.started_at), _day(p.decided_at)) - p.suspended_days  # type: ignore[arg-type]
+        for p in decided
+    ]
     marks = [c.evaluation for c in cases if c.evaluation is not None]
     kinds = Counter(alert_kinds)
     return Figures(
-        received=len(cases), accepted=sum(c.accepted for c in cases), completed=sum(c.concluded for c in cases),
-        decided_parts=len(decided), on_time_parts=len(on_time),
-        on_time_rate=round(len(on_time) / len(decided), 4) if decided else None, overdue_parts=len(overdue),
+        received=len(cases),
+        accepted=sum(c.accepted for c in cases),
+        completed=sum(c.concluded for c in cases),
+        decided_parts=len(decided),
+        on_time_parts=len(on_time),
+        on_time_rate=round(len(on_time) / len(decided), 4) if decided else None,
+        overdue_parts=len(overdue),
         mean_working_days=round(sum(used) / len(used), 2) if used else None,
         cards={"reminder": kinds["reminder"], "yellow": kinds["yellow_card"], "red": kinds["red_card"]},
-        urges=kinds["urge"], shirking_records=kinds["shirking"], deemed_approvals=kinds["deemed_approval"],
+        urges=kinds["urge"],
+        shirking_records=kinds["shirking"],
+        deemed_approvals=kinds["deemed_approval"],
         mean_evaluation=round(sum(marks) / len(marks), 2) if marks else None,
     )
 
 
 def ranking_key(department: str, f: Figures) -> tuple[float, int, float, str]:
     """Best first: highest on-time rate, fewest overdue parts, fewest working days used."""
-    return (-(f.on_time_rate if f.on_time_rate is not None else -1.0), f.overdue_parts,
-            f.mean_working_days if f.mean_working_days is not None else 0.0, department)
+    return (
+        -(f.on_time_rate if f.on_time_rate is not None else -1.0),
+        f.overdue_parts,
+        f.mean_working_days if f.mean_working_days is not None else 0.0,
+        department,
+    )
 
 
 def _day(moment: datetime) -> object:

@@ -16,8 +16,10 @@ class Violation(StrEnum):
 
 
 TEXT = {
-    Violation.DECISION_WITHOUT_ACCEPTANCE: "未受理先作出决定", Violation.STEP_OUT_OF_ORDER: "办理环节顺序违规",
-    Violation.DOUBLE_ACCEPTANCE: "同一申请人同一事项两头受理", Violation.MISSING_LEGAL_BASIS: "不予许可或不予受理未说明法律依据",
+    Violation.DECISION_WITHOUT_ACCEPTANCE: "未受理先作出决定",
+    Violation.STEP_OUT_OF_ORDER: "办理环节顺序违规",
+    Violation.DOUBLE_ACCEPTANCE: "同一申请人同一事项两头受理",
+    Violation.MISSING_LEGAL_BASIS: "不予许可或不予受理未说明法律依据",
     Violation.NO_WORK_ORDER: "无工单部门办理案件",
 }
 

@@ -104,34 +104,47 @@ class RankedDepartment(BaseModel):
     figures: Figures
 
 
-def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit: Callable[[], None],
-           calendar: WorkingCalendar) -> APIRouter:
+def router(
+    sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit: Callable[[], None], calendar: WorkingCalendar
+) -> APIRouter:
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
     def deadline_view(part: PartClock, now: datetime) -> PartDeadline:
-        state = clock_state(part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now,
-                            part.calendar_error)
-        return PartDeadline(**{k: getattr(part, k) for k in PartDeadline.model_fields if hasattr(part, k)},
-                            state=state, state_text=STATE_TEXT[state])
+        state = clock_state(
+            part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now, part.calendar_error
+        )
+        return PartDeadline(
+            **{k: getattr(part, k) for k in PartDeadline.model_fields if hasattr(part, k)},
+            state=state,
+            state_text=STATE_TEXT[state],
+        )
 
     @api.get("/cases/{case_id}", response_model=CaseSupervision)
     async def case_supervision(case_id: str) -> CaseSupervision:
         """Every event of the case in order (refused actions and alerts included), and each part's deadline."""
         async with sessions() as session:
-            timeline = list(await session.scalars(
-                select(TimelineEntry).where(TimelineEntry.case_id == case_id)
-                .order_by(TimelineEntry.occurred_at, TimelineEntry.id)))
-            parts = list(await session.scalars(
-                select(PartClock).where(PartClock.case_id == case_id).order_by(PartClock.work_order_id)))
+            timeline = list(
+                await session.scalars(
+                    select(TimelineEntry)
+                    .where(TimelineEntry.case_id == case_id)
+                    .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+                )
+            )
+            parts = list(
+                await session.scalars(select(PartClock).where(PartClock.case_id == case_id).order_by(PartClock.work_order_id))
+            )
             case = await session.get(CaseFile, case_id)
         if not timeline and not parts:
             raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
         now = clock.now()
-        return CaseSupervision(case_id=case_id, accepted_at=case.accepted_at if case else None,
-                               deadline=case.deadline if case else None,
-                               concluded_at=case.concluded_at if case else None,
-                               timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],
-                               parts=[deadline_view(p, now) for p in parts])
+        return CaseSupervision(
+            case_id=case_id,
+            accepted_at=case.accepted_at if case else None,
+            deadline=case.deadline if case else None,
+            concluded_at=case.concluded_at if case else None,
+            timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],
+            parts=[deadline_view(p, now) for p in parts],
+        )
 
     @api.get("/overdue", response_model=list[PartDeadline])
     async def overdue(department: str | None = None, limit: int = 500) -> list[PartDeadline]:
@@ -145,8 +158,13 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
             return [deadline_view(p, now) for p in parts]
 
     @api.get("/alerts", response_model=list[AlertView])
-    async def alerts(department: str | None = None, case_id: str | None = None, kind: str | None = None,
-                     unacknowledged: bool = False, limit: int = 500) -> list[AlertView]:
+    async def alerts(
+        department: str | None = None,
+        case_id: str | None = None,
+        kind: str | None = None,
+        unacknowledged: bool = False,
+        limit: int = 500,
+    ) -> list[AlertView]:
         """Cards, urges, shirking records and deemed approvals, newest first."""
         query = select(Alert)
         for column, value in ((Alert.department, department), (Alert.case_id, case_id), (Alert.kind, kind)):
@@ -186,10 +204,20 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
             alert = desk.issue(issued, part, Step.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
             await issued.write(session)
         after_commit()
-        return AlertView(alert_id=alert.alert_id, case_id=alert.case_id, work_order_id=work_order_id,
-                         department=alert.department, kind=alert.kind, sequence=alert.sequence,
-                         issued_by=alert.issued_by, issued_at=now, message=alert.message, evidence={},
-                         acknowledged_at=None, acknowledged_by=None)
+        return AlertView(
+            alert_id=alert.alert_id,
+            case_id=alert.case_id,
+            work_order_id=work_order_id,
+            department=alert.department,
+            kind=alert.kind,
+            sequence=alert.sequence,
+            issued_by=alert.issued_by,
+            issued_at=now,
+            message=alert.message,
+            evidence={},
+            acknowledged_at=None,
+            acknowledged_by=None,
+        )
 
     @api.get("/violations", response_model=list[ViolationView])
     async def violations(kind: Violation | None = None, case_id: str | None = None, limit: int = 500) -> list[ViolationView]:
@@ -202,21 +230,33 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
             query = query.where(ViolationRecord.case_id == case_id)
         async with sessions() as session:
             rows = await session.scalars(query.order_by(ViolationRecord.detected_at).limit(min(limit, 5000)))
-            return [ViolationView(kind=v.kind, kind_text=TEXT[Violation(v.kind)], case_id=v.case_id,
-                                  department=v.department, detail=v.detail, detected_at=v.detected_at) for v in rows]
+            return [
+                ViolationView(
+                    kind=v.kind,
+                    kind_text=TEXT[Violation(v.kind)],
+                    case_id=v.case_id,
+                    department=v.department,
+                    detail=v.detail,
+                    detected_at=v.detected_at,
+                )
+                for v in rows
+            ]
 
     @api.get("/statistics", response_model=Figures)
-    async def read_statistics(department: str | None = None, matter: str | None = None, since: datetime | None = None,
-                              until: datetime | None = None) -> Figures:
+    async def read_statistics(
+        department: str | None = None, matter: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> Figures:
         """Received, accepted, completed, on-time rate, overdue parts, mean working days used, cards by
         colour, urges, shirking records, deemed approvals, mean evaluation; for cases submitted in the period."""
         async with sessions() as session:
-            return await statistics(session, calendar, clock.now(), department=department, matter=matter,
-                                    since=since, until=until)
+            return await statistics(
+                session, calendar, clock.now(), department=department, matter=matter, since=since, until=until
+            )
 
     @api.get("/ranking", response_model=list[RankedDepartment])
-    async def read_ranking(matter: str | None = None, since: datetime | None = None,
-                           until: datetime | None = None) -> list[RankedDepartment]:
+    async def read_ranking(
+        matter: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[RankedDepartment]:
         """Departments ranked: on-time rate, then fewest overdue parts, then fewest working days used."""
         async with sessions() as session:
             rows = await ranking(session, calendar, clock.now(), matter=matter, since=since, until=until)
@@ -226,10 +266,16 @@ def router(sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit
     async def calendar_status() -> CalendarStatus:
         """Whether the working-day calendar covers every running clock; parts it cannot schedule wait here."""
         async with sessions() as session:
-            waiting = list(await session.scalars(
-                select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None)).limit(100)))
-        return CalendarStatus(overrides=str(calendar.overrides_path), parts_waiting=[p.work_order_id for p in waiting],
-                              error=waiting[0].calendar_error if waiting else None)
+            waiting = list(
+                await session.scalars(
+                    select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None)).limit(100)
+                )
+            )
+        return CalendarStatus(
+            overrides=str(calendar.overrides_path),
+            parts_waiting=[p.work_order_id for p in waiting],
+            error=waiting[0].calendar_error if waiting else None,
+        )
 
     @api.get("/clock", response_model=ClockSetting)
     async def read_clock() -> ClockSetting:

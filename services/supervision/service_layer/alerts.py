@@ -43,21 +43,59 @@ class AlertDesk:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
 
-    def issue(self, issued: Issued, part: PartClock, step: Step, now: datetime, *, sequence: int = 1,
-              issued_by: str = "supervision", evidence: dict[str, Any] | None = None) -> SupervisionAlert:
+    def issue(
+        self,
+        issued: Issued,
+        part: PartClock,
+        step: Step,
+        now: datetime,
+        *,
+        sequence: int = 1,
+        issued_by: str = "supervision",
+        evidence: dict[str, Any] | None = None,
+    ) -> SupervisionAlert:
         name = f"{part.department} 办理的 {part.part_code}（办件 {part.case_id}）"
         deadline = part.deadline
-        message = MESSAGES[step].format(part=name, n=sequence,
-                                        deadline=f"{deadline.astimezone():%Y-%m-%d %H:%M}" if deadline else "—")
-        alert = SupervisionAlert(alert_id=str(uuid.uuid4()), case_id=part.case_id, work_order_id=part.work_order_id,
-                                 department=part.department, kind=step.value, sequence=sequence, message=message,
-                                 deadline=deadline, issued_by=issued_by, issued_at=now, evidence=evidence or {})
-        issued.alerts.append(dict(alert_id=alert.alert_id, case_id=part.case_id, work_order_id=part.work_order_id,
-                                  department=part.department, kind=step.value, sequence=sequence, issued_by=issued_by,
-                                  issued_at=now, message=message, evidence=alert.evidence))
+        message = MESSAGES[step].format(
+            part=name, n=sequence, deadline=f"{deadline.astimezone():%Y-%m-%d %H:%M}" if deadline else "—"
+        )
+        alert = SupervisionAlert(
+            alert_id=str(uuid.uuid4()),
+            case_id=part.case_id,
+            work_order_id=part.work_order_id,
+            department=part.department,
+            kind=step.value,
+            sequence=sequence,
+            message=message,
+            deadline=deadline,
+            issued_by=issued_by,
+            issued_at=now,
+            evidence=evidence or {},
+        )
+        issued.alerts.append(
+            dict(
+                alert_id=alert.alert_id,
+                case_id=part.case_id,
+                work_order_id=part.work_order_id,
+                department=part.department,
+                kind=step.value,
+                sequence=sequence,
+                issued_by=issued_by,
+                issued_at=now,
+                message=message,
+                evidence=alert.evidence,
+            )
+        )
         event, rows = self.outbox.rows(alert, subject=part.case_id)
         issued.outbox += rows
-        issued.timeline.append(dict(case_id=part.case_id, event_id=event.id, event_type=event.type, occurred_at=now,
-                                    department=part.department,
-                                    summary={"kind": step.value, "sequence": sequence, "issued_by": issued_by}))
+        issued.timeline.append(
+            dict(
+                case_id=part.case_id,
+                event_id=event.id,
+                event_type=event.type,
+                occurred_at=now,
+                department=part.department,
+                summary={"kind": step.value, "sequence": sequence, "issued_by": issued_by},
+            )
+        )
         return alert

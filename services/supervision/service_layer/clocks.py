@@ -52,10 +52,13 @@ class Clocks:
     def _reschedule(self, part: PartClock) -> None:
         assert part.started_at is not None
         try:
-            part.suspended_days = sum(suspended_days(self.calendar, datetime.fromisoformat(since),
-                                                     datetime.fromisoformat(until)) for since, until in part.suspensions)
-            part.deadline = deadline(self.calendar, part.started_at, part.time_limit_days, part.suspended_days,
-                                     part.extension_days)
+            part.suspended_days = sum(
+                suspended_days(self.calendar, datetime.fromisoformat(since), datetime.fromisoformat(until))
+                for since, until in part.suspensions
+            )
+            part.deadline = deadline(
+                self.calendar, part.started_at, part.time_limit_days, part.suspended_days, part.extension_days
+            )
             remind_at = self.calendar.shift(part.deadline, -self.policy.remind_days_before)
         except UnknownYearError as exc:
             log.error("part %s has no deadline yet: %s", part.work_order_id, exc)

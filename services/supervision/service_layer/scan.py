@@ -31,8 +31,18 @@ CARD_WINDOW = timedelta(days=30)  # yellow cards of a department that count towa
 
 
 class LadderScanner:
-    def __init__(self, sessions: SessionFactory, desk: AlertDesk, calendar: WorkingCalendar, policy: Policy,
-                 clock: Clock, after_commit: Callable[[], None], *, batch_size: int, interval: float) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        desk: AlertDesk,
+        calendar: WorkingCalendar,
+        policy: Policy,
+        clock: Clock,
+        after_commit: Callable[[], None],
+        *,
+        batch_size: int,
+        interval: float,
+    ) -> None:
         self.sessions, self.desk, self.calendar, self.policy, self.clock = sessions, desk, calendar, policy, clock
         self.after_commit, self.batch_size, self.interval = after_commit, batch_size, interval
         self._task: asyncio.Task[None] | None = None
@@ -58,8 +68,11 @@ class LadderScanner:
     async def reschedule_waiting(self, clocks: Clocks) -> int:
         """Give a deadline to the parts that waited for the calendar to learn their year."""
         async with self.sessions() as session, session.begin():
-            waiting = list(await session.scalars(
-                select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None))))
+            waiting = list(
+                await session.scalars(
+                    select(PartClock).where(PartClock.calendar_error.is_not(None), PartClock.decided_at.is_(None))
+                )
+            )
             for part in waiting:
                 clocks.reschedule(part)
         return len(waiting)
@@ -68,9 +81,14 @@ class LadderScanner:
         """Handle one batch of parts whose next check is due; returns how many were looked at."""
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            parts = list(await session.scalars(
-                select(PartClock).where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
-                .order_by(PartClock.next_check_at).limit(self.batch_size)))
+            parts = list(
+                await session.scalars(
+                    select(PartClock)
+                    .where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
+                    .order_by(PartClock.next_check_at)
+                    .limit(self.batch_size)
+                )
+            )
             cards = await self._yellow_cards(session, {p.department for p in parts}, now)
             issued = Issued()
             for part in parts:
@@ -82,23 +100,33 @@ class LadderScanner:
 
     async def _yellow_cards(self, session: AsyncSession, departments: set[str], now: datetime) -> dict[str, int]:
         rows = await session.execute(
-            select(Alert.department, func.count()).where(
-                Alert.kind == Step.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
-            .group_by(Alert.department))
+            select(Alert.department, func.count())
+            .where(Alert.kind == Step.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
+            .group_by(Alert.department)
+        )
         return {department: count for department, count in rows}
 
     def _step(self, issued: Issued, part: PartClock, now: datetime, cards: dict[str, int]) -> None:
         urges = [datetime.fromisoformat(u) for u in part.urges]
-        watch = Watch(deadline=part.deadline, silence_means_yes=part.silence_means_yes,
-                      extension_approved=part.extension_days > 0, reminded=part.reminded, yellow=part.yellow,
-                      red=part.red, shirking=part.shirking, deemed=part.deemed, urges=urges,
-                      department_yellow_cards=cards.get(part.department, 0))
+        watch = Watch(
+            deadline=part.deadline,
+            silence_means_yes=part.silence_means_yes,
+            extension_approved=part.extension_days > 0,
+            reminded=part.reminded,
+            yellow=part.yellow,
+            red=part.red,
+            shirking=part.shirking,
+            deemed=part.deemed,
+            urges=urges,
+            department_yellow_cards=cards.get(part.department, 0),
+        )
         steps, part.next_check_at = due(watch, now, self.calendar, self.policy)
         for step in steps:
             self._issue(issued, part, step, now, urges, cards)
 
-    def _issue(self, issued: Issued, part: PartClock, step: Step, now: datetime, urges: list[datetime],
-               cards: dict[str, int]) -> None:
+    def _issue(
+        self, issued: Issued, part: PartClock, step: Step, now: datetime, urges: list[datetime], cards: dict[str, int]
+    ) -> None:
         if step is Step.URGE:
             part.urge_count += 1
             urges.append(now)
@@ -121,9 +149,12 @@ class LadderScanner:
             self._deem(issued, part, urges, now)
 
     def _evidence(self, part: PartClock, urges: list[datetime], now: datetime) -> dict[str, object]:
-        return {"deadline": part.deadline.isoformat() if part.deadline else None,
-                "urged_at": [u.isoformat() for u in urges], "silent_since": self._silent_since(part).isoformat(),
-                "recorded_at": now.isoformat()}
+        return {
+            "deadline": part.deadline.isoformat() if part.deadline else None,
+            "urged_at": [u.isoformat() for u in urges],
+            "silent_since": self._silent_since(part).isoformat(),
+            "recorded_at": now.isoformat(),
+        }
 
     @staticmethod
     def _silent_since(part: PartClock) -> datetime:
@@ -134,8 +165,18 @@ class LadderScanner:
         """超时默许: approve on the silent department's behalf, through the case like any action."""
         assert part.deadline is not None
         after_deadline = [u for u in urges if u > part.deadline]  # the urgings the silence is counted from
-        action = DeemedApproval(document_number=f"默许-{part.work_order_id}", deadline=part.deadline,
-                                urged_at=after_deadline, silent_since=self._silent_since(part))
-        acted = DepartmentActed(case_id=part.case_id, work_order_id=part.work_order_id, department=part.department,
-                                staff_id=SUPERVISION, acted_at=now, action=action)
+        action = DeemedApproval(
+            document_number=f"默许-{part.work_order_id}",
+            deadline=part.deadline,
+            urged_at=after_deadline,
+            silent_since=self._silent_since(part),
+        )
+        acted = DepartmentActed(
+            case_id=part.case_id,
+            work_order_id=part.work_order_id,
+            department=part.department,
+            staff_id=SUPERVISION,
+            acted_at=now,
+            action=action,
+        )
         issued.outbox += self.desk.outbox.rows(acted, subject=part.case_id)[1]

@@ -12,22 +12,39 @@ from services.supervision.domain.statistics import CaseFacts, Figures, PartFacts
 from shared.workdays import WorkingCalendar
 
 
-async def statistics(session: AsyncSession, calendar: WorkingCalendar, now: datetime, *, department: str | None = None,
-                     matter: str | None = None, since: datetime | None = None, until: datetime | None = None) -> Figures:
+async def statistics(
+    session: AsyncSession,
+    calendar: WorkingCalendar,
+    now: datetime,
+    *,
+    department: str | None = None,
+    matter: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Figures:
     cases, parts, kinds = await _facts(session, department, matter, since, until)
     return figures(cases, parts, kinds, now, calendar)
 
 
-async def ranking(session: AsyncSession, calendar: WorkingCalendar, now: datetime, *, matter: str | None = None,
-                  since: datetime | None = None, until: datetime | None = None) -> list[tuple[str, Figures]]:
+async def ranking(
+    session: AsyncSession,
+    calendar: WorkingCalendar,
+    now: datetime,
+    *,
+    matter: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[tuple[str, Figures]]:
     departments = sorted(set(await session.scalars(select(PartClock.department).distinct())))
-    rows = [(d, await statistics(session, calendar, now, department=d, matter=matter, since=since, until=until))
-            for d in departments]
+    rows = [
+        (d, await statistics(session, calendar, now, department=d, matter=matter, since=since, until=until)) for d in departments
+    ]
     return sorted(rows, key=lambda row: ranking_key(*row))
 
 
-async def _facts(session: AsyncSession, department: str | None, matter: str | None, since: datetime | None,
-                 until: datetime | None) -> tuple[list[CaseFacts], list[PartFacts], list[str]]:
+async def _facts(
+    session: AsyncSession, department: str | None, matter: str | None, since: datetime | None, until: datetime | None
+) -> tuple[list[CaseFacts], list[PartFacts], list[str]]:
     query = select(CaseFile)
     if matter:
         query = query.where(CaseFile.matter_code == matter)
@@ -46,6 +63,8 @@ async def _facts(session: AsyncSession, department: str | None, matter: str | No
         alert_query = alert_query.where(Alert.department == department)
     parts = list(await session.scalars(part_query))
     kinds = list(await session.scalars(alert_query))
-    return ([CaseFacts(c.case_id, c.accepted_at is not None, c.concluded_at is not None, c.evaluation) for c in cases],
-            [PartFacts(p.department, p.started_at, p.deadline, p.decided_at, p.suspended_days, p.deemed) for p in parts],
-            kinds)
+    return (
+        [CaseFacts(c.case_id, c.accepted_at is not None, c.concluded_at is not None, c.evaluation) for c in cases],
+        [PartFacts(p.department, p.started_at, p.deadline, p.decided_at, p.suspended_days, p.deemed) for p in parts],
+        kinds,
+    )

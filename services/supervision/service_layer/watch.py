@@ -47,8 +47,12 @@ class Watcher:
     def __init__(self, clocks: Clocks) -> None:
         self.clocks = clocks
         self.handlers: dict[type[EventData], Callable[[Batch, Delivery, Any], None]] = {
-            CaseSubmitted: self._submitted, CaseAccepted: self._case_accepted, PartActionRecorded: self._part_acted,
-            ActionRefused: self._refused, CaseConcluded: self._concluded, CaseEvaluated: self._evaluated,
+            CaseSubmitted: self._submitted,
+            CaseAccepted: self._case_accepted,
+            PartActionRecorded: self._part_acted,
+            ActionRefused: self._refused,
+            CaseConcluded: self._concluded,
+            CaseEvaluated: self._evaluated,
         }
 
     async def follow(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
@@ -68,8 +72,7 @@ class Watcher:
         acks = {d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged)}
         for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks))):
             if alert.acknowledged_at is None:
-                alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[
-                    alert.alert_id].staff_id
+                alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[alert.alert_id].staff_id
 
     def _submitted(self, batch: Batch, _d: Delivery, event: CaseSubmitted) -> None:
         _open(batch.session, event, batch.cases, batch.parts)
@@ -81,8 +84,15 @@ class Watcher:
         self._accepted(event, case, batch.parts)
         twins = batch.open_cases.setdefault((case.applicant_id, case.matter_code), set())
         if others := twins - {case.case_id}:
-            _violation(batch.session, Violation.DOUBLE_ACCEPTANCE, case.case_id, case.lead_department, d.event.id,
-                       f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(others)} 并行受理", event.accepted_at)
+            _violation(
+                batch.session,
+                Violation.DOUBLE_ACCEPTANCE,
+                case.case_id,
+                case.lead_department,
+                d.event.id,
+                f"{TEXT[Violation.DOUBLE_ACCEPTANCE]}：与办件 {min(others)} 并行受理",
+                event.accepted_at,
+            )
         twins.add(case.case_id)
 
     def _part_acted(self, batch: Batch, _d: Delivery, event: PartActionRecorded) -> None:
@@ -143,17 +153,22 @@ class Watcher:
             part.deemed = kind == "deemed_approve"
 
 
-async def _open_cases(session: AsyncSession, deliveries: list[Delivery],
-                      cases: dict[str, CaseFile]) -> dict[tuple[str, str], set[str]]:
+async def _open_cases(
+    session: AsyncSession, deliveries: list[Delivery], cases: dict[str, CaseFile]
+) -> dict[tuple[str, str], set[str]]:
     """Accepted and not concluded cases of the applicants this batch accepts, by applicant and matter
     (one query a batch), to see 两头受理: a case accepted while its twin is still open."""
     applicants = {d.data.applicant.id_number for d in deliveries if isinstance(d.data, CaseSubmitted)}
-    applicants |= {cases[d.data.case_id].applicant_id for d in deliveries
-                   if isinstance(d.data, CaseAccepted) and d.data.case_id in cases}
+    applicants |= {
+        cases[d.data.case_id].applicant_id for d in deliveries if isinstance(d.data, CaseAccepted) and d.data.case_id in cases
+    }
     found: dict[tuple[str, str], set[str]] = {}
     if applicants:
-        rows = await session.execute(select(CaseFile.case_id, CaseFile.applicant_id, CaseFile.matter_code).where(
-            CaseFile.applicant_id.in_(applicants), CaseFile.accepted_at.is_not(None), CaseFile.concluded_at.is_(None)))
+        rows = await session.execute(
+            select(CaseFile.case_id, CaseFile.applicant_id, CaseFile.matter_code).where(
+                CaseFile.applicant_id.in_(applicants), CaseFile.accepted_at.is_not(None), CaseFile.concluded_at.is_(None)
+            )
+        )
         for case_id, applicant_id, matter_code in rows:
             found.setdefault((applicant_id, matter_code), set()).add(case_id)
     return found
@@ -163,31 +178,66 @@ async def record(session: AsyncSession, deliveries: list[Delivery]) -> None:
     """The batch's events on their cases' timelines, in one statement."""
     if not deliveries:
         return
-    await session.execute(insert(TimelineEntry), [
-        {"case_id": d.event.subject, "event_id": d.event.id, "event_type": d.event.type, "occurred_at": d.event.time,
-         "department": getattr(d.data, "department", None), "summary": summary(d.data)} for d in deliveries])
+    await session.execute(
+        insert(TimelineEntry),
+        [
+            {
+                "case_id": d.event.subject,
+                "event_id": d.event.id,
+                "event_type": d.event.type,
+                "occurred_at": d.event.time,
+                "department": getattr(d.data, "department", None),
+                "summary": summary(d.data),
+            }
+            for d in deliveries
+        ],
+    )
 
 
 def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile], parts: dict[str, PartClock]) -> None:
     if event.case_id in cases:
         return
-    cases[event.case_id] = CaseFile(case_id=event.case_id, matter_code=event.matter_code,
-                                    lead_department=event.lead_department, applicant_id=event.applicant.id_number,
-                                    overall_days=event.overall_days, submitted_at=event.submitted_at)
+    cases[event.case_id] = CaseFile(
+        case_id=event.case_id,
+        matter_code=event.matter_code,
+        lead_department=event.lead_department,
+        applicant_id=event.applicant.id_number,
+        overall_days=event.overall_days,
+        submitted_at=event.submitted_at,
+    )
     session.add(cases[event.case_id])
     for p in event.parts:
         parts[p.work_order_id] = PartClock(
-            work_order_id=p.work_order_id, case_id=event.case_id, department=p.department, part_code=p.part_code,
-            matter_code=event.matter_code, time_limit_days=p.time_limit_days, silence_means_yes=p.silence_means_yes,
-            suspensions=[], suspended_days=0, extension_days=0, pending_extension_days=0, urges=[], urge_count=0,
-            reminded=False, yellow=False, red=False, shirking=False, deemed=False)
+            work_order_id=p.work_order_id,
+            case_id=event.case_id,
+            department=p.department,
+            part_code=p.part_code,
+            matter_code=event.matter_code,
+            time_limit_days=p.time_limit_days,
+            silence_means_yes=p.silence_means_yes,
+            suspensions=[],
+            suspended_days=0,
+            extension_days=0,
+            pending_extension_days=0,
+            urges=[],
+            urge_count=0,
+            reminded=False,
+            yellow=False,
+            red=False,
+            shirking=False,
+            deemed=False,
+        )
         session.add(parts[p.work_order_id])
 
 
-def _violation(session: AsyncSession, kind: Violation, case_id: str, department: str | None, event_id: str,
-               detail: str, at: datetime) -> None:
-    session.add(ViolationRecord(kind=kind.value, case_id=case_id, department=department, event_id=event_id,
-                                detail=detail[:1000], detected_at=at))
+def _violation(
+    session: AsyncSession, kind: Violation, case_id: str, department: str | None, event_id: str, detail: str, at: datetime
+) -> None:
+    session.add(
+        ViolationRecord(
+            kind=kind.value, case_id=case_id, department=department, event_id=event_id, detail=detail[:1000], detected_at=at
+        )
+    )
 
 
 def summary(data: EventData) -> dict[str, Any]:
@@ -195,8 +245,11 @@ def summary(data: EventData) -> dict[str, Any]:
     if isinstance(data, CaseSubmitted):
         return {"matter_code": data.matter_code, "parts": [p.department for p in data.parts], "staff_id": data.staff_id}
     if isinstance(data, PartActionRecorded):
-        return {"staff_id": data.staff_id, "action": data.action.model_dump(mode="json"),
-                "part_state": data.part_state, "case_state": data.case_state}
+        return {
+            "staff_id": data.staff_id,
+            "action": data.action.model_dump(mode="json"),
+            "part_state": data.part_state,
+            "case_state": data.case_state,
+        }
     dumped = data.model_dump(mode="json", exclude={"applicant", "materials", "parts", "notice", "message"})
     return {k: v for k, v in dumped.items() if k != "case_id"}
-

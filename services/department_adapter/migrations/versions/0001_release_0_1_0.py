@@ -3,55 +3,58 @@
 Revision ID: 0001
 Revises:
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0001'
+revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('outbox',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('key', sa.String(length=255), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    op.create_table('processed_messages',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('message_id', sa.String(length=100), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'message_id')
+    op.create_table(
+        "processed_messages",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("message_id", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "message_id"),
     )
-    op.create_table('work_items',
-    sa.Column('item_id', sa.String(length=120), nullable=False, comment='work order id, phase and round'),
-    sa.Column('case_id', sa.String(length=64), nullable=False),
-    sa.Column('event', sa.LargeBinary(), nullable=False),
-    sa.Column('topic', sa.String(length=255), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_error', sa.String(length=2000), nullable=True),
-    sa.Column('result_event_id', sa.String(length=64), nullable=True),
-    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('item_id')
+    op.create_table(
+        "work_items",
+        sa.Column("item_id", sa.String(length=120), nullable=False, comment="work order id, phase and round"),
+        sa.Column("case_id", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.LargeBinary(), nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=2000), nullable=True),
+        sa.Column("result_event_id", sa.String(length=64), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("item_id"),
     )
-    with op.batch_alter_table('work_items', schema=None) as batch_op:
-        batch_op.create_index('ix_work_items_due', ['status', 'next_attempt_at'], unique=False)
-
+    with op.batch_alter_table("work_items", schema=None) as batch_op:
+        batch_op.create_index("ix_work_items_due", ["status", "next_attempt_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('work_items', schema=None) as batch_op:
-        batch_op.drop_index('ix_work_items_due')
+    with op.batch_alter_table("work_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_work_items_due")
 
-    op.drop_table('work_items')
-    op.drop_table('processed_messages')
-    op.drop_table('outbox')
+    op.drop_table("work_items")
+    op.drop_table("processed_messages")
+    op.drop_table("outbox")
