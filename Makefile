@@ -35,8 +35,9 @@ migrate: $(STAMP)  ## every service's database to the newest revision (settings 
 test-fast: $(STAMP)  ## unit tests only, no broker
 	$(PY) -m pytest -m "not e2e"
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (lint and format check) and mypy --strict, as the pre-commit hooks do
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 bench: $(STAMP) kafka  ## cases through HTTP intake to unified replies on local Kafka

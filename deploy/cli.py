@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ async def _scratch(schema: Schema, work: Callable[[Any], Any]) -> Any:
 
 
 async def db_check() -> None:
-    differences = {name: await _scratch(schema, lambda e, s=schema: drift(e, s)) for name, schema in SCHEMAS.items()}
+    differences = {name: await _scratch(schema, partial(drift, schema=schema)) for name, schema in SCHEMAS.items()}
     for name, found in differences.items():
         print(f"{name}: {found or 'models and migrations agree'}")
     if any(differences.values()):

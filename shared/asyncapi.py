@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from shared import routing
 from shared.contracts.envelope import CloudEvent, EventData
@@ -68,7 +68,7 @@ def _envelope_schema(model: type[EventData]) -> dict[str, Any]:
     envelope["properties"]["data"] = {k: v for k, v in data.items() if k != "$defs"}
     if "$defs" in data:
         envelope["$defs"] = data["$defs"]
-    return _asyncapi_schema(envelope)
+    return cast(dict[str, Any], _asyncapi_schema(envelope))
 
 
 def _asyncapi_schema(node: Any) -> Any:

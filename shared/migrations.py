@@ -78,8 +78,11 @@ async def drift(engine: AsyncEngine, schema: Schema) -> list[Any]:
     """What autogenerate would write: the differences between the models and the migrated database."""
     async with engine.connect() as connection:
         return await connection.run_sync(
-            lambda c: compare_metadata(MigrationContext.configure(c, opts=_options(c)), schema.metadatas)
-        )  # type: ignore[arg-type] # a list works, as in env.py
+            lambda c: compare_metadata(
+                MigrationContext.configure(c, opts=_options(c)),
+                schema.metadatas,  # type: ignore[arg-type]  # a list works, as in env.py
+            )
+        )
 
 
 def run_env() -> None:

@@ -2,5 +2,5 @@ import uvicorn
 
 from deploy.simulators.department_system import SimulatorSettings, build
 
-settings = SimulatorSettings()  # type: ignore[call-arg]
+settings = SimulatorSettings()
 uvicorn.run(build(settings), host=settings.host, port=settings.port, log_level="warning")

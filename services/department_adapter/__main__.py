@@ -2,5 +2,5 @@ from services.department_adapter.bootstrap import build
 from shared.runtime import serve
 from shared.settings import AdapterSettings
 
-settings = AdapterSettings()  # type: ignore[call-arg]
+settings = AdapterSettings()
 serve(build(settings), settings)

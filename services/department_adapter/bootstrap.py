@@ -21,7 +21,7 @@ def connector_for(settings: AdapterSettings) -> Connector:
 
 
 def build(settings: AdapterSettings | None = None) -> FastAPI:
-    settings = settings or AdapterSettings()  # type: ignore[call-arg]
+    settings = settings or AdapterSettings()
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, SCHEMA)
     connector = connector_for(settings)

@@ -16,8 +16,10 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -122,7 +124,7 @@ def _due(db: Path, burst: int, due_at: datetime) -> None:
     conn.close()
 
 
-def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+def _insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     marks = ",".join("?" * len(COLUMNS))
     conn.executemany(f"INSERT INTO part_clocks ({','.join(COLUMNS)}) VALUES ({marks})", rows)
     conn.commit()

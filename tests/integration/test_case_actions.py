@@ -93,7 +93,7 @@ async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None: 
     ]
     async with actions.sessions() as session, session.begin():
         await actions.record(session, batch)  # PostgreSQL once refused this as a concurrent update
-    assert [(await actions.read(c)).state for c in case_ids] == [CaseState.HANDLING] * 3  # type: ignore[union-attr]
+    assert [(await actions.read(c)).state for c in case_ids] == [CaseState.HANDLING] * 3
 
 
 async def test_a_case_saved_by_another_writer_in_between_is_not_overwritten(desk) -> None:  # type: ignore[no-untyped-def]

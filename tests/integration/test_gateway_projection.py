@@ -12,6 +12,7 @@ from shared.contracts import (
     CaseConcluded,
     CaseSupplemented,
     CloudEvent,
+    DepartmentAction,
     NoticeItem,
     Outcome,
     PartActionRecorded,
@@ -36,7 +37,7 @@ async def gateway(make_sessions: MakeSessions) -> World:
     return World(sessions, None, consumer, None)  # type: ignore[arg-type]
 
 
-def recorded(case_id: str, department: str, action: object, part_state: str, case_state: str) -> PartActionRecorded:
+def recorded(case_id: str, department: str, action: DepartmentAction, part_state: str, case_state: str) -> PartActionRecorded:
     return PartActionRecorded(
         case_id=case_id,
         work_order_id=f"{case_id}-{department}",
@@ -44,7 +45,7 @@ def recorded(case_id: str, department: str, action: object, part_state: str, cas
         staff_id="s",
         acted_at=cst(11, 23, 10),
         action=action,
-        part_state=part_state,  # type: ignore[arg-type]
+        part_state=part_state,
         case_state=case_state,
     )
 

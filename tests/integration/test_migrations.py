@@ -49,7 +49,7 @@ async def test_a_release_0_1_0_database_reaches_the_newest_revision_with_its_row
         outbox = (await connection.execute(text("SELECT key, payload FROM outbox"))).all()
     assert [(c, m) for c, m, _ in processed] == [("c", "m1")]
     assert processed[0][2] is not None  # the new column, filled for the old row
-    assert [(k, bytes(p)) for k, p in outbox] == [("LB1", b"{}")]
+    assert [(k, p) for k, p in outbox] == [("LB1", b"{}")]
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)

@@ -44,8 +44,8 @@ async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_
     [approval] = deemed
     assert isinstance(approval, DepartmentActed)
     assert approval.action.kind == "deemed_approve"
-    assert approval.action.deadline == cst(11, 30, 17)  # type: ignore[union-attr]
-    assert approval.action.urged_at[0] == cst(11, 30, 17, 1)  # type: ignore[union-attr]
+    assert approval.action.deadline == cst(11, 30, 17)
+    assert approval.action.urged_at[0] == cst(11, 30, 17, 1)
     assert await kinds_at(cst(12, 10)) == []  # nothing after the deemed approval
     assert (await w.alerts("LB1-market")) == []  # market's deadline (12-21) is weeks away
 
@@ -122,9 +122,9 @@ async def test_a_suspension_over_the_national_day_week_moves_the_deadline_as_the
     )
     assert (await w.part("LB5-planning")).deadline == cst(10, 16, 17)  # a refused extension moves nothing
     async with w.sessions() as session:
-        case = await session.get(CaseFile, "LB5")
-    assert case is not None
-    assert case.deadline == cst(10, 16, 17)  # the case's 10 days, or its latest part, whichever is later
+        file = await session.get(CaseFile, "LB5")
+    assert file is not None
+    assert file.deadline == cst(10, 16, 17)  # the case's 10 days, or its latest part, whichever is later
 
 
 async def test_a_restart_loses_no_due_step_and_repeats_none(make_sessions: MakeSessions) -> None:

@@ -1,6 +1,7 @@
 """The gateway replies once, stating each department's result in Chinese."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from services.gateway.domain.reply import unified_reply
 from shared.contracts import CaseConcluded, Outcome, PartOutcome
@@ -9,7 +10,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 NAMES = {"market": "市场监督管理局", "tax": "税务局", "fire": "消防救援支队"}
 
 
-def part(dept: str, outcome: Outcome, **kw: object) -> PartOutcome:
+def part(dept: str, outcome: Outcome, **kw: Any) -> PartOutcome:
     return PartOutcome(
         department=dept,
         department_name=NAMES[dept],
@@ -18,7 +19,7 @@ def part(dept: str, outcome: Outcome, **kw: object) -> PartOutcome:
         outcome=outcome,
         decided_at=NOW,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def reply_for(outcome: Outcome, *parts: PartOutcome):  # type: ignore[no-untyped-def]
