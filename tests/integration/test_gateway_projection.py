@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.gateway.adapters.orm import SCHEMA, CaseView
+from services.gateway.adapters.orm import SCHEMA, ApplicantView
 from services.gateway.entrypoints.consumers import handlers
 from services.gateway.service_layer.project import Projector
 from shared.contracts import (
@@ -50,9 +50,9 @@ def recorded(case_id: str, department: str, action: DepartmentAction, part_state
     )
 
 
-async def view(w: World, case_id: str) -> CaseView:
+async def view(w: World, case_id: str) -> ApplicantView:
     async with w.sessions() as session:
-        found = await session.get(CaseView, case_id)
+        found = await session.get(ApplicantView, case_id)
         assert found is not None
         return found
 

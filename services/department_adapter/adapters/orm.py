@@ -28,7 +28,7 @@ class WorkStatus(StrEnum):
     DEAD = "dead"  # given up on, and dead-lettered with the cause
 
 
-class WorkItem(Base):
+class InboxItem(Base):
     __tablename__ = "work_items"
     __table_args__ = (Index("ix_work_items_due", "status", "next_attempt_at"),)
 

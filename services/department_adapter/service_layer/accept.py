@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.department_adapter.adapters.orm import WorkItem, WorkStatus
+from services.department_adapter.adapters.orm import InboxItem, WorkStatus
 from services.department_adapter.domain.answer import item_id
 from shared.messaging.consumer import Delivery
 
@@ -19,7 +19,7 @@ class AcceptWork:
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
         ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries}
-        known = set(await session.scalars(select(WorkItem.item_id).where(WorkItem.item_id.in_(ids.values()))))
+        known = set(await session.scalars(select(InboxItem.item_id).where(InboxItem.item_id.in_(ids.values()))))
         now = self.clock()
         for d in deliveries:
             key = ids[d.event.id]
@@ -28,7 +28,7 @@ class AcceptWork:
             known.add(key)
             # Anything that is not work for this department is kept too, and dead-lettered by the dispatcher.
             session.add(
-                WorkItem(
+                InboxItem(
                     item_id=key,
                     case_id=d.event.subject,
                     event=d.event.to_bytes(),

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from services.department_adapter.adapters.connector import Connector
-from services.department_adapter.adapters.orm import WorkItem, WorkStatus
+from services.department_adapter.adapters.orm import InboxItem, WorkStatus
 from services.department_adapter.domain.answer import NotYetDecided
 from shared.clock import Clock
 from shared.contracts import (
@@ -36,7 +36,7 @@ from shared.messaging.outbox import Outbox
 
 log = logging.getLogger(__name__)
 Reply = DepartmentActed | AlertAcknowledged  # what goes back: an action on a part, or a notice acknowledged
-Outcome = tuple[str, Reply | Exception]
+Answered = tuple[str, Reply | Exception]
 
 
 class Dispatcher:
@@ -63,7 +63,7 @@ class Dispatcher:
         self.concurrency, self.idle_seconds, self.poll_seconds = concurrency, idle_seconds, poll_seconds
         self.max_backoff = max_backoff
         self.in_flight: set[str] = set()
-        self.answers: asyncio.Queue[Outcome] = asyncio.Queue()
+        self.answers: asyncio.Queue[Answered] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._asking: set[asyncio.Task[None]] = set()
@@ -104,9 +104,9 @@ class Dispatcher:
             return []
         async with self.sessions() as session:
             rows = await session.execute(
-                select(WorkItem.item_id, WorkItem.event)
-                .where(WorkItem.status == WorkStatus.PENDING, WorkItem.next_attempt_at <= self.clock.now())
-                .order_by(WorkItem.next_attempt_at)
+                select(InboxItem.item_id, InboxItem.event)
+                .where(InboxItem.status == WorkStatus.PENDING, InboxItem.next_attempt_at <= self.clock.now())
+                .order_by(InboxItem.next_attempt_at)
                 .limit(room + len(self.in_flight))
             )
             return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
@@ -148,11 +148,11 @@ class Dispatcher:
                 self.in_flight.difference_update(item_id for item_id, _ in batch)
                 self._wake.set()
 
-    async def _record(self, batch: list[Outcome]) -> None:
+    async def _record(self, batch: list[Answered]) -> None:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
             items = {
-                i.item_id: i for i in await session.scalars(select(WorkItem).where(WorkItem.item_id.in_([i for i, _ in batch])))
+                i.item_id: i for i in await session.scalars(select(InboxItem).where(InboxItem.item_id.in_([i for i, _ in batch])))
             }
             for item_id, outcome in batch:
                 item = items[item_id]
@@ -169,7 +169,7 @@ class Dispatcher:
                     self.outbox.add(session, letter, subject=item.case_id)
         self.after_commit()
 
-    def _failed(self, item: WorkItem, error: Exception, now: datetime) -> bool:
+    def _failed(self, item: InboxItem, error: Exception, now: datetime) -> bool:
         """Count the failed attempt; True when it was the last one."""
         item.attempts += 1
         item.last_error = f"{type(error).__name__}: {error}"[:2000]

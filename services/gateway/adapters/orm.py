@@ -17,7 +17,7 @@ class Base(DeclarativeBase):
     metadata = MetaData()
 
 
-class CaseView(Base):
+class ApplicantView(Base):
     __tablename__ = "cases"
 
     case_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from services.gateway.adapters.orm import CaseView
+from services.gateway.adapters.orm import ApplicantView
 from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
 
@@ -35,7 +35,7 @@ def router(sessions: SessionFactory) -> APIRouter:
     async def case_status(case_id: str) -> CaseStatus:
         """The case's status, every department part, the one-time notice if any, and the unified reply."""
         async with sessions() as session:
-            view = await session.get(CaseView, case_id)
+            view = await session.get(ApplicantView, case_id)
         if view is None:
             raise HTTPException(404, f"未找到该办件 case {case_id} is not known (yet) to the gateway")
         parts = [p | {"state_text": STATE_TEXT.get(p["state"], p["state"])} for p in view.parts]

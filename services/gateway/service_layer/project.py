@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.adapters.orm import CaseView
+from services.gateway.adapters.orm import ApplicantView
 from services.gateway.domain.reply import unified_reply
 from shared.contracts import (
     CaseAccepted,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class Projector:
     def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.outbox, self.clock = outbox, clock
-        self.handlers: dict[type[EventData], Callable[[AsyncSession, CaseView, Any], None]] = {
+        self.handlers: dict[type[EventData], Callable[[AsyncSession, ApplicantView, Any], None]] = {
             PartActionRecorded: self._part_acted,
             SupplementRequested: self._notice_given,
             CaseSupplemented: self._supplemented,
@@ -48,7 +48,7 @@ class Projector:
     async def follow(self, session: AsyncSession, events: list[EventData]) -> None:
         """A batch of case events, in order, into the applicant's views (loaded and saved together)."""
         case_ids = {e.case_id for e in events}  # type: ignore[attr-defined]
-        views = {v.case_id: v for v in await session.scalars(select(CaseView).where(CaseView.case_id.in_(case_ids)))}
+        views = {v.case_id: v for v in await session.scalars(select(ApplicantView).where(ApplicantView.case_id.in_(case_ids)))}
         for event in events:
             case_id: str = event.case_id  # type: ignore[attr-defined]
             if isinstance(event, CaseSubmitted):
@@ -62,42 +62,42 @@ class Projector:
             else:
                 handler(session, view, event)
 
-    def _part_acted(self, _s: AsyncSession, view: CaseView, event: PartActionRecorded) -> None:
+    def _part_acted(self, _s: AsyncSession, view: ApplicantView, event: PartActionRecorded) -> None:
         view.state = event.case_state
         view.parts = [_acted(p, event) if p["department"] == event.department else p for p in view.parts]
 
-    def _notice_given(self, _s: AsyncSession, view: CaseView, event: SupplementRequested) -> None:
+    def _notice_given(self, _s: AsyncSession, view: ApplicantView, event: SupplementRequested) -> None:
         view.state, view.notice = CaseState.AWAITING_SUPPLEMENT, event.model_dump(mode="json")
 
-    def _supplemented(self, _s: AsyncSession, view: CaseView, event: CaseSupplemented) -> None:
+    def _supplemented(self, _s: AsyncSession, view: ApplicantView, event: CaseSupplemented) -> None:
         view.state, view.notice = CaseState.PRE_REVIEW, None
         view.parts = [
             p | {"state": PartState.FORWARDED.value} if p["department"] in event.materials else p for p in view.parts
         ]  # the departments that asked review again
 
-    def _accepted(self, _s: AsyncSession, view: CaseView, event: CaseAccepted) -> None:
+    def _accepted(self, _s: AsyncSession, view: ApplicantView, event: CaseAccepted) -> None:
         view.state, view.accepted_at = CaseState.HANDLING, event.accepted_at
         view.parts = [p | {"state": PartState.HANDLING.value} for p in view.parts]
 
-    def _not_accepted(self, _s: AsyncSession, view: CaseView, _event: CaseNotAccepted) -> None:
+    def _not_accepted(self, _s: AsyncSession, view: ApplicantView, _event: CaseNotAccepted) -> None:
         view.state = CaseState.NOT_ACCEPTED
 
-    def _concluded(self, session: AsyncSession, view: CaseView, event: CaseConcluded) -> None:
+    def _concluded(self, session: AsyncSession, view: ApplicantView, event: CaseConcluded) -> None:
         if view.reply is None:  # one reply, however often the conclusion is delivered
             reply = unified_reply(event, self.clock())
             view.reply = reply.model_dump(mode="json")
             self.outbox.add(session, reply, subject=event.case_id)
 
-    def _delivered(self, _s: AsyncSession, view: CaseView, event: DocumentsDelivered) -> None:
+    def _delivered(self, _s: AsyncSession, view: ApplicantView, event: DocumentsDelivered) -> None:
         view.delivery = event.model_dump(mode="json")
 
-    def _evaluated(self, _s: AsyncSession, view: CaseView, event: CaseEvaluated) -> None:
+    def _evaluated(self, _s: AsyncSession, view: ApplicantView, event: CaseEvaluated) -> None:
         view.evaluation = event.model_dump(mode="json")
 
 
-def _opened(event: CaseSubmitted) -> CaseView:
+def _opened(event: CaseSubmitted) -> ApplicantView:
     parts = [{**p.model_dump(mode="json"), "state": PartState.FORWARDED.value, "last_action": None} for p in event.parts]
-    return CaseView(
+    return ApplicantView(
         case_id=event.case_id,
         matter_code=event.matter_code,
         matter_name=event.matter_name,

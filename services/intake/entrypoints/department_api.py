@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.intake.adapters.orm import CaseRecord, PartRecord
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Part
-from services.intake.entrypoints.window_api import CaseView, view
+from services.intake.entrypoints.window_api import CaseOut, case_out
 from services.intake.service_layer.act import CaseActions
 from shared.contracts import DepartmentAction, PartState
 from shared.db import SessionFactory
@@ -24,7 +24,7 @@ class ActionIn(BaseModel):
     action: DepartmentAction
 
 
-class WorkItem(BaseModel):
+class WorkQueueEntry(BaseModel):
     case_id: str
     matter_name: str
     applicant_name: str
@@ -35,8 +35,8 @@ class WorkItem(BaseModel):
 def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
     api = APIRouter(prefix="/api/v1/departments/{department}/work", tags=["department work queue"])
 
-    @api.get("", response_model=list[WorkItem])
-    async def open_work(department: str, limit: int = 200) -> list[WorkItem]:
+    @api.get("", response_model=list[WorkQueueEntry])
+    async def open_work(department: str, limit: int = 200) -> list[WorkQueueEntry]:
         """This department's parts that await its pre-review, decision or resumption."""
         async with sessions() as session:
             rows = await session.execute(
@@ -48,7 +48,7 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
             )
             cases = [JointCase.model_validate(r.document) for r in rows]
         return [
-            WorkItem(
+            WorkQueueEntry(
                 case_id=c.case_id,
                 matter_name=c.matter_name,
                 applicant_name=c.applicant.name,
@@ -58,17 +58,17 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
             for c in cases
         ]
 
-    @api.post("/{work_order_id}/actions", response_model=CaseView)
+    @api.post("/{work_order_id}/actions", response_model=CaseOut)
     async def act(
         department: str, work_order_id: str, body: ActionIn, idempotency_key: Annotated[str | None, Header(max_length=200)] = None
-    ) -> CaseView:
+    ) -> CaseOut:
         """Accept, ask for a supplement, refuse, approve, deny, require rectification, suspend, resume,
         request or decide an extension. Not allowed now: 409 with the reason, nothing changes. Send an
         Idempotency-Key to retry safely: the same key again does nothing twice."""
         if body.action.kind == "deemed_approve":
             raise HTTPException(403, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
         case_id = work_order_id.rsplit("-", 1)[0]
-        return view(
+        return case_out(
             await actions.department_acts(case_id, department, body.staff_id, body.action, work_order_id, idempotency_key)
         )
 

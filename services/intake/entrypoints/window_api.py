@@ -33,30 +33,30 @@ class CaseCreate(BaseModel):
     previous_case_id: str | None = Field(default=None, description="For a second application after rectification.")
 
 
-class CaseView(BaseModel):
+class CaseOut(BaseModel):
     case: JointCase
     state_text: str
     owes_next_step: list[str] = Field(description="Departments that owe the next step; empty once final.")
     status_url: str
 
 
-class Supplement(BaseModel):
+class SupplementIn(BaseModel):
     staff_id: str = Field(min_length=1)
     materials: dict[str, dict[str, str]] = Field(description="Per department that asked, the materials brought.")
 
 
-class Delivery(BaseModel):
+class DeliveryIn(BaseModel):
     staff_id: str = Field(min_length=1)
     method: str = Field(default="窗口领取", examples=["窗口领取", "邮寄"])
 
 
-class Evaluation(BaseModel):
+class EvaluationIn(BaseModel):
     score: int = Field(ge=1, le=5, description="好差评: 1 (very poor) to 5 (very good)")
     reason: str | None = Field(default=None, description="Required for a score of 1 or 2.")
 
 
-def view(case: JointCase) -> CaseView:
-    return CaseView(
+def case_out(case: JointCase) -> CaseOut:
+    return CaseOut(
         case=case,
         state_text=STATE_TEXT[case.state],
         owes_next_step=case.owes_next_step(),
@@ -67,10 +67,10 @@ def view(case: JointCase) -> CaseView:
 def router(submit: SubmitCase, actions: CaseActions) -> APIRouter:
     api = APIRouter(prefix="/api/v1/cases", tags=["lead window"])
 
-    @api.post("", status_code=status.HTTP_201_CREATED, response_model=CaseView)
+    @api.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
     async def create_case(
         body: CaseCreate, response: Response, idempotency_key: Annotated[str | None, Header(max_length=200)] = None
-    ) -> CaseView:
+    ) -> CaseOut:
         """File a joint case once; every department receives its part for pre-review at the same time."""
         application = Application(
             body.matter_code,
@@ -85,29 +85,29 @@ def router(submit: SubmitCase, actions: CaseActions) -> APIRouter:
         if not result.created:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"/api/v1/cases/{result.case.case_id}"
-        return view(result.case)
+        return case_out(result.case)
 
-    @api.get("/{case_id}", response_model=CaseView)
-    async def read_case(case_id: str) -> CaseView:
+    @api.get("/{case_id}", response_model=CaseOut)
+    async def read_case(case_id: str) -> CaseOut:
         """The case as the lead window follows it: every part's state and who owes the next step."""
         case = await actions.read(case_id)
         if case is None:
             raise CaseNotFound(case_id)
-        return view(case)
+        return case_out(case)
 
-    @api.post("/{case_id}/supplement", response_model=CaseView)
-    async def supplement(case_id: str, body: Supplement) -> CaseView:
+    @api.post("/{case_id}/supplement", response_model=CaseOut)
+    async def supplement(case_id: str, body: SupplementIn) -> CaseOut:
         """The applicant brings what the one-time notice listed; the departments that asked review again."""
-        return view(await actions.supplement(case_id, body.materials, body.staff_id))
+        return case_out(await actions.supplement(case_id, body.materials, body.staff_id))
 
-    @api.post("/{case_id}/delivery", response_model=CaseView)
-    async def deliver(case_id: str, body: Delivery) -> CaseView:
+    @api.post("/{case_id}/delivery", response_model=CaseOut)
+    async def deliver(case_id: str, body: DeliveryIn) -> CaseOut:
         """送达: the documents were handed to the applicant."""
-        return view(await actions.deliver(case_id, body.method, body.staff_id))
+        return case_out(await actions.deliver(case_id, body.method, body.staff_id))
 
-    @api.post("/{case_id}/evaluation", response_model=CaseView)
-    async def evaluate(case_id: str, body: Evaluation) -> CaseView:
+    @api.post("/{case_id}/evaluation", response_model=CaseOut)
+    async def evaluate(case_id: str, body: EvaluationIn) -> CaseOut:
         """好差评: the applicant's mark for the case."""
-        return view(await actions.evaluate(case_id, body.score, body.reason))
+        return case_out(await actions.evaluate(case_id, body.score, body.reason))
 
     return api

@@ -20,7 +20,7 @@ from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.messaging.processed import already_processed, mark_processed
 
-Step = Callable[[JointCase, datetime], list[EventData]]
+CaseStep = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
 
 
@@ -81,7 +81,7 @@ class CaseActions:
         )
 
     async def _run(
-        self, case_id: str, step: Step, refusal: dict[str, object], attempts: int = 3, idempotency_key: str | None = None
+        self, case_id: str, step: CaseStep, refusal: dict[str, object], attempts: int = 3, idempotency_key: str | None = None
     ) -> JointCase:
         """One action in one transaction; an action sent again with the same key (a client that
         retries after a timeout) answers with the case as it is and does nothing twice."""
@@ -145,7 +145,7 @@ class CaseActions:
         await book.flush()  # every case the batch changed, in one statement
 
 
-def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> Step:
+def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> CaseStep:
     """A department's action on its part, named by its work order when the department gave one."""
 
     def step(case: JointCase, at: datetime) -> list[EventData]:
@@ -165,7 +165,7 @@ class ActionNotAllowed(Exception):
 
 
 async def apply(
-    book: CaseBook, case_id: str, step: Step, at: datetime, refusal: dict[str, object]
+    book: CaseBook, case_id: str, step: CaseStep, at: datetime, refusal: dict[str, object]
 ) -> tuple[JointCase, str | None]:
     """Run one step on a case in the book's transaction. A refusal is published and leaves the
     case as it was; it is returned (not raised) so that it commits with the transaction."""
