@@ -20,21 +20,18 @@ from aiokafka import AIOKafkaConsumer
 from alembic import command
 
 from services.department_adapter.adapters.orm import SCHEMA as ADAPTER
+from services.department_adapter.settings import AdapterSettings
 from services.gateway.adapters.orm import SCHEMA as GATEWAY
+from services.gateway.settings import GatewaySettings
 from services.intake.adapters.orm import SCHEMA as INTAKE
+from services.intake.settings import IntakeSettings
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION
+from services.supervision.settings import SupervisionSettings
 from shared.contracts import CloudEvent, DeadLetter, MalformedEvent
 from shared.db import make_engine
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
-from shared.settings import (
-    AdapterSettings,
-    GatewaySettings,
-    IntakeSettings,
-    KafkaSettings,
-    ServiceSettings,
-    SupervisionSettings,
-)
+from shared.settings import KafkaSettings, ServiceSettings
 from shared.topics import Topics
 
 SCHEMAS = {s.name: s for s in (INTAKE, GATEWAY, SUPERVISION, ADAPTER)}

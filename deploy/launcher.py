@@ -35,7 +35,7 @@ def postgres_databases(server_url: str, prefix: str, *, fresh: bool = True) -> D
 def connected_departments() -> tuple[str, ...]:
     """The departments whose own IT system is bridged by an adapter (the catalog says which)."""
     from services.intake.domain.catalog import Catalog
-    from shared.settings import IntakeSettings
+    from services.intake.settings import IntakeSettings
 
     catalog = Catalog.load(IntakeSettings().catalog_path)
     return tuple(code for code, department in catalog.departments.items() if department.connected)

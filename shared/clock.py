@@ -15,6 +15,9 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+SYSTEM_CLOCK = SystemClock()
+
+
 class ManualClock:
     """A clock that stands still until told otherwise (tests, demos)."""
 

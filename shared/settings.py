@@ -1,4 +1,5 @@
-"""Settings, one class per service, each read from its own environment prefix.
+"""What every service's settings share. Each service has its own class in its `settings.py`,
+read from its own environment prefix (``LIANBAN_INTAKE_``...).
 
 Kafka and the center are shared by every process, so they use unprefixed variables
 (``KAFKA_BOOTSTRAP_SERVERS``, ``LIANBAN_CENTER``) that one deployment sets once.
@@ -6,7 +7,6 @@ Kafka and the center are shared by every process, so they use unprefixed variabl
 
 from __future__ import annotations
 
-from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -51,50 +51,3 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         DATA_DIR.mkdir(exist_ok=True)
         return f"sqlite+aiosqlite:///{DATA_DIR / service}-{self.center}.db"
-
-
-class IntakeSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LIANBAN_INTAKE_", extra="ignore")
-
-    port: int = 8101
-    catalog_path: Path = Path(__file__).parent.parent / "services" / "intake" / "catalog.json"
-
-
-class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LIANBAN_GATEWAY_", extra="ignore")
-
-    port: int = 8102
-
-
-class SupervisionSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LIANBAN_SUPERVISION_", extra="ignore")
-
-    port: int = 8103
-    calendar_overrides: Path = Path(__file__).parent / "calendar_overrides.json"
-    scan_interval_seconds: float = 1.0
-    scan_batch_size: int = 500
-    # "system" follows the wall clock; "manual" lets an operator or a test set the time
-    # through POST /api/v1/supervision/clock (demos and tests only).
-    clock: Literal["system", "manual"] = "system"
-    workday_end: time = time(17, 0)
-    # The warning ladder, in working days (this center's thresholds).
-    remind_days_before: int = 1
-    urge_every_days: int = 1
-    shirk_after_urges: int = 3
-    red_after_overdue_days: int = 3
-    red_after_yellow_cards: int = 3
-    deem_after_urge_days: int = 5
-
-
-class AdapterSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="LIANBAN_ADAPTER_", extra="ignore")
-
-    department: str = Field(..., pattern=r"^[a-z0-9_]+$")
-    connector: Literal["http"] = "http"
-    connector_url: str = "http://127.0.0.1:8201"
-    connector_timeout_seconds: float = 30.0
-    attempts: int = 30  # with the backoff capped at 5 minutes: about two hours before giving up
-    retry_backoff_seconds: float = 0.5
-    retry_backoff_max_seconds: float = 300.0
-    concurrency: int = 64
-    poll_seconds: float = 30.0  # how often to ask again about work the department is still deciding

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
+from services.intake.settings import IntakeSettings
 from shared.contracts import Applicant
-from shared.settings import IntakeSettings
 
 CATALOG = Catalog.load(IntakeSettings().catalog_path)
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 from services.department_adapter.bootstrap import build
+from services.department_adapter.settings import AdapterSettings
 from shared.runtime import serve
-from shared.settings import AdapterSettings
 
 settings = AdapterSettings()
 serve(build(settings), settings)

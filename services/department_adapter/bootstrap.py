@@ -10,10 +10,10 @@ from services.department_adapter.adapters.orm import SCHEMA
 from services.department_adapter.entrypoints import consumers
 from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
-from shared.clock import SystemClock
+from services.department_adapter.settings import AdapterSettings
+from shared.clock import SYSTEM_CLOCK
 from shared.http import make_app
 from shared.runtime import Runtime
-from shared.settings import AdapterSettings
 
 
 def connector_for(settings: AdapterSettings) -> Connector:
@@ -31,7 +31,7 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         connector,
         runtime.outbox,
         runtime.dead_letters,
-        SystemClock(),
+        SYSTEM_CLOCK,
         runtime.relay.notify,
         attempts=settings.attempts,
         backoff=settings.retry_backoff_seconds,

@@ -1,6 +1,6 @@
 from services.gateway.bootstrap import build
+from services.gateway.settings import GatewaySettings
 from shared.runtime import serve
-from shared.settings import GatewaySettings
 
 settings = GatewaySettings()
 serve(build(settings), settings)

@@ -8,9 +8,9 @@ from services.gateway.adapters.orm import SCHEMA
 from services.gateway.entrypoints import consumers
 from services.gateway.entrypoints.api import router
 from services.gateway.service_layer.project import Projector
+from services.gateway.settings import GatewaySettings
 from shared.http import make_app
 from shared.runtime import Runtime
-from shared.settings import GatewaySettings
 
 
 def build(settings: GatewaySettings | None = None) -> FastAPI:

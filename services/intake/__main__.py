@@ -1,6 +1,6 @@
 from services.intake.bootstrap import build
+from services.intake.settings import IntakeSettings
 from shared.runtime import serve
-from shared.settings import IntakeSettings
 
 settings = IntakeSettings()
 serve(build(settings), settings)

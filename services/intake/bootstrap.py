@@ -9,9 +9,9 @@ from services.intake.domain.catalog import Catalog
 from services.intake.entrypoints import catalog_api, consumers, department_api, errors, window_api
 from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.submit import SubmitCase
+from services.intake.settings import IntakeSettings
 from shared.http import make_app
 from shared.runtime import Runtime
-from shared.settings import IntakeSettings
 
 
 def build(settings: IntakeSettings | None = None) -> FastAPI:

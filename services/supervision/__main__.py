@@ -1,6 +1,6 @@
 from services.supervision.bootstrap import build
+from services.supervision.settings import SupervisionSettings
 from shared.runtime import serve
-from shared.settings import SupervisionSettings
 
 settings = SupervisionSettings()
 serve(build(settings), settings)

@@ -5,33 +5,25 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.supervision.adapters.orm import SCHEMA
-from services.supervision.domain.ladder import Policy
 from services.supervision.entrypoints import consumers
 from services.supervision.entrypoints.api import router
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
-from shared.clock import Clock, ManualClock, SystemClock
+from services.supervision.settings import SupervisionSettings
+from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.http import make_app
 from shared.runtime import Runtime
-from shared.settings import SupervisionSettings
 from shared.workdays import WorkingCalendar
 
 
 def build(settings: SupervisionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or SupervisionSettings()
-    clock = clock or (ManualClock() if settings.clock == "manual" else SystemClock())
+    clock = clock or (ManualClock() if settings.clock == "manual" else SYSTEM_CLOCK)
     runtime = Runtime("supervision", settings, SCHEMA)
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
-    policy = Policy(
-        settings.remind_days_before,
-        settings.urge_every_days,
-        settings.shirk_after_urges,
-        settings.red_after_overdue_days,
-        settings.red_after_yellow_cards,
-        settings.deem_after_urge_days,
-    )
+    policy = settings.policy()
     clocks = Clocks(calendar, policy)
     watcher = Watcher(clocks)
     topics = runtime.topics

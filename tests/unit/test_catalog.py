@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from services.intake.domain.catalog import Catalog, CatalogError
-from shared.settings import IntakeSettings
+from services.intake.settings import IntakeSettings
 from tests.builders import CATALOG
 
 

@@ -11,10 +11,12 @@ from typing import Any, cast
 import yaml
 
 from deploy.launcher import Ports, System
+from services.gateway.settings import GatewaySettings
+from services.intake.settings import IntakeSettings
+from services.supervision.settings import SupervisionSettings
 from shared.asyncapi import render
 from shared.contracts import EVENT_TYPES, CloudEvent
 from shared.routing import ROUTES
-from shared.settings import GatewaySettings, IntakeSettings, SupervisionSettings
 
 ROOT = Path(__file__).parents[2]
 

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
 from services.department_adapter.domain.answer import item_id
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.messaging.consumer import Delivery
 
 
 class AcceptWork:
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
         ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries}
         known = set(await session.scalars(select(InboxItem.item_id).where(InboxItem.item_id.in_(ids.values()))))
-        now = self.clock()
+        now = self.clock.now()
         for d in deliveries:
             key = ids[d.event.id]
             if key in known:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.adapters.orm import ApplicantView
 from services.gateway.domain.reply import unified_reply
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import (
     CaseAccepted,
     CaseConcluded,
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class Projector:
-    def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, outbox: Outbox, clock: Clock = SYSTEM_CLOCK) -> None:
         self.outbox, self.clock = outbox, clock
         self.handlers: dict[type[EventData], Callable[[AsyncSession, ApplicantView, Any], None]] = {
             PartActionRecorded: self._part_acted,
@@ -84,7 +84,7 @@ class Projector:
 
     def _concluded(self, session: AsyncSession, view: ApplicantView, event: CaseConcluded) -> None:
         if view.reply is None:  # one reply, however often the conclusion is delivered
-            reply = unified_reply(event, self.clock())
+            reply = unified_reply(event, self.clock.now())
             view.reply = reply.model_dump(mode="json")
             self.outbox.add(session, reply, subject=event.case_id)
 

@@ -8,13 +8,14 @@ supervision sees it; over HTTP it becomes a 409 with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
@@ -34,7 +35,7 @@ class CaseActions:
         sessions: SessionFactory,
         outbox: Outbox,
         after_commit: Callable[[], None],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.sessions, self.outbox = sessions, outbox
         self.after_commit, self.clock = after_commit, clock
@@ -94,7 +95,7 @@ class CaseActions:
                         if case is None:
                             raise CaseNotFound(case_id)
                         return case
-                    case, refused = await apply(book, case_id, step, self.clock(), refusal)
+                    case, refused = await apply(book, case_id, step, self.clock.now(), refusal)
                     await book.flush()
                     if idempotency_key and refused is None:
                         mark_processed(session, HTTP_ACTIONS, [idempotency_key])
@@ -119,7 +120,7 @@ class CaseActions:
                     book,
                     acted.case_id,
                     step,
-                    self.clock(),
+                    self.clock.now(),
                     dict(
                         department=acted.department,
                         staff_id=acted.staff_id,
@@ -133,7 +134,7 @@ class CaseActions:
                         refused_event(
                             acted.case_id,
                             "案件不存在 (no such case)",
-                            at=self.clock(),
+                            at=self.clock.now(),
                             rule=RefusalRule.NO_WORK_ORDER,
                             department=acted.department,
                             staff_id=acted.staff_id,

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import CaseState, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
@@ -44,7 +45,7 @@ class SubmitCase:
         catalog: Catalog,
         outbox: Outbox,
         after_commit: Callable[[], None],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.sessions, self.catalog, self.outbox = sessions, catalog, outbox
         self.after_commit, self.clock = after_commit, clock
@@ -56,7 +57,7 @@ class SubmitCase:
         fingerprint = _fingerprint(application)
         if idempotency_key and (earlier := await self._by_key(idempotency_key)):
             return self._replay(earlier, fingerprint)
-        now = self.clock()
+        now = self.clock.now()
         case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now)
         try:
             async with self.sessions() as session, session.begin():

@@ -1,0 +1,37 @@
+"""Supervision's settings (``LIANBAN_SUPERVISION_*``); the ladder's defaults are the Policy's own."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import SettingsConfigDict
+
+from services.supervision.domain.ladder import Policy
+from shared.settings import ServiceSettings
+
+LADDER = Policy()  # the thresholds a center starts from
+
+
+class SupervisionSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANBAN_SUPERVISION_", extra="ignore")
+
+    port: int = 8103
+    calendar_overrides: Path = Path(__file__).parents[2] / "shared" / "calendar_overrides.json"
+    scan_interval_seconds: float = 1.0
+    scan_batch_size: int = 500
+    # "system" follows the wall clock; "manual" lets an operator or a test set the time
+    # through POST /api/v1/supervision/clock (demos and tests only).
+    clock: Literal["system", "manual"] = "system"
+    workday_end: time = time(17, 0)
+    # The warning ladder, in working days (this center's thresholds).
+    remind_days_before: int = LADDER.remind_days_before
+    urge_every_days: int = LADDER.urge_every_days
+    shirk_after_urges: int = LADDER.shirk_after_urges
+    red_after_overdue_days: int = LADDER.red_after_overdue_days
+    red_after_yellow_cards: int = LADDER.red_after_yellow_cards
+    deem_after_urge_days: int = LADDER.deem_after_urge_days
+
+    def policy(self) -> Policy:
+        return Policy(**{name: getattr(self, name) for name in Policy.__dataclass_fields__})
