@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import SessionFactory, make_engine, session_factory
+from shared.logs import configure
 from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters, by_topic
@@ -73,11 +73,6 @@ class Runtime:
         await self.engine.dispose()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def serve(app: object, settings: ServiceSettings) -> None:
-    configure_logging(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
 
     def database(self, service: str) -> str:
         """The configured database, or an SQLite file of the service's own in this center."""

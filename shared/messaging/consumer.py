@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
 from shared.contracts.events import DeadLetter
 from shared.db import SessionFactory
+from shared.logs import context as log_context
 from shared.messaging.outbox import CONTENT_TYPE
 from shared.messaging.processed import already_processed, mark_processed
 
@@ -106,7 +107,8 @@ class DeadLetters:
         letter = self.letter(origin, error)
         event = CloudEvent.wrap(letter, source=self.source, subject=origin.key or "unknown")
         await self.broker.publish(event.to_bytes(), self.topic, key=(origin.key or "").encode(), headers=CONTENT_TYPE)
-        log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
+        with log_context(case_id=origin.key):
+            log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
 
 
 class BatchConsumer:
@@ -146,6 +148,10 @@ class BatchConsumer:
             await self.handle(msg.raw_message)
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        with log_context(consumer=self.name):
+            await self._handle(records)
+
+    async def _handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
         deliveries = await self._fresh(deliveries)
         if not deliveries:
@@ -153,9 +159,10 @@ class BatchConsumer:
         try:
             await self._apply(deliveries)
         except Exception:
-            log.exception("%s: batch of %d failed; applying one by one", self.name, len(deliveries))
+            log.exception("batch of %d failed; applying one by one", len(deliveries))
             for delivery in deliveries:
-                await self._apply_alone(delivery)
+                with log_context(case_id=delivery.event.subject, event_id=delivery.event.id):
+                    await self._apply_alone(delivery)
         self.after_commit()
 
     async def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery | None:
