@@ -51,4 +51,6 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         await runtime.stop()
         await connector.close()
 
-    return make_app(f"Lianban adapter for {settings.department}", start, stop)
+    app = make_app(f"Lianban adapter for {settings.department}", start, stop)
+    app.state.runtime = runtime  # tests reach the wiring through it
+    return app

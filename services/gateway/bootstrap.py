@@ -20,4 +20,5 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
     app.include_router(router(runtime.sessions))
+    app.state.runtime = runtime  # tests reach the wiring through it
     return app

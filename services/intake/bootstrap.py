@@ -28,4 +28,5 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(window_api.router(submit, actions))
     app.include_router(department_api.router(runtime.sessions, actions))
     app.include_router(catalog_api.router(catalog))
+    app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -52,4 +52,5 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
 
     app = make_app("Lianban supervision 电子监察", start, stop)
     app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar))
+    app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,6 +79,12 @@ def expect(model: type[E], deliveries: list[Delivery]) -> list[E]:
     if strangers:
         raise MalformedEvent(f"{strangers[0].event.type} does not belong on {strangers[0].record.topic}")
     return [d.data for d in deliveries]  # type: ignore[misc]
+
+
+async def _undecoded(msg: StreamMessage[Any]) -> Any:
+    """Every message reaches Lianban's own decoding as it came, whatever its content-type header (or
+    none): bad bytes become a dead letter there, never a failure before the handler."""
+    return None
 
 
 class TransientError(Exception):
@@ -143,8 +150,9 @@ class BatchConsumer:
             heartbeat_interval_ms=1000,
             batch_timeout_ms=50,
             title=self.name,
+            decoder=_undecoded,
         )
-        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
+        async def on_batch(msg: KafkaMessage) -> None:
             await self.handle(msg.raw_message)
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
