@@ -20,7 +20,8 @@ from aiokafka import AIOKafkaConsumer
 
 from deploy.demo import restaurant_case
 from deploy.kafka_local import LocalKafka, free_port, free_port_block, kafka_version
-from deploy.launcher import Ports, System
+from deploy.launcher import Ports, System, postgres_databases
+from deploy.postgres_local import LocalPostgres
 from shared.contracts import CloudEvent
 
 
@@ -101,8 +102,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="every service's database")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
+    center = f"bench{uuid.uuid4().hex[:6]}"
+    postgres = LocalPostgres().start() if args.db == "postgres" else None
+    databases = postgres_databases(postgres.url("postgres"), center) if postgres else None
     kafka = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
@@ -118,17 +123,23 @@ def main() -> None:
     system = System(
         bootstrap=bootstrap,
         workdir=workdir / "services",
-        center=f"bench{uuid.uuid4().hex[:6]}",
+        center=center,
         ports=ports,
+        databases=databases,
         env={"LIANBAN_LOG_LEVEL": "WARNING"},
     )
     try:
         system.start()
+        print(f"databases: {args.db}")
         asyncio.run(run(system, args.cases, args.concurrency))
+        conflicts = sum(log.read_text(errors="replace").count("ConcurrentUpdate") for log in system.workdir.glob("*.log"))
+        print(f"  ConcurrentUpdate in the services' logs: {conflicts}")
     finally:
         system.stop()
         if kafka:
             kafka.stop()
+        if postgres:
+            postgres.stop()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from deploy.kafka_local import LocalKafka, free_port, free_port_block
-from deploy.launcher import Ports, System, postgres_databases
+from deploy.launcher import Databases, Ports, System, postgres_databases
 from tests.e2e.api import reset_supervision_clock
 from tests.e2e.kafka_tools import TopicReader
 from tests.servers import docker_available
@@ -42,6 +42,17 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def system(kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """Every service, adapter and simulator as its own process, in a center of its own, on PostgreSQL."""
+    center = f"e2e{uuid.uuid4().hex[:8]}"
+    yield from running(kafka_bootstrap, center, tmp_path_factory.mktemp("system"), postgres_databases(postgres_server, center))
+
+
+@pytest.fixture(scope="module")
+def embedded_system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The same on the embedded defaults of `make run`: an SQLite file per service."""
+    yield from running(kafka_bootstrap, f"e2e{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("embedded"), None)
+
+
+def running(bootstrap: str, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
     ports = Ports(
         intake=free_port(),
         gateway=free_port(),
@@ -49,14 +60,12 @@ def system(kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.
         adapters=free_port_block(3),
         simulators=free_port_block(3),
     )
-    center = f"e2e{uuid.uuid4().hex[:8]}"
-    workdir: Path = tmp_path_factory.mktemp("system")
     system = System(
-        bootstrap=kafka_bootstrap,
+        bootstrap=bootstrap,
         workdir=workdir,
         center=center,
         ports=ports,
-        databases=postgres_databases(postgres_server, center),
+        databases=databases,
         env={
             "LIANBAN_SUPERVISION_CLOCK": "manual",
             "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from deploy.demo import restaurant_case, wait_for_reply
 from deploy.launcher import System
-from tests.e2e.api import department_rule, lianban, new_applicant, submit, submit_restaurant
+from tests.e2e.api import department_rule, lianban, new_applicant, status, submit, submit_restaurant
 
 pytestmark = pytest.mark.e2e
 
@@ -47,15 +45,12 @@ def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: Syste
 
 def test_a_slow_department_delays_only_its_own_case(system: System) -> None:
     slow, quick = new_applicant(), new_applicant()
-    department_rule(system, "tax", slow, delay_seconds=4)
-    started = time.monotonic()
+    department_rule(system, "tax", slow, delay_seconds=4)  # at pre-review and again at the decision
     slow_case = submit_restaurant(system, slow)
     quick_case = submit_restaurant(system, quick)
     wait_for_reply(system.url("gateway"), quick_case)
-    quick_done = time.monotonic() - started
+    assert status(system, slow_case)["reply"] is None, "the quick case was answered while the slow one still waits"
     case = wait_for_reply(system.url("gateway"), slow_case)
-    assert time.monotonic() - started >= 8  # 4 s to pre-review, 4 s to decide
-    assert quick_done < 4, "a slow department must not hold up the other cases"
     assert case["reply"]["outcome"] == "approved"
     assert len(case["reply"]["parts"]) == 3
 
