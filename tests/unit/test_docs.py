@@ -86,5 +86,13 @@ def test_compose_sets_the_same_settings_as_the_local_launcher() -> None:
                 assert str(env[name]) == value, f"{component.name}: {name}={env[name]} (launcher: {value})"
 
 
+def test_compose_gives_every_service_a_postgresql_database_of_its_own() -> None:
+    created = set(re.findall(r'CREATE DATABASE "?([a-z-]+)"?;', (ROOT / "deploy/compose/postgres-init.sql").read_text()))
+    urls = [v for s in _compose()["services"].values() for k, v in s.get("environment", {}).items() if k.endswith("DATABASE_URL")]
+    assert len(urls) == len(created) == 6
+    assert {url.rsplit("/", 1)[1] for url in urls} == created
+    assert all(url.startswith("postgresql+asyncpg://") for url in urls)
+
+
 def test_default_ports_are_the_documented_ones() -> None:
     assert (IntakeSettings().port, GatewaySettings().port, SupervisionSettings().port) == (8101, 8102, 8103)
