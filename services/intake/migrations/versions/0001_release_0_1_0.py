@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.messaging import migrations as messaging
+
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -16,21 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=255), nullable=False),
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "processed_messages",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("message_id", sa.String(length=100), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "message_id"),
-    )
+    messaging.create_tables_0_1_0()
     op.create_table(
         "cases",
         sa.Column("case_id", sa.String(length=64), nullable=False),
@@ -71,5 +59,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_applicant_id"))
 
     op.drop_table("cases")
-    op.drop_table("processed_messages")
-    op.drop_table("outbox")
+    messaging.drop_tables_0_1_0()
