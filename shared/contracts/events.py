@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.actions import DepartmentAction
 from shared.contracts.envelope import EventData
+
+StaffId = Annotated[str, Field(min_length=1, max_length=64, examples=["S-0107"], description="Who acted, in the department.")]
 
 
 class Applicant(BaseModel):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Header, HTTPException, Query
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.intake.adapters.orm import CaseRecord, PartRecord
@@ -13,14 +13,14 @@ from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Part
 from services.intake.entrypoints.window_api import CaseOut, case_out
 from services.intake.service_layer.act import CaseActions
-from shared.contracts import DepartmentAction, PartState
+from shared.contracts import DepartmentAction, PartState, StaffId
 from shared.db import SessionFactory
 
 OPEN = (PartState.FORWARDED, PartState.HANDLING, PartState.SUSPENDED)
 
 
 class ActionIn(BaseModel):
-    staff_id: str = Field(min_length=1, examples=["FIRE-0042"])
+    staff_id: StaffId
     action: DepartmentAction
 
 
@@ -36,7 +36,7 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
     api = APIRouter(prefix="/api/v1/departments/{department}/work", tags=["department work queue"])
 
     @api.get("", response_model=list[WorkQueueEntry])
-    async def open_work(department: str, limit: int = 200) -> list[WorkQueueEntry]:
+    async def open_work(department: str, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[WorkQueueEntry]:
         """This department's parts that await its pre-review, decision or resumption."""
         async with sessions() as session:
             rows = await session.execute(
@@ -44,7 +44,7 @@ def router(sessions: SessionFactory, actions: CaseActions) -> APIRouter:
                 .join(PartRecord, PartRecord.case_id == CaseRecord.case_id)
                 .where(PartRecord.department == department, PartRecord.state.in_(OPEN))
                 .order_by(CaseRecord.submitted_at)
-                .limit(min(limit, 1000))
+                .limit(limit)
             )
             cases = [JointCase.model_validate(r.document) for r in rows]
         return [

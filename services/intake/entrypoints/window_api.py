@@ -11,13 +11,13 @@ from services.intake.domain.case import Application
 from services.intake.domain.lifecycle import JointCase
 from services.intake.service_layer.act import CaseActions, CaseNotFound
 from services.intake.service_layer.submit import SubmitCase
-from shared.contracts import STATE_TEXT, Applicant
+from shared.contracts import STATE_TEXT, Applicant, StaffId
 
 
 class LeadWindow(BaseModel):
     department: str = Field(examples=["market"])
     window_id: str = Field(min_length=1, examples=["W-03"])
-    staff_id: str = Field(min_length=1, examples=["S-0107"])
+    staff_id: StaffId
 
 
 class CaseCreate(BaseModel):
@@ -41,12 +41,12 @@ class CaseOut(BaseModel):
 
 
 class SupplementIn(BaseModel):
-    staff_id: str = Field(min_length=1)
+    staff_id: StaffId
     materials: dict[str, dict[str, str]] = Field(description="Per department that asked, the materials brought.")
 
 
 class DeliveryIn(BaseModel):
-    staff_id: str = Field(min_length=1)
+    staff_id: StaffId
     method: str = Field(default="窗口领取", examples=["窗口领取", "邮寄"])
 
 

@@ -7,6 +7,7 @@ supervision sees it; over HTTP it becomes a 409 with the reason.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +24,12 @@ from shared.messaging.processed import already_processed, mark_processed
 
 CaseStep = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
+
+
+def scoped(work_order_id: str, key: str | None) -> str | None:
+    """An HTTP action's Idempotency-Key protects that work order only (the same key on another
+    case is another action), in a fixed-size record however long the key."""
+    return hashlib.sha256(f"{work_order_id}\n{key}".encode()).hexdigest() if key else None
 
 
 class CaseNotFound(LookupError):
@@ -53,7 +60,7 @@ class CaseActions:
             case_id,
             department_step(department, staff_id, action, work_order_id),
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
-            idempotency_key=f"{department}:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=scoped(work_order_id or f"{case_id}-{department}", idempotency_key),
         )
 
     async def read(self, case_id: str) -> JointCase | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
@@ -19,8 +19,11 @@ from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
+from shared.contracts import StaffId
 from shared.db import SessionFactory
 from shared.workdays import WorkingCalendar
+
+Limit = Annotated[int, Query(ge=1, le=5000, description="How many rows at most.")]
 
 
 class PartDeadline(BaseModel):
@@ -81,11 +84,11 @@ class ViolationView(BaseModel):
 
 
 class Acknowledgement(BaseModel):
-    staff_id: str = Field(min_length=1)
+    staff_id: StaffId
 
 
 class Urge(BaseModel):
-    staff_id: str = Field(min_length=1, description="The lead window's staff member who urges.")
+    staff_id: StaffId = Field(description="The lead window's staff member who urges.")
 
 
 class CalendarStatus(BaseModel):
@@ -147,14 +150,14 @@ def router(
         )
 
     @api.get("/overdue", response_model=list[PartDeadline])
-    async def overdue(department: str | None = None, limit: int = 500) -> list[PartDeadline]:
+    async def overdue(department: str | None = None, limit: Limit = 500) -> list[PartDeadline]:
         """Parts past their deadline with no decision yet, most overdue first."""
         now = clock.now()
         query = select(PartClock).where(PartClock.decided_at.is_(None), PartClock.deadline < now)
         if department:
             query = query.where(PartClock.department == department)
         async with sessions() as session:
-            parts = await session.scalars(query.order_by(PartClock.deadline).limit(min(limit, 5000)))
+            parts = await session.scalars(query.order_by(PartClock.deadline).limit(limit))
             return [deadline_view(p, now) for p in parts]
 
     @api.get("/alerts", response_model=list[AlertView])
@@ -163,7 +166,7 @@ def router(
         case_id: str | None = None,
         kind: str | None = None,
         unacknowledged: bool = False,
-        limit: int = 500,
+        limit: Limit = 500,
     ) -> list[AlertView]:
         """Cards, urges, shirking records and deemed approvals, newest first."""
         query = select(Alert)
@@ -173,7 +176,7 @@ def router(
         if unacknowledged:
             query = query.where(Alert.acknowledged_at.is_(None))
         async with sessions() as session:
-            rows = await session.scalars(query.order_by(Alert.issued_at.desc()).limit(min(limit, 5000)))
+            rows = await session.scalars(query.order_by(Alert.issued_at.desc()).limit(limit))
             return [AlertView.model_validate(a, from_attributes=True) for a in rows]
 
     @api.post("/alerts/{alert_id}/acknowledgement", response_model=AlertView)
@@ -220,7 +223,7 @@ def router(
         )
 
     @api.get("/violations", response_model=list[ViolationView])
-    async def violations(kind: Violation | None = None, case_id: str | None = None, limit: int = 500) -> list[ViolationView]:
+    async def violations(kind: Violation | None = None, case_id: str | None = None, limit: Limit = 500) -> list[ViolationView]:
         """Violations seen in the event stream: decision without acceptance, steps out of order,
         double acceptance (两头受理), denial or refusal without legal basis, action without a work order."""
         query = select(ViolationRecord)
@@ -229,7 +232,7 @@ def router(
         if case_id:
             query = query.where(ViolationRecord.case_id == case_id)
         async with sessions() as session:
-            rows = await session.scalars(query.order_by(ViolationRecord.detected_at).limit(min(limit, 5000)))
+            rows = await session.scalars(query.order_by(ViolationRecord.detected_at).limit(limit))
             return [
                 ViolationView(
                     kind=v.kind,
@@ -244,7 +247,10 @@ def router(
 
     @api.get("/statistics", response_model=Figures)
     async def read_statistics(
-        department: str | None = None, matter: str | None = None, since: datetime | None = None, until: datetime | None = None
+        department: str | None = None,
+        matter: str | None = None,
+        since: AwareDatetime | None = None,
+        until: AwareDatetime | None = None,
     ) -> Figures:
         """Received, accepted, completed, on-time rate, overdue parts, mean working days used, cards by
         colour, urges, shirking records, deemed approvals, mean evaluation; for cases submitted in the period."""
@@ -255,7 +261,7 @@ def router(
 
     @api.get("/ranking", response_model=list[RankedDepartment])
     async def read_ranking(
-        matter: str | None = None, since: datetime | None = None, until: datetime | None = None
+        matter: str | None = None, since: AwareDatetime | None = None, until: AwareDatetime | None = None
     ) -> list[RankedDepartment]:
         """Departments ranked: on-time rate, then fewest overdue parts, then fewest working days used."""
         async with sessions() as session:
