@@ -22,6 +22,7 @@ from shared.contracts.envelope import CloudEvent, EventData
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
 from shared.routing import destinations
 from shared.topics import Topics
+from shared.wakeup import woken_or_idle
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = {"content-type": "application/cloudevents+json"}
@@ -91,9 +92,7 @@ class OutboxRelay:
                 sent = 0
                 await asyncio.sleep(self.idle_seconds)
             if sent < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
-                self._wake.clear()
+                await woken_or_idle(self._wake, self.idle_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""

@@ -6,6 +6,8 @@ translation lives here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
@@ -40,13 +42,15 @@ class HttpConnector:
 
     async def pre_review(self, order: WorkOrder) -> Answer:
         body = await self._post("/gov/v1/prereview", {**_request(order), "round": order.round})
-        return Answer(_pre_review_action(body), body.get("handler") or "unknown")
+        with _nonsense_is_an_error():
+            return Answer(_pre_review_action(body), body.get("handler") or "unknown")
 
     async def decide(self, work: HandlingStarted) -> Answer:
         body = await self._post("/gov/v1/applications", _request(work))
         if body["result"] == "PENDING":
             raise NotYetDecided(work.work_order_id)
-        return Answer(_decision(body), body.get("handler") or "unknown")
+        with _nonsense_is_an_error():
+            return Answer(_decision(body), body.get("handler") or "unknown")
 
     async def notify(self, alert: SupervisionAlert) -> str:
         body = await self._post(
@@ -64,12 +68,21 @@ class HttpConnector:
                 body: dict[str, Any] = await response.json()
             body["result"]
             return body
-        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             raise ConnectorError(f"department system: {type(exc).__name__}: {exc}") from exc
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+@contextmanager
+def _nonsense_is_an_error() -> Iterator[None]:
+    """An answer missing what its verdict needs (or of the wrong shape) is the system's fault: retried."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConnectorError(f"department system answered nonsense: {type(exc).__name__}: {exc}") from exc
 
 
 def _request(work: WorkOrder | HandlingStarted) -> dict[str, Any]:

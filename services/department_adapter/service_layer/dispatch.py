@@ -33,6 +33,7 @@ from shared.contracts import (
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
+from shared.wakeup import woken_or_idle
 
 log = logging.getLogger(__name__)
 Reply = DepartmentActed | AlertAcknowledged  # what goes back: an action on a part, or a notice acknowledged
@@ -94,9 +95,7 @@ class Dispatcher:
                     task.add_done_callback(self._asking.discard)
             except Exception:
                 log.exception("looking for due work failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
-            self._wake.clear()
+            await woken_or_idle(self._wake, self.idle_seconds)
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
@@ -144,6 +143,7 @@ class Dispatcher:
                 await self._record(batch)
             except Exception:
                 log.exception("recording %d answers failed; they will be asked again", len(batch))
+                await asyncio.sleep(1.0)  # not at once: a database that fails now likely fails a moment later
             finally:
                 self.in_flight.difference_update(item_id for item_id, _ in batch)
                 self._wake.set()
