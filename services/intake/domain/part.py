@@ -96,28 +96,23 @@ class Part(BaseModel):
 
     def outcome(self) -> PartOutcome:
         d = self.decision
-        if self.state is PartState.PRE_REFUSED and self.refusal:
-            return PartOutcome(
-                department=self.department,
-                department_name=self.department_name,
-                part_code=self.part_code,
-                part_name=self.part_name,
-                outcome=Outcome.NOT_ACCEPTED,
-                reason=self.refusal.reason,
-                legal_basis=self.refusal.legal_basis,
-                decided_at=self.decided_at,
-            )
-        return PartOutcome(
+        part = PartOutcome(
             department=self.department,
             department_name=self.department_name,
             part_code=self.part_code,
             part_name=self.part_name,
             outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED),
             decided_at=self.decided_at,
-            document_number=d.document_number if isinstance(d, Approve | DeemedApproval) else None,
-            deemed=isinstance(d, DeemedApproval),
-            documents=d.documents if isinstance(d, Approve) else [],
-            legal_basis=d.legal_basis if isinstance(d, Deny) else None,
-            reason=d.reason if isinstance(d, Deny) else None,
-            rectification_items=d.items if isinstance(d, RequireRectification) else [],
+        )
+        if self.state is PartState.PRE_REFUSED and self.refusal:
+            return part.model_copy(update={"reason": self.refusal.reason, "legal_basis": self.refusal.legal_basis})
+        return part.model_copy(
+            update={
+                "document_number": d.document_number if isinstance(d, Approve | DeemedApproval) else None,
+                "deemed": isinstance(d, DeemedApproval),
+                "documents": d.documents if isinstance(d, Approve) else [],
+                "legal_basis": d.legal_basis if isinstance(d, Deny) else None,
+                "reason": d.reason if isinstance(d, Deny) else None,
+                "rectification_items": d.items if isinstance(d, RequireRectification) else [],
+            }
         )
