@@ -32,7 +32,7 @@ test: $(STAMP) $(NODE_TOOLS) kafka  ## the whole suite: unit, integration (SQLit
 migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)
 	$(PY) -m deploy.cli db upgrade
 
-test-fast: $(STAMP)  ## unit tests only, no broker
+test-fast: $(STAMP) $(NODE_TOOLS)  ## unit and database tests (SQLite and PostgreSQL), no broker
 	$(PY) -m pytest -m "not e2e"
 
 lint: $(STAMP)  ## ruff (lint and format check) and mypy --strict, as the pre-commit hooks do
