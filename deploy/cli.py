@@ -11,6 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,13 @@ from services.intake.adapters.orm import SCHEMA as INTAKE
 from services.intake.settings import IntakeSettings
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION
 from services.supervision.settings import SupervisionSettings
-from shared.contracts import CloudEvent, DeadLetter, MalformedEvent
+from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
 from shared.db import make_engine
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
 from shared.settings import KafkaSettings, ServiceSettings
 from shared.topics import Topics
+from shared.workdays import CHINA
 
 SCHEMAS = {s.name: s for s in (INTAKE, GATEWAY, SUPERVISION, ADAPTER)}
 
@@ -138,11 +140,16 @@ def case_show(case_id: str, raw: bool) -> None:
     for part in case["parts"]:
         clock = deadlines.get(part["work_order_id"], {})
         print(
-            f"  {part['department_name'] or part['department']} {part['part_name']}：{part['state']}"
-            f"  时限 {clock.get('deadline') or '—'} {clock.get('state_text', '')}"
+            f"  {part['department_name'] or part['department']} {part['part_name']}：{STATE_TEXT[part['state']]}"
+            f"  时限 {_local(clock.get('deadline'))} {clock.get('state_text', '')}"
         )
     for entry in (watched or {}).get("timeline", []):
-        print(f"  {entry['occurred_at']}  {entry['event_type']}  {entry['department'] or ''}")
+        print(f"  {_local(entry['occurred_at'])}  {entry['event_type']}  {entry['department'] or ''}")
+
+
+def _local(moment: str | None) -> str:
+    """A time as the center reads it (China Standard Time)."""
+    return f"{datetime.fromisoformat(moment).astimezone(CHINA):%Y-%m-%d %H:%M:%S}" if moment else "—"
 
 
 def _get(url: str) -> Any:

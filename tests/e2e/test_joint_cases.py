@@ -27,7 +27,7 @@ def test_all_departments_approve_and_the_reply_lists_every_document(system: Syst
 
     shown = lianban(system, "case", "show", case_id)  # what an operator sees
     assert shown.startswith(f"{case_id} 餐饮店开业联办：已办结")
-    assert "税务局 发票票种核定：approved" in shown
+    assert "税务局 发票票种核定：准予" in shown
 
 
 def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: System) -> None:
