@@ -47,7 +47,7 @@ from shared.contracts.events import (
     UnifiedReply,
     WorkOrder,
 )
-from shared.contracts.states import STATE_TEXT, CaseState, PartState
+from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
 
 __all__ = [
     "DECISIONS",
@@ -57,6 +57,7 @@ __all__ = [
     "Accept",
     "ActionRefused",
     "AlertAcknowledged",
+    "AlertKind",
     "Applicant",
     "Approve",
     "CaseAccepted",

@@ -24,17 +24,17 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), description="Unique per event; consumers deduplicate on it.")
+    id: str = Field(min_length=1, max_length=100, description="Unique per event; consumers deduplicate on it.")
     source: str = Field(description="URI-reference of the producer, e.g. /lianban/demo/intake.")
     type: str = Field(description="Reverse-DNS type with a version suffix, e.g. cn.lianban.case.submitted.v1.")
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    subject: str = Field(description="The case id.")
+    subject: str = Field(min_length=1, max_length=64, description="The case id.")
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 
     @classmethod
     def wrap(cls, data: EventData, *, source: str, subject: str) -> Self:
-        return cls(source=source, type=data.event_type, subject=subject, data=data.model_dump(mode="json"))
+        return cls(id=str(uuid.uuid4()), source=source, type=data.event_type, subject=subject, data=data.model_dump(mode="json"))
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

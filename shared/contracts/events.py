@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.actions import DepartmentAction
 from shared.contracts.envelope import EventData
+from shared.contracts.states import AlertKind, CaseState, PartState
 
 StaffId = Annotated[str, Field(min_length=1, max_length=64, examples=["S-0107"], description="Who acted, in the department.")]
 
@@ -130,8 +131,8 @@ class PartActionRecorded(EventData):
     staff_id: str
     acted_at: datetime
     action: DepartmentAction
-    part_state: str
-    case_state: str
+    part_state: PartState
+    case_state: CaseState
 
 
 class RefusalRule(StrEnum):
@@ -306,7 +307,7 @@ class SupervisionAlert(EventData):
     case_id: str
     work_order_id: str
     department: str
-    kind: str = Field(description="reminder | yellow_card | red_card | urge | shirking | deemed_approval")
+    kind: AlertKind
     sequence: int = Field(default=1, description="The n-th alert of this kind for the part (urges repeat).")
     message: str = Field(description="The notice as department staff read it, in Chinese.")
     deadline: datetime | None

@@ -26,6 +26,17 @@ class PartState(StrEnum):
     RECTIFICATION_REQUIRED = "rectification_required"
 
 
+class AlertKind(StrEnum):
+    """The steps of supervision's warning ladder, each an alert and a notice to the department."""
+
+    REMIND = "reminder"  # 提醒
+    YELLOW = "yellow_card"  # 黄牌
+    URGE = "urge"  # 催办
+    SHIRK = "shirking"  # 推托联办责任
+    RED = "red_card"  # 红牌
+    DEEM = "deemed_approval"  # 超时默许
+
+
 STATE_TEXT: dict[str, str] = {
     CaseState.PRE_REVIEW: "受理审查中",
     CaseState.AWAITING_SUPPLEMENT: "待补正",

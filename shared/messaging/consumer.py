@@ -112,7 +112,7 @@ class DeadLetters:
     async def send(self, origin: Origin, error: str) -> None:
         """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
         letter = self.letter(origin, error)
-        event = CloudEvent.wrap(letter, source=self.source, subject=origin.key or "unknown")
+        event = CloudEvent.wrap(letter, source=self.source, subject=(origin.key or "unknown")[:64])
         await self.broker.publish(event.to_bytes(), self.topic, key=(origin.key or "").encode(), headers=CONTENT_TYPE)
         with log_context(case_id=origin.key):
             log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)

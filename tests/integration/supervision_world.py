@@ -21,11 +21,13 @@ from shared.contracts import (
     Accept,
     Applicant,
     CaseAccepted,
+    CaseState,
     CaseSubmitted,
     CloudEvent,
     DepartmentAction,
     EventData,
     PartActionRecorded,
+    PartState,
     PartSummary,
 )
 from shared.db import SessionFactory
@@ -162,8 +164,8 @@ def acted(case_id: str, department: str, action: DepartmentAction, at: datetime,
         staff_id=staff_id,
         acted_at=at,
         action=action,
-        part_state="x",
-        case_state="handling",
+        part_state=PartState.HANDLING,  # supervision reads the action, not the state
+        case_state=CaseState.HANDLING,
     )
 
 

@@ -52,6 +52,15 @@ def test_an_action_names_who_acted() -> None:
         (b"", "empty"),
         (b"not json", "not a CloudEvent"),
         (
+            b'{"specversion":"1.0","source":"/x","type":"cn.lianban.case.evaluated.v1","subject":"c","data":{}}',
+            "id: Field required",
+        ),
+        (
+            b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.case.evaluated.v1","subject":"' + b"c" * 65 + b'",'
+            b'"data":{}}',
+            "subject: String should have at most 64",
+        ),
+        (
             b'{"specversion":"1.0","id":"1","source":"/x","type":"cn.lianban.nope.v1","subject":"c","data":{}}',
             "unknown event type",
         ),
@@ -64,6 +73,22 @@ def test_an_action_names_who_acted() -> None:
 )
 def test_malformed_messages_are_refused_with_a_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(MalformedEvent, match=reason):
+        CloudEvent.from_bytes(raw).payload()
+
+
+def test_a_forged_state_is_refused_not_passed_on() -> None:
+    recorded = {
+        "case_id": "LB1",
+        "work_order_id": "LB1-tax",
+        "department": "tax",
+        "staff_id": "T",
+        "acted_at": NOW.isoformat(),
+        "action": {"kind": "accept"},
+        "part_state": "pre_accepted",
+        "case_state": "pwned",
+    }
+    raw = CloudEvent(id="1", source="/x", type="cn.lianban.part.action_recorded.v1", subject="LB1", data=recorded).to_bytes()
+    with pytest.raises(MalformedEvent, match="case_state"):
         CloudEvent.from_bytes(raw).payload()
 
 

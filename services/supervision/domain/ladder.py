@@ -6,18 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
+from shared.contracts import AlertKind
 from shared.workdays import WorkingCalendar
-
-
-class Step(StrEnum):
-    REMIND = "reminder"  # 提醒
-    YELLOW = "yellow_card"  # 黄牌
-    URGE = "urge"  # 催办
-    SHIRK = "shirking"  # 推托联办责任
-    RED = "red_card"  # 红牌
-    DEEM = "deemed_approval"  # 超时默许
 
 
 @dataclass(frozen=True)
@@ -48,50 +39,50 @@ class Watch:
     department_yellow_cards: int = 0  # the department's yellow cards, this part's included
 
 
-def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) -> tuple[list[Step], datetime | None]:
+def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) -> tuple[list[AlertKind], datetime | None]:
     """The steps due at `now`, in order, and the next moment anything could become due."""
     if watch.deadline is None or watch.deemed:
         return [], None
-    steps: list[Step] = []
+    steps: list[AlertKind] = []
     deadline = watch.deadline
     remind_at = calendar.shift(deadline, -policy.remind_days_before)
     if not watch.reminded and remind_at <= now <= deadline:
-        steps.append(Step.REMIND)
+        steps.append(AlertKind.REMIND)
     urges = list(watch.urges)
     if not watch.shirking and len(urges) >= policy.shirk_after_urges:  # three urges by the lead, say
-        steps.append(Step.SHIRK)
+        steps.append(AlertKind.SHIRK)
     if now > deadline:
         if not watch.yellow:
-            steps.append(Step.YELLOW)
+            steps.append(AlertKind.YELLOW)
         overdue_urges = [u for u in urges if u > deadline]  # urges before the deadline do not start silence
         if not overdue_urges or now >= calendar.shift(overdue_urges[-1], policy.urge_every_days):
-            steps.append(Step.URGE)
+            steps.append(AlertKind.URGE)
             urges.append(now)
             overdue_urges.append(now)
-        if not watch.shirking and Step.SHIRK not in steps and len(urges) >= policy.shirk_after_urges:
-            steps.append(Step.SHIRK)
-        repeated = watch.department_yellow_cards + (Step.YELLOW in steps) >= policy.red_after_yellow_cards
+        if not watch.shirking and AlertKind.SHIRK not in steps and len(urges) >= policy.shirk_after_urges:
+            steps.append(AlertKind.SHIRK)
+        repeated = watch.department_yellow_cards + (AlertKind.YELLOW in steps) >= policy.red_after_yellow_cards
         if not watch.red and (now >= calendar.shift(deadline, policy.red_after_overdue_days) or repeated):
-            steps.append(Step.RED)
+            steps.append(AlertKind.RED)
         if (
             watch.silence_means_yes
             and not watch.extension_approved
             and now >= calendar.shift(overdue_urges[0], policy.deem_after_urge_days)
         ):
-            steps.append(Step.DEEM)
+            steps.append(AlertKind.DEEM)
     return steps, _next_check(watch, steps, urges, now, calendar, policy, remind_at)
 
 
 def _next_check(
     watch: Watch,
-    steps: list[Step],
+    steps: list[AlertKind],
     urges: list[datetime],
     now: datetime,
     calendar: WorkingCalendar,
     policy: Policy,
     remind_at: datetime,
 ) -> datetime | None:
-    if Step.DEEM in steps:
+    if AlertKind.DEEM in steps:
         return None
     assert watch.deadline is not None
     overdue_from = watch.deadline + timedelta(seconds=1)
@@ -99,7 +90,7 @@ def _next_check(
     overdue_urges = [u for u in urges if u > watch.deadline]
     if now > watch.deadline or not later:
         later.append(calendar.shift(overdue_urges[-1] if overdue_urges else now, policy.urge_every_days))
-        if not (watch.red or Step.RED in steps):
+        if not (watch.red or AlertKind.RED in steps):
             later.append(calendar.shift(watch.deadline, policy.red_after_overdue_days))
         if watch.silence_means_yes and not watch.extension_approved and overdue_urges:
             later.append(calendar.shift(overdue_urges[0], policy.deem_after_urge_days))

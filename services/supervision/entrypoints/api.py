@@ -13,13 +13,12 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
-from services.supervision.domain.ladder import Step
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
-from shared.contracts import StaffId
+from shared.contracts import AlertKind, StaffId
 from shared.db import SessionFactory
 from shared.workdays import WorkingCalendar
 
@@ -204,7 +203,7 @@ def router(
             part.urges = [*part.urges, now.isoformat()]
             part.next_check_at = now  # the scanner looks at it at once (shirking after three)
             issued = Issued()
-            alert = desk.issue(issued, part, Step.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
+            alert = desk.issue(issued, part, AlertKind.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
             await issued.write(session)
         after_commit()
         return AlertView(

@@ -11,17 +11,16 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
-from services.supervision.domain.ladder import Step
-from shared.contracts import SupervisionAlert
+from shared.contracts import AlertKind, SupervisionAlert
 from shared.messaging.outbox import Outbox, OutboxRow
 
 MESSAGES = {
-    Step.REMIND: "【提醒】{part} 将于 {deadline} 到期，请按时办结。",
-    Step.YELLOW: "【黄牌警告】{part} 已超过承诺时限（{deadline}），请立即办理并回告。",
-    Step.URGE: "【催办】{part} 已超期未办结（时限 {deadline}），第{n}次催办，请立即办理并回告。",
-    Step.SHIRK: "【推托联办责任】{part} 经三次催办仍未办理，已记录为推托联办责任。",
-    Step.RED: "【红牌警告】{part} 超期未办结，予以红牌警告，请立即办理并回告。",
-    Step.DEEM: "【超时默许】{part} 超过承诺时限且催办后五个工作日仍未答复，视为准予，并启动问责。",
+    AlertKind.REMIND: "【提醒】{part} 将于 {deadline} 到期，请按时办结。",
+    AlertKind.YELLOW: "【黄牌警告】{part} 已超过承诺时限（{deadline}），请立即办理并回告。",
+    AlertKind.URGE: "【催办】{part} 已超期未办结（时限 {deadline}），第{n}次催办，请立即办理并回告。",
+    AlertKind.SHIRK: "【推托联办责任】{part} 经三次催办仍未办理，已记录为推托联办责任。",
+    AlertKind.RED: "【红牌警告】{part} 超期未办结，予以红牌警告，请立即办理并回告。",
+    AlertKind.DEEM: "【超时默许】{part} 超过承诺时限且催办后五个工作日仍未答复，视为准予，并启动问责。",
 }
 
 
@@ -47,7 +46,7 @@ class AlertDesk:
         self,
         issued: Issued,
         part: PartClock,
-        step: Step,
+        step: AlertKind,
         now: datetime,
         *,
         sequence: int = 1,

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock
-from services.supervision.domain.ladder import Policy, Step, Watch, due
+from services.supervision.domain.ladder import Policy, Watch, due
 from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.watch import SUPERVISION
 from shared.clock import Clock
-from shared.contracts import DeemedApproval, DepartmentActed
+from shared.contracts import AlertKind, DeemedApproval, DepartmentActed
 from shared.db import SessionFactory
 from shared.workdays import WorkingCalendar
 
@@ -101,7 +101,7 @@ class LadderScanner:
     async def _yellow_cards(self, session: AsyncSession, departments: set[str], now: datetime) -> dict[str, int]:
         rows = await session.execute(
             select(Alert.department, func.count())
-            .where(Alert.kind == Step.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
+            .where(Alert.kind == AlertKind.YELLOW.value, Alert.department.in_(departments), Alert.issued_at >= now - CARD_WINDOW)
             .group_by(Alert.department)
         )
         return {department: count for department, count in rows}
@@ -125,26 +125,26 @@ class LadderScanner:
             self._issue(issued, part, step, now, urges, cards)
 
     def _issue(
-        self, issued: Issued, part: PartClock, step: Step, now: datetime, urges: list[datetime], cards: dict[str, int]
+        self, issued: Issued, part: PartClock, step: AlertKind, now: datetime, urges: list[datetime], cards: dict[str, int]
     ) -> None:
-        if step is Step.URGE:
+        if step is AlertKind.URGE:
             part.urge_count += 1
             urges.append(now)
             part.urges = [u.isoformat() for u in urges]
             self.desk.issue(issued, part, step, now, sequence=part.urge_count)
             return
-        evidence = self._evidence(part, urges, now) if step in (Step.SHIRK, Step.DEEM) else {}
+        evidence = self._evidence(part, urges, now) if step in (AlertKind.SHIRK, AlertKind.DEEM) else {}
         self.desk.issue(issued, part, step, now, sequence=part.ladder_round, evidence=evidence)
-        if step is Step.REMIND:
+        if step is AlertKind.REMIND:
             part.reminded = True
-        elif step is Step.YELLOW:
+        elif step is AlertKind.YELLOW:
             part.yellow = True
             cards[part.department] = cards.get(part.department, 0) + 1
-        elif step is Step.RED:
+        elif step is AlertKind.RED:
             part.red = True
-        elif step is Step.SHIRK:
+        elif step is AlertKind.SHIRK:
             part.shirking = True
-        elif step is Step.DEEM:
+        elif step is AlertKind.DEEM:
             part.deemed = True  # asked for; cleared again if the case refuses it (see Watcher)
             self._deem(issued, part, urges, now)
 
