@@ -38,9 +38,9 @@ class Runtime:
         self.engine = make_engine(self.settings.database(self.name))
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
-        self.relay = OutboxRelay(self.sessions, self.broker)
         self.topics = Topics(self.settings.center)
         self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics)
+        self.relay = OutboxRelay(self.sessions, self.broker, self.outbox)
         self.dead_letters = DeadLetters(self.broker, self.topics.dead_letters, self.group, self.outbox.source)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -328,6 +329,9 @@ class AlertAcknowledged(EventData):
     acknowledged_at: datetime
 
 
+ORIGINAL_KEPT = 64 * 1024  # of a dead letter's original: a 5 MB poison must not make a 5 MB dead letter
+
+
 class DeadLetter(EventData):
     """A message that could not be handled, kept with its cause and origin so nothing is lost."""
 
@@ -336,10 +340,29 @@ class DeadLetter(EventData):
     consumer: str
     error: str
     topic: str
-    partition: int
+    partition: int = Field(description="-1 for a message the broker refused, which was never on a topic.")
     offset: int
     key: str | None
-    original: str = Field(description="The original message, as text (undecodable bytes replaced).")
+    original: str = Field(description="The original message as text (undecodable bytes replaced), its first 64 KiB.")
+    original_bytes: int = Field(default=0, description="The original's size: more than `original` when it was cut.")
+    original_sha256: str = Field(default="", description="To recognise the original, whole.")
+
+    @classmethod
+    def of(
+        cls, *, consumer: str, error: str, topic: str, partition: int, offset: int, key: str | None, original: bytes
+    ) -> DeadLetter:
+        """A dead letter that always fits on the dead-letter topic, however large what it carries."""
+        return cls(
+            consumer=consumer,
+            error=error[:2000],
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key[:200] if key else key,
+            original=original[:ORIGINAL_KEPT].decode(errors="replace"),
+            original_bytes=len(original),
+            original_sha256=hashlib.sha256(original).hexdigest(),
+        )
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

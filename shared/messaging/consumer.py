@@ -99,21 +99,21 @@ class DeadLetters:
         self.broker, self.topic, self.consumer, self.source = broker, topic, consumer, source
 
     def letter(self, origin: Origin, error: str) -> DeadLetter:
-        return DeadLetter(
+        return DeadLetter.of(
             consumer=self.consumer,
-            error=error[:2000],
+            error=error,
             topic=origin.topic,
             partition=origin.partition,
             offset=origin.offset,
             key=origin.key,
-            original=origin.value.decode(errors="replace"),
+            original=origin.value,
         )
 
     async def send(self, origin: Origin, error: str) -> None:
         """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
         letter = self.letter(origin, error)
         event = CloudEvent.wrap(letter, source=self.source, subject=(origin.key or "unknown")[:64])
-        await self.broker.publish(event.to_bytes(), self.topic, key=(origin.key or "").encode(), headers=CONTENT_TYPE)
+        await self.broker.publish(event.to_bytes(), self.topic, key=event.subject.encode(), headers=CONTENT_TYPE)
         with log_context(case_id=origin.key):
             log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
 

@@ -13,12 +13,20 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Integer, LargeBinary, String, delete, select
+from sqlalchemy import Integer, LargeBinary, Row, String, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
+from shared.contracts.events import DeadLetter
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
 from shared.routing import destinations
 from shared.topics import Topics
@@ -59,10 +67,21 @@ class Outbox:
         ]
 
 
+Pending = Row[int, str, str, bytes]  # id, topic, key, payload
+REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, InvalidTopicError, CorruptRecordException)
+
+
 class OutboxRelay:
-    def __init__(self, sessions: SessionFactory, broker: KafkaBroker, batch_size: int = 2000, idle_seconds: float = 0.5) -> None:
+    """Publishes the outbox in order. A message the broker refuses for what it is (too large, say) is
+    replaced by a dead letter saying why, so it never holds up the rows behind it; any other failure
+    leaves the batch to be sent again."""
+
+    def __init__(
+        self, sessions: SessionFactory, broker: KafkaBroker, outbox: Outbox, batch_size: int = 2000, idle_seconds: float = 0.5
+    ) -> None:
         self.sessions = sessions
         self.broker = broker
+        self.outbox = outbox
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
@@ -106,11 +125,39 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        futures = [
-            await self.broker.publish(row.payload, row.topic, key=row.key.encode(), headers=CONTENT_TYPE, no_confirm=True)
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
+        sent = [await self._send(row) for row in rows]
+        waiting = [(row, s) for row, s in zip(rows, sent, strict=True) if not isinstance(s, BaseException)]
+        confirmed = await asyncio.gather(*(s for _, s in waiting), return_exceptions=True)
+        failed = {row.id: s for row, s in zip(rows, sent, strict=True) if isinstance(s, BaseException)}
+        failed |= {row.id: c for (row, _), c in zip(waiting, confirmed, strict=True) if isinstance(c, BaseException)}
+        if retry := [e for e in failed.values() if not isinstance(e, REFUSED)]:
+            raise retry[0]
         async with self.sessions() as session, session.begin():
             await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+            letters = [self._refused(row, failed[row.id]) for row in rows if row.id in failed]
+            if letters:
+                await session.execute(insert(OutboxRow), [r for letter in letters for r in letter])
         return len(rows)
+
+    async def _send(self, row: Pending) -> asyncio.Future[Any] | BaseException:
+        try:
+            future: asyncio.Future[Any] = await self.broker.publish(
+                row.payload, row.topic, key=row.key.encode(), headers=CONTENT_TYPE, no_confirm=True
+            )
+            return future
+        except REFUSED as exc:  # refused before sending: too large for this client, say
+            refused: BaseException = exc
+            return refused
+
+    def _refused(self, row: Pending, error: BaseException) -> list[dict[str, Any]]:
+        log.error("the broker refused an event for %s: %s; dead-lettered", row.topic, type(error).__name__)
+        letter = DeadLetter.of(
+            consumer=f"{self.outbox.source} outbox relay",
+            error=f"refused by the broker: {type(error).__name__}: {error}",
+            topic=row.topic,
+            partition=-1,
+            offset=-1,
+            key=row.key,
+            original=row.payload,
+        )
+        return self.outbox.rows(letter, subject=row.key[:64] or "unknown")[1]

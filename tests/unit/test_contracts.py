@@ -1,11 +1,12 @@
 """Messages travel as CloudEvents 1.0 in structured JSON mode; bad ones are refused with a reason."""
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import Approve, CloudEvent, DepartmentActed, MalformedEvent, RequestSupplement
+from shared.contracts import Approve, CloudEvent, DeadLetter, DepartmentActed, MalformedEvent, RequestSupplement
 from shared.topics import Topics
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -97,3 +98,11 @@ def test_topics_are_scoped_by_center_with_one_work_topic_per_department() -> Non
     assert topics.work("tax") == "lianban.hangzhou.work.tax"
     assert topics.work("tax") != Topics("xihu").work("tax")
     assert topics.case_events == "lianban.hangzhou.case.events"
+
+
+def test_a_dead_letter_of_a_huge_message_still_fits_on_the_dead_letter_topic() -> None:
+    original = b'{"data": "' + b"x" * 5_000_000 + b'"}'
+    letter = DeadLetter.of(consumer="c", error="too big", topic="t", partition=0, offset=7, key="LB1", original=original)
+    assert len(CloudEvent.wrap(letter, source="/x", subject="LB1").to_bytes()) < 100_000  # the producer sends 1 MB
+    assert (letter.original_bytes, letter.original_sha256) == (len(original), hashlib.sha256(original).hexdigest())
+    assert letter.original.startswith('{"data": "xxx')
