@@ -95,6 +95,14 @@ def _is_free(port: int) -> bool:
             return False
 
 
+def new_cluster_id() -> str:
+    """A random cluster id in Kafka's form; never one starting with '-', which the storage tool would
+    read as an option (Kafka's own Uuid.randomUuid skips those too)."""
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
+
+
 def resolve_jars() -> Path:
     """Copy the broker's runtime jars into the cache once; later calls are instant."""
     lib = CACHE / f"kafka-{kafka_version()}" / "lib"
@@ -170,7 +178,7 @@ class LocalKafka:
         assert self.workdir is not None
         stored = self.workdir / "cluster.id"
         if not stored.exists():
-            stored.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            stored.write_text(new_cluster_id())
         return stored.read_text().strip()
 
     def _wait_ready(self, timeout: float) -> None:

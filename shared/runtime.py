@@ -56,7 +56,7 @@ class Runtime:
         consumer = BatchConsumer(
             self.group, self.sessions, self.dead_letters, by_topic(handlers), after_commit=after_commit or self.relay.notify
         )
-        consumer.subscribe(self.broker, *handlers)
+        consumer.subscribe(self.broker, *handlers, instance=self.settings.instance)
 
     def publishes_to(self, *topics: str) -> None:
         self.uses_topics.update(topics)

@@ -7,6 +7,7 @@ Kafka and the center are shared by every process, so they use unprefixed variabl
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,11 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 0
+    instance: str = Field(
+        default_factory=socket.gethostname,
+        validation_alias="LIANBAN_INSTANCE",
+        description="This process among replicas of the service: set it per replica.",
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
 

@@ -1,8 +1,11 @@
-"""Creating the center's topics before the services use them."""
+"""Creating the center's topics before the services use them, and waiting until they can be used."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import time
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -10,9 +13,12 @@ from aiokafka.errors import TopicAlreadyExistsError
 from shared.messaging.broker import client_security
 from shared.settings import KafkaSettings
 
+log = logging.getLogger(__name__)
 
-async def ensure_topics(kafka: KafkaSettings, names: list[str]) -> None:
-    """Create the topics that are missing; existing ones are left as they are."""
+
+async def ensure_topics(kafka: KafkaSettings, names: list[str], *, ready_within: float = 30.0) -> None:
+    """Create the topics that are missing (existing ones are left as they are), then wait until every
+    partition has a leader: a first publish to a partition without one fails after a long timeout."""
     partitions, replication = kafka.topic_partitions, kafka.topic_replication_factor
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, **client_security(kafka))
     await admin.start()
@@ -22,5 +28,23 @@ async def ensure_topics(kafka: KafkaSettings, names: list[str]) -> None:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another service was quicker
                 await admin.create_topics(missing)
+        await _leaders_elected(admin, names, ready_within)
     finally:
         await admin.close()
+
+
+async def _leaders_elected(admin: AIOKafkaAdminClient, names: list[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        described = await admin.describe_topics(names)
+        waiting = [
+            t["topic"]
+            for t in described
+            if t.get("error_code") or not t.get("partitions") or any(p.get("leader", -1) < 0 for p in t["partitions"])
+        ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            log.warning("topics still without a leader after %.0f s: %s", within, ", ".join(waiting))
+            return
+        await asyncio.sleep(0.2)

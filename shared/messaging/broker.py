@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 
 from faststream.kafka import KafkaBroker
@@ -19,7 +20,8 @@ def make_broker(kafka: KafkaSettings, client_id: str) -> KafkaBroker:
         enable_idempotence=True,
         linger_ms=5,
         security=_security(kafka),
-        logger=None,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,  # one line per message only when asked for; failures are logged as errors
     )
 
 

@@ -128,6 +128,7 @@ class BatchConsumer:
         *,
         after_commit: Callable[[], None] | None = None,
         attempts: int = 3,
+        redeliveries: int = 20,
     ) -> None:
         self.name = name
         self.sessions = sessions
@@ -135,13 +136,18 @@ class BatchConsumer:
         self.apply = apply
         self.after_commit = after_commit or (lambda: None)
         self.attempts = attempts
+        self.redeliveries = redeliveries
+        self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
-    def subscribe(self, broker: KafkaBroker, *topics: str, max_records: int = 500) -> None:
-        """Register on the broker: a consumer group of its own, acks only after handling."""
+    def subscribe(self, broker: KafkaBroker, *topics: str, instance: str, max_records: int = 500) -> None:
+        """Register on the broker: a consumer group of its own, acks only after handling. The member is
+        static (KIP-345): restarted with the same instance name, it takes its partitions back at once
+        instead of waiting for the group to time the old member out."""
 
         @broker.subscriber(
             *topics,
             group_id=self.name,
+            group_instance_id=f"{self.name}-{instance}",
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
@@ -206,11 +212,21 @@ class BatchConsumer:
                 if await self._done_elsewhere(delivery):
                     return
                 if attempt == self.attempts:
-                    if isinstance(exc, TRANSIENT):
+                    if isinstance(exc, TRANSIENT) and self._redeliver(delivery):
                         raise
                     await self.dead_letters.send(Origin.of(delivery.record), f"{type(exc).__name__}: {exc}")
+                    self._transient_failures.pop(delivery.event.id, None)
                     return
                 await asyncio.sleep(0.2 * attempt)
+
+    def _redeliver(self, delivery: Delivery) -> bool:
+        """Whether a transient failure may have the batch delivered again: capped, so that a message
+        that always fails the same "transient" way cannot stop the partition forever."""
+        failures = self._transient_failures[delivery.event.id] = self._transient_failures.get(delivery.event.id, 0) + 1
+        if failures <= self.redeliveries:
+            log.warning("transient failure %d of %d; the batch will be delivered again", failures, self.redeliveries)
+            return True
+        return False
 
     async def _done_elsewhere(self, delivery: Delivery) -> bool:
         async with self.sessions() as session:

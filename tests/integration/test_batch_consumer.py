@@ -116,3 +116,20 @@ async def test_a_transient_failure_is_redelivered_not_dead_lettered(make_session
     with pytest.raises(TransientError):
         await consumer.handle([record(result_event("LB-busy"), 0)])
     assert letters.letters == []  # the offset is not committed: Kafka delivers the batch again
+
+
+async def test_a_message_that_always_fails_transiently_is_dead_lettered_after_the_cap(make_sessions: MakeSessions) -> None:
+    sessions = await make_sessions(Base.metadata)
+    letters = FakeDeadLetters()
+
+    async def stuck(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        raise TimeoutError("never answers")
+
+    consumer = BatchConsumer("test", sessions, letters, stuck, attempts=1, redeliveries=2)  # type: ignore[arg-type]
+    batch = [record(result_event("LB-stuck"), 5)]
+    for _ in range(2):  # Kafka delivers the batch again, twice
+        with pytest.raises(TimeoutError):
+            await consumer.handle(batch)
+    await consumer.handle(batch)  # the third time it gives up on the message, not on the partition
+    [(origin, error)] = letters.letters
+    assert (origin.offset, error) == (5, "TimeoutError: never answers")
