@@ -7,9 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.body_limit import BodyLimit
 
-def make_app(title: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> FastAPI:
-    """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check."""
+
+def make_app(
+    title: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]], *, max_body_bytes: int
+) -> FastAPI:
+    """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check and
+    a limit on request bodies."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -18,6 +23,7 @@ def make_app(title: str, start: Callable[[], Awaitable[None]], stop: Callable[[]
         await stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

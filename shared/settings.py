@@ -49,6 +49,7 @@ class ServiceSettings(BaseSettings):
         validation_alias="LIANBAN_INSTANCE",
         description="This process among replicas of the service: set it per replica.",
     )
+    max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
 

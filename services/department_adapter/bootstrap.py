@@ -51,6 +51,6 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         await runtime.stop()
         await connector.close()
 
-    app = make_app(f"Lianban adapter for {settings.department}", start, stop)
+    app = make_app(f"Lianban adapter for {settings.department}", start, stop, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

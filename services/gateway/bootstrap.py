@@ -18,7 +18,7 @@ def build(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = Runtime("gateway", settings, SCHEMA)
     runtime.consume(consumers.handlers(runtime.topics, Projector(runtime.outbox)))
     runtime.publishes_to(runtime.topics.replies)
-    app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop)
+    app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
     app.include_router(router(runtime.sessions))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -23,7 +23,7 @@ def build(settings: IntakeSettings | None = None) -> FastAPI:
     actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
     runtime.consume(consumers.handlers(topics, actions))
     runtime.publishes_to(topics.case_events, *(topics.work(d) for d in catalog.departments))
-    app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop)
+    app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(window_api.router(submit, actions))
     app.include_router(department_api.router(runtime.sessions, actions))

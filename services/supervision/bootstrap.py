@@ -50,7 +50,7 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
         await scanner.stop()
         await runtime.stop()
 
-    app = make_app("Lianban supervision 电子监察", start, stop)
+    app = make_app("Lianban supervision 电子监察", start, stop, max_body_bytes=settings.max_body_bytes)
     app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Name = Annotated[str, Field(max_length=100)]  # a material, a document, a person, a number
+Text = Annotated[str, Field(max_length=2000)]  # a reason, an opinion, a legal basis
+
 
 class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,54 +24,54 @@ class _Action(BaseModel):
 class SupplementItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    material: str = Field(min_length=1, examples=["场所消防安全制度"])
-    reason: str = Field(min_length=1, examples=["缺少疏散预案章节"])
+    material: Name = Field(min_length=1, examples=["场所消防安全制度"])
+    reason: Text = Field(min_length=1, examples=["缺少疏散预案章节"])
 
 
 class Accept(_Action):
     """Pre-review: the materials for this part are complete; accept the case (受理)."""
 
     kind: Literal["accept"] = "accept"
-    opinion: str | None = None
+    opinion: Text | None = None
 
 
 class RequestSupplement(_Action):
     """Pre-review: materials missing or defective (补正); each item says which and why."""
 
     kind: Literal["supplement"] = "supplement"
-    items: list[SupplementItem] = Field(min_length=1)
+    items: list[SupplementItem] = Field(min_length=1, max_length=100)
 
 
 class Refuse(_Action):
     """Pre-review: the case cannot be accepted (不予受理)."""
 
     kind: Literal["refuse"] = "refuse"
-    reason: str | None = None
-    legal_basis: str | None = None
+    reason: Text | None = None
+    legal_basis: Text | None = None
 
 
 class Approve(_Action):
     """Handling: approved (准予), with the document or certificate number."""
 
     kind: Literal["approve"] = "approve"
-    document_number: str | None = None
-    documents: list[str] = Field(default_factory=list, description="Names of the documents issued.")
+    document_number: Name | None = None
+    documents: list[Name] = Field(default_factory=list, max_length=50, description="Names of the documents issued.")
 
 
 class Deny(_Action):
     """Handling: denied (不予), with legal basis, reason and the written opinion."""
 
     kind: Literal["deny"] = "deny"
-    legal_basis: str | None = None
-    reason: str | None = None
-    written_opinion: str | None = None
+    legal_basis: Text | None = None
+    reason: Text | None = None
+    written_opinion: Text | None = None
 
 
 class RequireRectification(_Action):
     """Handling: the applicant must fix things (整改) and apply a second time."""
 
     kind: Literal["rectify"] = "rectify"
-    items: list[str] = Field(min_length=1, description="What to fix, one item each.")
+    items: list[Text] = Field(min_length=1, max_length=100, description="What to fix, one item each.")
 
 
 class SuspensionKind(StrEnum):
@@ -86,7 +89,7 @@ class Suspend(_Action):
     kind: Literal["suspend"] = "suspend"
     suspension_kind: SuspensionKind
     applicant_notified_on: date | None = Field(default=None, description="The day the applicant was told.")
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class Resume(_Action):
@@ -100,7 +103,7 @@ class RequestExtension(_Action):
 
     kind: Literal["request_extension"] = "request_extension"
     days: int = Field(ge=1, le=60)
-    reason: str = Field(min_length=1)
+    reason: Text = Field(min_length=1)
 
 
 class DecideExtension(_Action):
@@ -108,8 +111,8 @@ class DecideExtension(_Action):
 
     kind: Literal["decide_extension"] = "decide_extension"
     approved: bool
-    approver_name: str | None = None
-    approver_title: str | None = Field(default=None, examples=["局长"])
+    approver_name: Name | None = None
+    approver_title: Name | None = Field(default=None, examples=["局长"])
 
 
 class DeemedApproval(_Action):
@@ -117,9 +120,9 @@ class DeemedApproval(_Action):
 
     kind: Literal["deemed_approve"] = "deemed_approve"
     issued_by: Literal["supervision"] = "supervision"
-    document_number: str = Field(description="The center's number for the deemed approval.")
+    document_number: Name = Field(description="The center's number for the deemed approval.")
     deadline: datetime = Field(description="The committed deadline the department let pass.")
-    urged_at: list[datetime] = Field(min_length=1, description="When the department was urged.")
+    urged_at: list[datetime] = Field(min_length=1, max_length=100, description="When the department was urged.")
     silent_since: datetime = Field(description="The department's last action on the part, or acceptance.")
 
 

@@ -156,10 +156,13 @@ async def test_an_idempotency_key_reused_for_another_application_is_a_409_and_fi
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["case"]["case_id"] == first.json()["case"]["case_id"]
 
-    other = filing(lead_window={"department": "market", "window_id": "W-09", "staff_id": "S-0107"})
+    other = filing(lead_window={"department": "market", "window_id": "W-03", "staff_id": "S-0999"})  # same window
     response = await intake.post("/api/v1/cases", json=other, headers=key)
     assert response.status_code == 409
-    assert response.json() == {"detail": "this Idempotency-Key was already used for a different application"}
+    assert response.json() == {
+        "detail": "该窗口已将此 Idempotency-Key 用于另一份申请 "
+        "(this window used this Idempotency-Key for a different application)"
+    }
     assert len(await open_work(intake, "fire")) == 1
 
 
@@ -674,3 +677,27 @@ async def test_a_long_idempotency_key_on_a_department_action_still_does_nothing_
         for _ in range(2)
     ]
     assert [a.status_code for a in answers] == [200, 200]  # the second is the first's answer, not a 409
+
+
+@pytest.mark.parametrize(
+    ("materials", "field", "limit"),
+    [
+        pytest.param({f"d{n}": {"a": "doc://1"} for n in range(21)}, ["body", "materials"], "at most 20", id="departments"),
+        pytest.param(
+            {"market": {f"m{n}": "doc://1" for n in range(51)}}, ["body", "materials", "market"], "at most 50", id="materials"
+        ),
+        pytest.param(
+            {"market": {"食品经营许可申请书": "doc://" + "x" * 2048}},
+            ["body", "materials", "market", "食品经营许可申请书"],
+            "at most 2048",
+            id="reference",
+        ),
+    ],
+)
+async def test_a_materials_map_past_its_limits_is_a_422_naming_the_limit(
+    intake: httpx.AsyncClient, materials: Json, field: list[str], limit: str
+) -> None:
+    response = await intake.post("/api/v1/cases", json=filing(materials=materials))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], limit in error["msg"]) == (field, True)

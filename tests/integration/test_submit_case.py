@@ -53,7 +53,14 @@ async def test_the_same_idempotency_key_gives_the_same_case(submit: SubmitCase) 
 async def test_a_reused_key_with_another_application_is_refused(submit: SubmitCase) -> None:
     await submit(application(), idempotency_key="k-2")
     with pytest.raises(IdempotencyConflict):
-        await submit(application(window_id="W-09"), idempotency_key="k-2")
+        await submit(application(staff_id="S-0999"), idempotency_key="k-2")
+
+
+async def test_the_same_key_from_another_window_is_another_case(submit: SubmitCase) -> None:
+    first = await submit(application(window_id="W-03"), idempotency_key="0001")
+    other = await submit(application(window_id="W-04"), idempotency_key="0001")  # each window numbers its own
+    assert (first.created, other.created) == (True, True)
+    assert first.case.case_id != other.case.case_id
 
 
 async def test_every_missing_material_is_named_at_once(submit: SubmitCase) -> None:

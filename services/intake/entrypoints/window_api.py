@@ -13,24 +13,33 @@ from services.intake.service_layer.act import CaseActions, CaseNotFound
 from services.intake.service_layer.submit import SubmitCase
 from shared.contracts import STATE_TEXT, Applicant, StaffId
 
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # a department, a matter, a case, a window
+MaterialName = Annotated[str, Field(min_length=1, max_length=100)]
+MaterialRef = Annotated[str, Field(min_length=1, max_length=2048, description="A reference the department can fetch.")]
+Materials = Annotated[
+    dict[Code, Annotated[dict[MaterialName, MaterialRef], Field(max_length=50)]],
+    Field(
+        max_length=20,
+        description="Department code to its materials (material name to a document reference); "
+        "at most 20 departments, 50 materials each.",
+    ),
+]
+
 
 class LeadWindow(BaseModel):
-    department: str = Field(examples=["market"])
-    window_id: str = Field(min_length=1, examples=["W-03"])
+    department: Code = Field(examples=["market"])
+    window_id: Code = Field(examples=["W-03"])
     staff_id: StaffId
 
 
 class CaseCreate(BaseModel):
     """A joint case as the lead window takes it, with the materials for every department's part."""
 
-    matter_code: str = Field(examples=["JM-REST-001"])
+    matter_code: Code = Field(examples=["JM-REST-001"])
     applicant: Applicant
     lead_window: LeadWindow
-    materials: dict[str, dict[str, str]] = Field(
-        description="Department code to its materials (material name to a document reference).",
-        examples=[{"tax": {"财务负责人信息": "doc://demo/0003"}}],
-    )
-    previous_case_id: str | None = Field(default=None, description="For a second application after rectification.")
+    materials: Materials = Field(examples=[{"tax": {"财务负责人信息": "doc://demo/0003"}}])
+    previous_case_id: Code | None = Field(default=None, description="For a second application after rectification.")
 
 
 class CaseOut(BaseModel):
@@ -42,17 +51,17 @@ class CaseOut(BaseModel):
 
 class SupplementIn(BaseModel):
     staff_id: StaffId
-    materials: dict[str, dict[str, str]] = Field(description="Per department that asked, the materials brought.")
+    materials: Materials = Field(description="Per department that asked, the materials brought.")
 
 
 class DeliveryIn(BaseModel):
     staff_id: StaffId
-    method: str = Field(default="窗口领取", examples=["窗口领取", "邮寄"])
+    method: str = Field(default="窗口领取", max_length=20, examples=["窗口领取", "邮寄"])
 
 
 class EvaluationIn(BaseModel):
     score: int = Field(ge=1, le=5, description="好差评: 1 (very poor) to 5 (very good)")
-    reason: str | None = Field(default=None, description="Required for a score of 1 or 2.")
+    reason: str | None = Field(default=None, max_length=2000, description="Required for a score of 1 or 2.")
 
 
 def case_out(case: JointCase) -> CaseOut:

@@ -51,11 +51,13 @@ class SubmitCase:
         self.after_commit, self.clock = after_commit, clock
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
+        """File once per Idempotency-Key of the window that sent it: another window's same key is another case."""
+        scoped = _scoped(application.window_id, idempotency_key)
         joint = self.catalog.joint_matters.get(application.matter_code)
         if joint is None:
             raise UnknownMatter(application.matter_code)
         fingerprint = _fingerprint(application)
-        if idempotency_key and (earlier := await self._by_key(idempotency_key)):
+        if scoped and (earlier := await self._by_key(scoped)):
             return self._replay(earlier, fingerprint)
         now = self.clock.now()
         case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now)
@@ -64,10 +66,10 @@ class SubmitCase:
                 book = CaseBook(session, self.outbox)
                 if application.previous_case_id:
                     _second_application(await book.get(application.previous_case_id), application)
-                book.add(case, idempotency_key, fingerprint)
+                book.add(case, scoped, fingerprint)
                 book.publish(case.opening(now))
         except IntegrityError:
-            earlier = await self._by_key(idempotency_key) if idempotency_key else None
+            earlier = await self._by_key(scoped) if scoped else None
             if earlier is None:
                 raise
             return self._replay(earlier, fingerprint)
@@ -81,8 +83,14 @@ class SubmitCase:
     @staticmethod
     def _replay(earlier: CaseRecord, fingerprint: str) -> Submitted:
         if earlier.request_hash != fingerprint:
-            raise IdempotencyConflict("this Idempotency-Key was already used for a different application")
+            raise IdempotencyConflict(
+                "该窗口已将此 Idempotency-Key 用于另一份申请 (this window used this Idempotency-Key for a different application)"
+            )
         return Submitted(JointCase.model_validate(earlier.document), created=False)
+
+
+def _scoped(window_id: str, key: str | None) -> str | None:
+    return hashlib.sha256(f"{window_id}\n{key}".encode()).hexdigest() if key else None
 
 
 def _new_case_id(now: datetime) -> str:
