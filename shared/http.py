@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shared.body_limit import BodyLimit
+from shared.request_guard import RequestGuard
 
 
 def make_app(
@@ -23,7 +23,7 @@ def make_app(
         await stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

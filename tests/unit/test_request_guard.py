@@ -1,4 +1,4 @@
-"""A request body over the service's limit is refused with 413 naming the limit, and never read whole."""
+"""A request body over the service's limit is a 413 naming the limit (never read whole); a NUL anywhere is a 422."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI, Request
 
-from shared.body_limit import BodyLimit
+from shared.request_guard import RequestGuard
 
 LIMIT = 1000
 
 
 def app() -> FastAPI:
     service = FastAPI()
-    service.add_middleware(BodyLimit, max_bytes=LIMIT)
+    service.add_middleware(RequestGuard, max_bytes=LIMIT)
+
+    @service.get("/find")
+    async def find(q: str = "") -> dict[str, Any]:
+        return {"q": q}
 
     @service.post("/echo")
     async def echo(request: Request) -> dict[str, Any]:
@@ -49,3 +54,23 @@ async def test_a_body_sent_in_chunks_is_refused_once_it_passes_the_limit() -> No
     async with client() as c:
         response = await c.post("/echo", content=chunks())
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "content"),
+    [
+        pytest.param("GET", "/find?q=a%00b", None, id="query"),
+        pytest.param("POST", "/echo", b'{"staff_id": "S\\u0000"}', id="json-escaped"),
+        pytest.param("POST", "/echo", b"raw\x00byte", id="raw"),
+    ],
+)
+async def test_a_nul_character_anywhere_is_a_422(method: str, url: str, content: bytes | None) -> None:
+    async with client() as c:
+        response = await c.request(method, url, content=content)
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+
+
+async def test_an_ordinary_query_passes() -> None:
+    async with client() as c:
+        assert (await c.get("/find?q=%E7%A8%8E%E5%8A%A1")).json() == {"q": "税务"}
