@@ -192,6 +192,12 @@ class LocalKafka:
         self.stop()
         raise TimeoutError(f"Kafka did not become ready within {timeout}s; see {self.workdir}")
 
+    def kill(self) -> None:
+        """Kill the broker outright (SIGKILL), as a crash would; `start()` brings it back on its data."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return

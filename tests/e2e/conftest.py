@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from deploy.kafka_local import LocalKafka, free_port, free_port_block
-from deploy.launcher import Databases, Ports, System, postgres_databases
+from deploy.kafka_local import LocalKafka
+from deploy.launcher import System, postgres_databases
 from tests.e2e.api import reset_supervision_clock
 from tests.e2e.kafka_tools import TopicReader
+from tests.e2e.systems import running
 from tests.servers import docker_available
 
 
@@ -50,34 +50,6 @@ def system(kafka_bootstrap: str, postgres_server: str, tmp_path_factory: pytest.
 def embedded_system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The same on the embedded defaults of `make run`: an SQLite file per service."""
     yield from running(kafka_bootstrap, f"e2e{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("embedded"), None)
-
-
-def running(bootstrap: str, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
-    ports = Ports(
-        intake=free_port(),
-        gateway=free_port(),
-        supervision=free_port(),
-        adapters=free_port_block(3),
-        simulators=free_port_block(3),
-    )
-    system = System(
-        bootstrap=bootstrap,
-        workdir=workdir,
-        center=center,
-        ports=ports,
-        databases=databases,
-        env={
-            "LIANBAN_SUPERVISION_CLOCK": "manual",
-            "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
-            "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1",
-            "LIANBAN_ADAPTER_POLL_SECONDS": "1",
-        },
-    )
-    try:
-        system.start()
-        yield system
-    finally:
-        system.stop()
 
 
 @pytest.fixture

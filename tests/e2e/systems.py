@@ -1,0 +1,40 @@
+"""A whole system (every service, adapter and simulator as its own process) for a test module or session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from deploy.kafka_local import free_port, free_port_block
+from deploy.launcher import Databases, Ports, System
+
+TEST_SETTINGS = {
+    "LIANBAN_SUPERVISION_CLOCK": "manual",
+    "LIANBAN_SUPERVISION_SCAN_INTERVAL_SECONDS": "0.2",
+    "LIANBAN_ADAPTER_RETRY_BACKOFF_SECONDS": "0.1",
+    "LIANBAN_ADAPTER_POLL_SECONDS": "1",
+}
+
+
+def running(bootstrap: str, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
+    """Start a center's system on free ports, yield it, and stop every process it started."""
+    ports = Ports(
+        intake=free_port(),
+        gateway=free_port(),
+        supervision=free_port(),
+        adapters=free_port_block(3),
+        simulators=free_port_block(3),
+    )
+    system = System(
+        bootstrap=bootstrap,
+        workdir=workdir,
+        center=center,
+        ports=ports,
+        databases=databases,
+        env=TEST_SETTINGS,
+    )
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
