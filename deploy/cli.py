@@ -179,7 +179,12 @@ async def dead_letters_list(limit: int) -> None:
         while not consumer.assignment() and time.monotonic() < deadline:  # every partition, once metadata came
             letters += [r.value for rs in (await consumer.getmany(timeout_ms=200)).values() for r in rs]
         ends = await consumer.end_offsets(list(consumer.assignment()))
-        while len(letters) < limit and any([await consumer.position(p) < end for p, end in ends.items()]):
+        deadline = time.monotonic() + 60  # a broker that goes away mid-read does not hold the command forever
+        while (
+            len(letters) < limit
+            and time.monotonic() < deadline
+            and any([await consumer.position(p) < end for p, end in ends.items()])
+        ):
             letters += [r.value for rs in (await consumer.getmany(timeout_ms=500)).values() for r in rs]
     finally:
         await consumer.stop()

@@ -140,6 +140,7 @@ class System:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "LIANBAN_CENTER": self.center,
+            "LIANBAN_INSTANCE": component.name,  # one process each: static group members
             **self.env,
             **component.env,
         }

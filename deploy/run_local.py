@@ -52,8 +52,8 @@ def start_databases(center: str, started: contextlib.ExitStack) -> Databases | N
     if os.environ.get("LIANBAN_DB", "sqlite") != "postgres":
         return None
     fresh = not os.environ.get("LIANBAN_KEEP_STATE")
-    if server := os.environ.get("LIANBAN_POSTGRES_URL"):
-        return postgres_databases(server, center, fresh=fresh)
+    if server := os.environ.get("LIANBAN_POSTGRES_URL"):  # someone's server: its databases are kept
+        return postgres_databases(server, center, fresh=False)
     print("Starting PostgreSQL (local process)...", flush=True)
     postgres = LocalPostgres(port=int(os.environ.get("LIANBAN_POSTGRES_PORT", "0")), workdir=RUN_DIR / "postgres")
     started.callback(postgres.stop)

@@ -23,10 +23,10 @@ def make_engine(url: str) -> AsyncEngine:
         # One connection per process: SQLite writes one at a time anyway, and a read-then-write
         # transaction on a second connection would fail with "database is locked" whenever another
         # writer committed in between. Sessions queue for the connection instead (keep them short).
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)  # no applicant data in errors
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

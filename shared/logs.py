@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 FIELDS = ("consumer", "case_id", "event_id")
 _context: ContextVar[dict[str, str]] = ContextVar("lianban_log_context", default={})  # noqa: B039 - never mutated
@@ -56,6 +57,9 @@ class EscapedText(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return escape(super().formatException(ei)).replace("\\n", "\n  ")  # one record, indented lines
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         fields = " ".join(f"{f}={getattr(record, f)}" for f in FIELDS if hasattr(record, f))

@@ -1,15 +1,17 @@
 """What no request may carry, refused before any handler sees it: a body larger than the service
-allows (413, naming the limit; never read whole), and NUL characters, which PostgreSQL cannot store
-(422), in the path, the query or the JSON body."""
+allows (413, naming the limit; never read past it), and NUL characters, which PostgreSQL cannot
+store (422), in the path, the query or the body."""
 
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NUL_IN_TARGET = (b"\x00", b"%00")  # raw, percent-encoded
-NUL_IN_BODY = (b"\x00", b"\\u0000")  # raw, JSON-escaped
+# A JSON escape for U+0000: `\u0000` after an even number of backslashes (an odd one escapes the `\`).
+NUL_IN_BODY = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
 
 
 class Refused(Exception):
@@ -19,8 +21,9 @@ class Refused(Exception):
 
 
 class RequestGuard:
-    """ASGI middleware: a declared Content-Length over the limit is refused before reading; a body
-    sent in chunks is counted (and searched) as it arrives and refused as soon as it fails."""
+    """ASGI middleware. The body (at most the limit, so this is bounded) is read here, checked whole,
+    then handed to the app as if it came from the client: a refusal is this middleware's answer,
+    never an error raised inside the framework's own body parsing."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -31,34 +34,22 @@ class RequestGuard:
             return
         try:
             self._check_head(scope)
+            body, final = await self._read(receive)
         except Refused as refused:
             await _refuse(send, refused)
             return
-        seen, tail, started = 0, b"", False
+        replayed = False
 
-        async def checked() -> Message:
-            nonlocal seen, tail
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                seen += len(chunk)
-                if seen > self.max_bytes:
-                    raise self._too_large()
-                if any(n in tail + chunk for n in NUL_IN_BODY):
-                    raise _nul("body")
-                tail = chunk[-6:]  # an escape split across two chunks is still found
-            return message
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                if final["type"] == "http.request":
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return final  # the client went away before the body was whole
+            return await receive()  # what follows the body: a disconnect
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, checked, tracked)
-        except Refused as refused:
-            if not started:
-                await _refuse(send, refused)
+        await self.app(scope, replay, send)
 
     def _check_head(self, scope: Scope) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
@@ -67,6 +58,23 @@ class RequestGuard:
         target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
         if any(n in target for n in NUL_IN_TARGET) or "\x00" in scope.get("path", ""):
             raise _nul("path or query")
+
+    async def _read(self, receive: Receive) -> tuple[bytes, Message]:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"", message
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                body = b"".join(chunks)
+                if NUL_IN_BODY.search(body):
+                    raise _nul("body")
+                return body, message
 
     def _too_large(self) -> Refused:
         return Refused(413, f"请求体过大 the request body exceeds {self.max_bytes} bytes")

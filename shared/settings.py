@@ -7,7 +7,6 @@ Kafka and the center are shared by every process, so they use unprefixed variabl
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Literal
 
@@ -44,10 +43,12 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 0
-    instance: str = Field(
-        default_factory=socket.gethostname,
+    instance: str | None = Field(
+        None,
         validation_alias="LIANBAN_INSTANCE",
-        description="This process among replicas of the service: set it per replica.",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="This process among the service's replicas, unique per replica: its consumers are then static "
+        "group members and take their partitions back at once after a restart.",
     )
     max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")
     log_level: str = "INFO"

@@ -8,6 +8,8 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # stored and logged: no control characters
+
 
 class MalformedEvent(ValueError):
     """The bytes are not a Lianban CloudEvent this code understands; the reason says why."""
@@ -24,11 +26,11 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1, max_length=100, description="Unique per event; consumers deduplicate on it.")
+    id: str = Field(min_length=1, max_length=100, pattern=PRINTABLE, description="Unique per event; consumers deduplicate on it.")
     source: str = Field(description="URI-reference of the producer, e.g. /lianban/demo/intake.")
     type: str = Field(description="Reverse-DNS type with a version suffix, e.g. cn.lianban.case.submitted.v1.")
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    subject: str = Field(min_length=1, max_length=64, description="The case id.")
+    subject: str = Field(min_length=1, max_length=64, pattern=PRINTABLE, description="The case id.")
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 

@@ -19,7 +19,7 @@ from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
@@ -92,6 +92,16 @@ class TransientError(Exception):
 
 
 TRANSIENT = (TransientError, OperationalError, InterfaceError, TimeoutError, ConnectionError)
+# PostgreSQL's own "try again": deadlock, serialization, lock or statement timeout, starting up, disk full, read-only
+RETRY_STATES = {"40P01", "40001", "55P03", "57014", "57P03", "53100", "25006"}
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that says nothing about the message: the database or the broker was busy or away."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+    return isinstance(exc, DBAPIError) and state in RETRY_STATES
 
 
 class DeadLetters:
@@ -139,15 +149,15 @@ class BatchConsumer:
         self.redeliveries = redeliveries
         self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
-    def subscribe(self, broker: KafkaBroker, *topics: str, instance: str, max_records: int = 500) -> None:
-        """Register on the broker: a consumer group of its own, acks only after handling. The member is
-        static (KIP-345): restarted with the same instance name, it takes its partitions back at once
-        instead of waiting for the group to time the old member out."""
+    def subscribe(self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500) -> None:
+        """Register on the broker: a consumer group of its own, acks only after handling. Given an
+        instance name, the member is static (KIP-345): restarted under the same name, it takes its
+        partitions back at once instead of waiting for the group to time the old member out."""
 
         @broker.subscriber(
             *topics,
             group_id=self.name,
-            group_instance_id=f"{self.name}-{instance}",
+            group_instance_id=f"{self.name}-{instance}" if instance else None,
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
@@ -207,12 +217,13 @@ class BatchConsumer:
         for attempt in range(1, self.attempts + 1):
             try:
                 await self._apply([delivery])
+                self._transient_failures.pop(delivery.event.id, None)
                 return
             except Exception as exc:
                 if await self._done_elsewhere(delivery):
                     return
                 if attempt == self.attempts:
-                    if isinstance(exc, TRANSIENT) and self._redeliver(delivery):
+                    if transient(exc) and self._redeliver(delivery):
                         raise
                     await self.dead_letters.send(Origin.of(delivery.record), f"{type(exc).__name__}: {exc}")
                     self._transient_failures.pop(delivery.event.id, None)

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka.errors import (
-    CorruptRecordException,
     InvalidTopicError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
@@ -68,7 +67,7 @@ class Outbox:
 
 
 Pending = Row[int, str, str, bytes]  # id, topic, key, payload
-REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, InvalidTopicError, CorruptRecordException)
+REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, InvalidTopicError)
 
 
 class OutboxRelay:

@@ -8,10 +8,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from pydantic import BaseModel
 
 from shared.request_guard import RequestGuard
 
 LIMIT = 1000
+
+
+class Text(BaseModel):
+    text: str
 
 
 def app() -> FastAPI:
@@ -21,6 +26,10 @@ def app() -> FastAPI:
     @service.get("/find")
     async def find(q: str = "") -> dict[str, Any]:
         return {"q": q}
+
+    @service.post("/model")
+    async def model(body: Text) -> Text:
+        return body
 
     @service.post("/echo")
     async def echo(request: Request) -> dict[str, Any]:
@@ -74,3 +83,20 @@ async def test_a_nul_character_anywhere_is_a_422(method: str, url: str, content:
 async def test_an_ordinary_query_passes() -> None:
     async with client() as c:
         assert (await c.get("/find?q=%E7%A8%8E%E5%8A%A1")).json() == {"q": "税务"}
+
+
+async def test_a_body_model_gets_the_guards_answer_not_a_parsing_error() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for piece in (b'{"text": "a\\', b"u00", b'00"}'):  # the escape split over three chunks
+            yield piece
+
+    async with client() as c:
+        nul = await c.post("/model", content=chunks(), headers={"content-type": "application/json"})
+        big = await c.post("/model", content=b'{"text": "' + b"x" * LIMIT + b'"}', headers={"content-type": "application/json"})
+    assert (nul.status_code, big.status_code) == (422, 413)
+
+
+async def test_an_escaped_backslash_before_u0000_is_ordinary_text() -> None:
+    async with client() as c:
+        response = await c.post("/model", content=b'{"text": "C:\\\\u0000"}', headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (200, {"text": "C:\\u0000"})

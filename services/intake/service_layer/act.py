@@ -61,6 +61,7 @@ class CaseActions:
             department_step(department, staff_id, action, work_order_id),
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
             idempotency_key=scoped(work_order_id or f"{case_id}-{department}", idempotency_key),
+            recorded_before=f"{department}:{idempotency_key}" if idempotency_key else None,  # as release 0.1.0 kept it
         )
 
     async def read(self, case_id: str) -> JointCase | None:
@@ -89,7 +90,13 @@ class CaseActions:
         )
 
     async def _run(
-        self, case_id: str, step: CaseStep, refusal: dict[str, object], attempts: int = 3, idempotency_key: str | None = None
+        self,
+        case_id: str,
+        step: CaseStep,
+        refusal: dict[str, object],
+        attempts: int = 3,
+        idempotency_key: str | None = None,
+        recorded_before: str | None = None,
     ) -> JointCase:
         """One action in one transaction; an action sent again with the same key (a client that
         retries after a timeout) answers with the case as it is and does nothing twice."""
@@ -97,7 +104,8 @@ class CaseActions:
             try:
                 async with self.sessions() as session, session.begin():
                     book = CaseBook(session, self.outbox)
-                    if idempotency_key and await already_processed(session, HTTP_ACTIONS, [idempotency_key]):
+                    keys = [k for k in (idempotency_key, recorded_before) if k]
+                    if keys and await already_processed(session, HTTP_ACTIONS, keys):
                         case = await book.get(case_id)
                         if case is None:
                             raise CaseNotFound(case_id)

@@ -57,7 +57,7 @@ class SubmitCase:
         if joint is None:
             raise UnknownMatter(application.matter_code)
         fingerprint = _fingerprint(application)
-        if scoped and (earlier := await self._by_key(scoped)):
+        if scoped and (earlier := await self._by_key(scoped, idempotency_key)):
             return self._replay(earlier, fingerprint)
         now = self.clock.now()
         case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now)
@@ -69,16 +69,19 @@ class SubmitCase:
                 book.add(case, scoped, fingerprint)
                 book.publish(case.opening(now))
         except IntegrityError:
-            earlier = await self._by_key(scoped) if scoped else None
+            earlier = await self._by_key(scoped, idempotency_key) if scoped else None
             if earlier is None:
                 raise
             return self._replay(earlier, fingerprint)
         self.after_commit()
         return Submitted(case, created=True)
 
-    async def _by_key(self, key: str) -> CaseRecord | None:
+    async def _by_key(self, scoped: str, sent: str | None) -> CaseRecord | None:
+        """The case filed under this window's key, or under the key as release 0.1.0 stored it (unscoped)."""
         async with self.sessions() as session:
-            return await session.scalar(select(CaseRecord).where(CaseRecord.idempotency_key == key))
+            return await session.scalar(
+                select(CaseRecord).where(CaseRecord.idempotency_key.in_([scoped, sent])).order_by(CaseRecord.submitted_at)
+            )
 
     @staticmethod
     def _replay(earlier: CaseRecord, fingerprint: str) -> Submitted:

@@ -87,6 +87,7 @@ class LadderScanner:
                     .where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
                     .order_by(PartClock.next_check_at)
                     .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)  # replicas scanning at once share the due parts out
                 )
             )
             cards = await self._yellow_cards(session, {p.department for p in parts}, now)
