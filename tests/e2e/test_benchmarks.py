@@ -1,0 +1,41 @@
+"""The benchmarks run in CI in a short form, so they cannot rot: each finishes and prints its figures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def bench(module: str, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(done.stdout)
+    return done.stdout
+
+
+def test_the_case_benchmark_prints_throughput_and_latency(kafka_bootstrap: str) -> None:
+    out = bench(
+        "tests.bench.bench_cases", "--cases", "200", "--concurrency", "16", env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    )
+    assert "cases/s (first submit to last unified reply" in out
+    assert "submit-to-reply   p50" in out
+    assert "ConcurrentUpdate in the services' logs: 0" in out
+
+
+def test_the_supervision_benchmark_prints_lag_and_memory() -> None:
+    out = bench("tests.bench.bench_supervision", "--parts", "10000", "--burst", "1000")
+    assert "burst of 1,000 deadlines" in out
+    assert "alert lag after the deadline" in out
+    assert "resident memory" in out
