@@ -7,6 +7,7 @@ from pathlib import Path
 
 from deploy.kafka_local import free_port, free_port_block
 from deploy.launcher import Databases, Ports, System
+from tests.e2e.api import APPLICANTS
 
 TEST_SETTINGS = {
     "LIANBAN_SUPERVISION_CLOCK": "manual",
@@ -38,3 +39,15 @@ def running(bootstrap: str, center: str, workdir: Path, databases: Databases | N
         yield system
     finally:
         system.stop()
+    assert_no_personal_data_in_logs(workdir)
+
+
+def assert_no_personal_data_in_logs(workdir: Path) -> None:
+    """No applicant's ID number in any log line of any process (个人信息不入日志)."""
+    found = [
+        (log.name, number)
+        for log in sorted(workdir.glob("*.log"))
+        for number in set(APPLICANTS)
+        if number in log.read_text(errors="replace")
+    ]
+    assert found == [], f"ID numbers in logs: {found[:5]}"
