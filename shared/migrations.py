@@ -8,6 +8,8 @@ is stamped with the first revision, which is exactly that schema, and upgraded f
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db import MessagingBase, UtcDateTime
+from shared.db import MessagingBase, UtcDateTime, make_engine
 from shared.messaging import outbox, processed  # noqa: F401 - their tables belong to every schema
 
 BASELINE = "0001"  # the schema of release 0.1.0, created before migrations existed
@@ -43,7 +45,6 @@ class Schema:
         config.set_main_option("script_location", str(self.migrations))
         config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
         config.attributes["connection"] = connection
-        config.attributes["schema"] = self
         return config
 
     def head(self) -> str:
@@ -85,14 +86,29 @@ async def drift(engine: AsyncEngine, schema: Schema) -> list[Any]:
         )
 
 
-def run_env() -> None:
-    """The body of every service's `migrations/env.py`: runs on the connection `migrate` passes in."""
+def run_env(schema: Schema, database: Callable[[], str]) -> None:
+    """The body of every service's `migrations/env.py`. Run by `migrate` (the service's start, `lianban
+    db`), it uses the connection passed in; run by the Alembic command line (`alembic -n intake upgrade
+    head`), it opens the database the service's own settings name."""
     from alembic import context
 
-    schema: Schema = context.config.attributes["schema"]
     connection: Connection | None = context.config.attributes.get("connection")
-    if connection is None:
-        raise RuntimeError("run migrations through `lianban db upgrade` (or the service's start), not the alembic CLI")
+    if connection is not None:
+        _run(context, schema, connection)
+        return
+
+    async def from_settings() -> None:
+        engine = make_engine(database())
+        try:
+            async with engine.begin() as opened:
+                await opened.run_sync(lambda c: _run(context, schema, c))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(from_settings())
+
+
+def _run(context: Any, schema: Schema, connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=schema.metadatas, **_options(connection))
     with context.begin_transaction():
         context.run_migrations()

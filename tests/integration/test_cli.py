@@ -46,3 +46,16 @@ def test_db_check_finds_the_models_and_migrations_agree() -> None:
     done = lianban("db", "check")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("models and migrations agree") == 4
+
+
+def test_the_alembic_command_line_migrates_a_service_from_its_own_settings(database_url: str) -> None:
+    alembic = Path(sys.executable).parent / "alembic"
+    env = {**os.environ, "LIANBAN_GATEWAY_DATABASE_URL": database_url}
+    upgraded = subprocess.run(
+        [str(alembic), "-n", "gateway", "upgrade", "head"], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    current = subprocess.run(
+        [str(alembic), "-n", "gateway", "current"], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
+    assert current.stdout.strip() == "0002 (head)"
