@@ -17,7 +17,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from sqlalchemy import select
 
-from services.department_adapter.adapters.connector import ConnectorError
+from services.department_adapter.adapters.connector import ConnectorError, WorkRefused
 from services.department_adapter.adapters.orm import SCHEMA, InboxItem, WorkStatus
 from services.department_adapter.domain.answer import Answer, NotYetDecided, item_id
 from services.department_adapter.service_layer.accept import AcceptWork
@@ -296,7 +296,7 @@ async def test_a_failing_department_system_is_asked_again_with_capped_exponentia
     assert waits == [(1, seconds(0.5)), (2, seconds(1)), (3, seconds(2)), (4, seconds(2))]  # capped at max_backoff
     assert desk.system.asked_at == [T0 + seconds(s) for s in (0, 0.5, 1.5, 3.5, 5.5)]
     assert item.status == WorkStatus.ANSWERED
-    assert item.last_error == "ConnectorError: department system: 503 Service Unavailable (#4)"
+    assert item.last_error is None  # answered: the failures before are history, not its state
     assert [e.payload() for _, e in await desk.outbox()] == [
         DepartmentActed(
             case_id="LB1",
@@ -362,10 +362,19 @@ async def test_a_message_that_is_not_work_for_this_department_is_dead_lettered_a
     assert stray.item_id == f"{TOPICS.work(DEPARTMENT)}@2:42"
     letters = payloads(await desk.outbox(), DeadLetter)
     assert [(letter.offset, letter.error) for letter in letters] == [
-        (41, "after 1 attempts: MalformedEvent: not work for fire"),
-        (42, "after 1 attempts: MalformedEvent: not work for fire"),
+        (41, "after 1 attempt: MalformedEvent: not work for fire"),
+        (42, "after 1 attempt: MalformedEvent: not work for fire"),
     ]
     assert desk.system.asked_at == []
+
+
+async def test_work_the_department_system_refuses_is_dead_lettered_at_once(desk: Desk) -> None:
+    desk.system.troubles.append(WorkRefused("department system refused the request: HTTP 400 bizNo 格式错误"))
+    [item] = await desk.put(work_order())
+
+    assert (item.status, item.attempts) == (WorkStatus.DEAD, 1)
+    [letter] = payloads(await desk.outbox(), DeadLetter)
+    assert letter.error == "after 1 attempt: WorkRefused: department system refused the request: HTTP 400 bizNo 格式错误"
 
 
 async def test_a_supervision_notice_is_handed_over_and_acknowledged(desk: Desk) -> None:

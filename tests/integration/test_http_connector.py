@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from services.department_adapter.adapters.connector import ConnectorError
+from services.department_adapter.adapters.connector import ConnectorError, WorkRefused
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.contracts import (
@@ -86,6 +86,7 @@ class FakeDepartmentSystem:
     body: str = '{"code": 0, "result": "ACCEPT"}'
     status: int = 200
     delay: float = 0.0
+    content_type: str = "application/json"
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def replies(self, body: dict[str, Any] | str, status: int = 200) -> None:
@@ -95,7 +96,7 @@ class FakeDepartmentSystem:
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append((request.path, await request.json()))
         await asyncio.sleep(self.delay)
-        return web.Response(text=self.body, status=self.status, content_type="application/json")
+        return web.Response(text=self.body, status=self.status, content_type=self.content_type)
 
 
 @pytest.fixture
@@ -219,6 +220,31 @@ async def test_an_answer_that_makes_no_sense_is_a_connector_error(
     system.replies(body, status)
     with pytest.raises(ConnectorError, match=error):
         await connector.pre_review(ORDER)
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+async def test_a_request_the_system_refuses_is_not_asked_again(
+    system: FakeDepartmentSystem, connector: HttpConnector, status: int
+) -> None:
+    system.replies('{"code": 40001, "message": "bizNo 格式错误"}', status)
+    with pytest.raises(WorkRefused, match=f"HTTP {status}.*bizNo 格式错误"):
+        await connector.pre_review(ORDER)
+
+
+@pytest.mark.parametrize("status", [408, 429])
+async def test_a_system_that_asks_to_come_back_later_is_asked_again(
+    system: FakeDepartmentSystem, connector: HttpConnector, status: int
+) -> None:
+    system.replies('{"message": "busy"}', status)
+    with pytest.raises(ConnectorError) as caught:
+        await connector.pre_review(ORDER)
+    assert not isinstance(caught.value, WorkRefused)
+
+
+async def test_json_labelled_as_html_is_still_read(system: FakeDepartmentSystem, connector: HttpConnector) -> None:
+    system.replies({"result": "ACCEPT", "handler": "FIRE-1"})
+    system.content_type = "text/html"  # some department systems label everything so
+    assert await connector.pre_review(ORDER) == Answer(Accept(), "FIRE-1")
 
 
 async def test_an_unknown_decision_or_an_untaken_notice_is_a_connector_error(

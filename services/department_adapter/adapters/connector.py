@@ -12,6 +12,10 @@ class ConnectorError(RuntimeError):
     """The department system could not be reached or answered nonsense; worth retrying."""
 
 
+class WorkRefused(ConnectorError):
+    """The department system refused the request itself (HTTP 4xx): asking again cannot help."""
+
+
 class Connector(Protocol):
     async def pre_review(self, order: WorkOrder) -> Answer:
         """Accept, ask for a supplement, or refuse the materials of one round."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from services.department_adapter.adapters.connector import ConnectorError
+from services.department_adapter.adapters.connector import ConnectorError, WorkRefused
 from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.contracts import (
     Accept,
@@ -27,6 +27,8 @@ from shared.contracts import (
     SupplementItem,
     WorkOrder,
 )
+
+RETRY_LATER = {408, 425, 429}  # timeout, too early, too many requests: the system may take it later
 
 
 class HttpConnector:
@@ -64,8 +66,12 @@ class HttpConnector:
     async def _post(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
         try:
             async with self._client().post(path, json=request) as response:
+                if 400 <= response.status < 500 and response.status not in RETRY_LATER:
+                    raise WorkRefused(
+                        f"department system refused the request: HTTP {response.status} {(await response.text())[:500]}"
+                    )
                 response.raise_for_status()
-                body: dict[str, Any] = await response.json()
+                body: dict[str, Any] = await response.json(content_type=None)  # JSON, whatever it is labelled
             body["result"]
             return body
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from services.department_adapter.adapters.connector import Connector
+from services.department_adapter.adapters.connector import Connector, WorkRefused
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
 from services.department_adapter.domain.answer import NotYetDecided
 from shared.clock import Clock
@@ -161,11 +161,13 @@ class Dispatcher:
                 if isinstance(outcome, DepartmentActed | AlertAcknowledged):
                     event = self.outbox.add(session, outcome, subject=outcome.case_id)
                     item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
+                    item.last_error = None  # answered: what failed before is no longer the state of this work
                 elif isinstance(outcome, NotYetDecided):  # still at it: contact works, no failure
                     item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
                 elif self._failed(item, outcome, now):  # given up: the dead letter leaves with this commit
                     origin = Origin(item.topic, item.partition, item.offset, item.case_id, item.event)
-                    letter = self.dead_letters.letter(origin, f"after {item.attempts} attempts: {item.last_error}")
+                    tries = "1 attempt" if item.attempts == 1 else f"{item.attempts} attempts"
+                    letter = self.dead_letters.letter(origin, f"after {tries}: {item.last_error}")
                     self.outbox.add(session, letter, subject=item.case_id)
         self.after_commit()
 
@@ -173,7 +175,7 @@ class Dispatcher:
         """Count the failed attempt; True when it was the last one."""
         item.attempts += 1
         item.last_error = f"{type(error).__name__}: {error}"[:2000]
-        permanent = isinstance(error, MalformedEvent)
+        permanent = isinstance(error, MalformedEvent | WorkRefused)
         if permanent or item.attempts >= self.attempts:
             item.status = WorkStatus.DEAD
             return True
