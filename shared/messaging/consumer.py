@@ -232,7 +232,9 @@ class BatchConsumer:
 
     def _redeliver(self, delivery: Delivery) -> bool:
         """Whether a transient failure may have the batch delivered again: capped, so that a message
-        that always fails the same "transient" way cannot stop the partition forever."""
+        that always fails the same "transient" way cannot stop the partition forever. Only failures
+        while the database answers are counted: when it is away, the check in `_done_elsewhere` fails
+        first and the batch comes again uncounted, so an outage never dead-letters good events."""
         failures = self._transient_failures[delivery.event.id] = self._transient_failures.get(delivery.event.id, 0) + 1
         if failures <= self.redeliveries:
             log.warning("transient failure %d of %d; the batch will be delivered again", failures, self.redeliveries)
