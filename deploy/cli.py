@@ -117,9 +117,14 @@ async def db_check() -> None:
 
 
 async def db_revision(schema: Schema, message: str) -> None:
+    """The next numbered revision (0003, 0004...), written from what the models have that the migrations lack."""
+    following = f"{int(schema.head()) + 1:04d}"
+
     async def write(engine: Any) -> None:
         async with engine.begin() as connection:
-            await connection.run_sync(lambda c: command.revision(schema.config(c), message=message, autogenerate=True))
+            await connection.run_sync(
+                lambda c: command.revision(schema.config(c), message=message, autogenerate=True, rev_id=following)
+            )
 
     await _scratch(schema, write)
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+from deploy.cli import db_revision
 from deploy.postgres_local import create_database
+from services.gateway.adapters.orm import SCHEMA as GATEWAY
+from shared.migrations import Schema
 
 
 def lianban(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,3 +63,14 @@ def test_the_alembic_command_line_migrates_a_service_from_its_own_settings(datab
         [str(alembic), "-n", "gateway", "current"], capture_output=True, text=True, env=env, check=False, timeout=120
     )
     assert current.stdout.strip() == "0002 (head)"
+
+
+async def test_a_new_revision_is_written_from_the_models(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(GATEWAY.migrations, migrations)
+    await db_revision(Schema(GATEWAY.name, GATEWAY.metadata, migrations), "nothing changed yet")
+    [written] = (migrations / "versions").glob("0003_nothing_changed_yet.py")
+    text = written.read_text()
+    assert "down_revision: str | Sequence[str] | None = '0002'" in text
+    upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")] == ["pass"]
