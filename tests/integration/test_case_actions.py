@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.adapters.orm import SCHEMA, CaseRecord
-from services.intake.service_layer.act import ActionNotAllowed, CaseActions
-from services.intake.service_layer.submit import SubmitCase
+from services.intake.service_layer.act import HTTP_ACTIONS, ActionNotAllowed, CaseActions
+from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase
 from shared.contracts import (
     Accept,
     ActionRefused,
@@ -20,9 +20,12 @@ from shared.contracts import (
     CaseSubmitted,
     CloudEvent,
     DepartmentActed,
+    PartState,
+    Refuse,
     RequireRectification,
 )
 from shared.messaging.outbox import Outbox, OutboxRow
+from shared.messaging.processed import mark_processed
 from shared.topics import Topics
 from tests.builders import CATALOG, application
 from tests.servers import MakeSessions
@@ -79,6 +82,25 @@ async def test_an_action_retried_with_the_same_key_is_done_once(desk) -> None:  
     again = await actions.department_acts(case_id, "tax", "t-01", Approve(document_number="T-1"), idempotency_key="k9")
     assert again == first
     assert [e.type for e in await events(actions)].count(ActionRefused.event_type) == 0
+
+
+async def test_another_action_under_a_used_key_is_a_conflict_and_the_same_key_on_another_case_is_not(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    first, second = [(await submit(application(), None)).case.case_id for _ in range(2)]
+    await actions.department_acts(first, "tax", "t-01", Accept(), idempotency_key="k1")
+    with pytest.raises(IdempotencyConflict, match="another action on this work order"):
+        await actions.department_acts(first, "tax", "t-01", Refuse(reason="不属本部门", legal_basis="某法"), idempotency_key="k1")
+    other = await actions.department_acts(second, "tax", "t-01", Accept(), idempotency_key="k1")  # another work order
+    assert other.part_of("tax").state is PartState.PRE_ACCEPTED
+
+
+async def test_a_key_recorded_by_release_0_1_0_still_does_nothing_twice(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    async with actions.sessions() as session, session.begin():
+        mark_processed(session, HTTP_ACTIONS, ["tax:k-old"])  # as 0.1.0 stored it, before the upgrade
+    again = await actions.department_acts(case_id, "tax", "t-01", Accept(), idempotency_key="k-old")
+    assert again.part_of("tax").state is PartState.FORWARDED  # the retry after the upgrade did nothing
 
 
 async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
+from services.intake.service_layer.submit import IdempotencyConflict
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
@@ -26,10 +28,24 @@ CaseStep = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
 
 
-def scoped(work_order_id: str, key: str | None) -> str | None:
-    """An HTTP action's Idempotency-Key protects that work order only (the same key on another
-    case is another action), in a fixed-size record however long the key."""
-    return hashlib.sha256(f"{work_order_id}\n{key}".encode()).hexdigest() if key else None
+@dataclass(frozen=True)
+class ActionKey:
+    """An HTTP action's Idempotency-Key, scoped to its work order (the same key on another case is
+    another action) and kept hashed (fixed size, however long): the key, the key with this very
+    request, and the key as release 0.1.0 recorded it."""
+
+    key: str
+    request: str
+    legacy: str
+
+    @classmethod
+    def of(cls, work_order_id: str, department: str, key: str, request: str) -> ActionKey:
+        scoped = f"{work_order_id}\n{key}"
+        return cls(_digest(scoped), _digest(f"{scoped}\n{request}"), f"{department}:{key}")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class CaseNotFound(LookupError):
@@ -60,8 +76,11 @@ class CaseActions:
             case_id,
             department_step(department, staff_id, action, work_order_id),
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
-            idempotency_key=scoped(work_order_id or f"{case_id}-{department}", idempotency_key),
-            recorded_before=f"{department}:{idempotency_key}" if idempotency_key else None,  # as release 0.1.0 kept it
+            key=ActionKey.of(
+                work_order_id or f"{case_id}-{department}", department, idempotency_key, f"{staff_id}\n{action.model_dump_json()}"
+            )
+            if idempotency_key
+            else None,
         )
 
     async def read(self, case_id: str) -> JointCase | None:
@@ -95,25 +114,29 @@ class CaseActions:
         step: CaseStep,
         refusal: dict[str, object],
         attempts: int = 3,
-        idempotency_key: str | None = None,
-        recorded_before: str | None = None,
+        key: ActionKey | None = None,
     ) -> JointCase:
         """One action in one transaction; an action sent again with the same key (a client that
-        retries after a timeout) answers with the case as it is and does nothing twice."""
+        retries after a timeout) answers with the case as it is and does nothing twice; another
+        action under a key already used is a conflict."""
         for attempt in range(attempts):
             try:
                 async with self.sessions() as session, session.begin():
                     book = CaseBook(session, self.outbox)
-                    keys = [k for k in (idempotency_key, recorded_before) if k]
-                    if keys and await already_processed(session, HTTP_ACTIONS, keys):
+                    if key and (seen := await already_processed(session, HTTP_ACTIONS, [key.key, key.request, key.legacy])):
+                        if key.request not in seen and key.legacy not in seen:
+                            raise IdempotencyConflict(
+                                "此 Idempotency-Key 已用于本工单的另一项操作 "
+                                "(this Idempotency-Key was used for another action on this work order)"
+                            )
                         case = await book.get(case_id)
                         if case is None:
                             raise CaseNotFound(case_id)
                         return case
                     case, refused = await apply(book, case_id, step, self.clock.now(), refusal)
                     await book.flush()
-                    if idempotency_key and refused is None:
-                        mark_processed(session, HTTP_ACTIONS, [idempotency_key])
+                    if key and refused is None:
+                        mark_processed(session, HTTP_ACTIONS, [key.key, key.request])
                 self.after_commit()
                 if refused is not None:
                     raise ActionNotAllowed(case, refused)
