@@ -13,6 +13,9 @@ from shared.contracts.actions import DepartmentAction
 from shared.contracts.envelope import EventData
 from shared.contracts.states import AlertKind, CaseState, PartState
 
+DepartmentName = Annotated[
+    str, Field(description="The department's Chinese name, as the applicant reads it.", examples=["税务局"])
+]
 StaffId = Annotated[str, Field(min_length=1, max_length=64, examples=["S-0107"], description="Who acted, in the department.")]
 
 
@@ -37,9 +40,7 @@ class PartSummary(BaseModel):
 
     work_order_id: str
     department: str = Field(examples=["tax"])
-    department_name: str = Field(
-        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
-    )
+    department_name: DepartmentName = ""
     part_code: str = Field(examples=["TAX-REG"])
     part_name: str = Field(examples=["税务登记"])
     time_limit_days: int = Field(ge=0, description="Committed limit in working days; 0 means immediate.")
@@ -62,7 +63,7 @@ class CaseSubmitted(EventData):
     overall_days: int = Field(ge=0, description="The case's overall limit in working days after acceptance.")
     green_channel: bool = False
     previous_case_id: str | None = Field(default=None, description="The first application, for a second one after rectification.")
-    staff_id: str
+    staff_id: StaffId
     submitted_at: datetime
 
 
@@ -116,7 +117,7 @@ class DepartmentActed(EventData):
     case_id: str
     work_order_id: str
     department: str
-    staff_id: str = Field(min_length=1, description="Who acted, in the department.")
+    staff_id: StaffId
     acted_at: datetime
     action: DepartmentAction
 
@@ -129,7 +130,7 @@ class PartActionRecorded(EventData):
     case_id: str
     work_order_id: str
     department: str
-    staff_id: str
+    staff_id: StaffId
     acted_at: datetime
     action: DepartmentAction
     part_state: PartState
@@ -154,7 +155,7 @@ class ActionRefused(EventData):
     case_id: str
     work_order_id: str | None = None
     department: str | None = None
-    staff_id: str | None = None
+    staff_id: StaffId | None = None
     action_kind: str
     action: dict[str, Any]
     rule: RefusalRule = RefusalRule.OUT_OF_ORDER
@@ -176,9 +177,7 @@ class NoticeItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
-    department_name: str = Field(
-        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
-    )
+    department_name: DepartmentName = ""
     material: str
     reason: str
 
@@ -203,7 +202,7 @@ class CaseSupplemented(EventData):
     case_id: str
     round: int
     materials: dict[str, dict[str, str]]
-    staff_id: str
+    staff_id: StaffId
     supplemented_at: datetime
 
 
@@ -236,9 +235,7 @@ class PartOutcome(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     department: str
-    department_name: str = Field(
-        default="", description="The department's Chinese name, as the applicant reads it.", examples=["税务局"]
-    )
+    department_name: DepartmentName = ""
     part_code: str
     part_name: str
     outcome: Outcome
@@ -271,7 +268,7 @@ class DocumentsDelivered(EventData):
     case_id: str
     method: str = Field(examples=["窗口领取", "邮寄"])
     documents: list[str]
-    staff_id: str
+    staff_id: StaffId
     delivered_at: datetime
 
 
@@ -325,7 +322,7 @@ class AlertAcknowledged(EventData):
     alert_id: str
     case_id: str
     department: str
-    staff_id: str
+    staff_id: StaffId
     acknowledged_at: datetime
 
 

@@ -100,7 +100,8 @@ def transient(exc: BaseException) -> bool:
     """A failure that says nothing about the message: the database or the broker was busy or away."""
     if isinstance(exc, TRANSIENT):
         return True
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(getattr(exc, "orig", None), "pgcode", None)
+    driver_error = getattr(exc, "orig", None)
+    state = getattr(driver_error, "sqlstate", None) or getattr(driver_error, "pgcode", None)
     return isinstance(exc, DBAPIError) and state in RETRY_STATES
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.adapters.orm import SCHEMA, CaseRecord
 from services.intake.service_layer.act import HTTP_ACTIONS, ActionNotAllowed, CaseActions
-from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase
+from services.intake.service_layer.idempotency import IdempotencyConflict
+from services.intake.service_layer.submit import SubmitCase
 from shared.contracts import (
     Accept,
     ActionRefused,

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.case import ApplicationInvalid
 from services.intake.domain.part import Refused
-from services.intake.service_layer.submit import IdempotencyConflict, SubmitCase, UnknownMatter
+from services.intake.service_layer.idempotency import IdempotencyConflict
+from services.intake.service_layer.submit import SubmitCase, UnknownMatter
 from shared.contracts import CloudEvent, WorkOrder
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics

@@ -9,7 +9,8 @@ from services.intake.adapters.case_book import ConcurrentUpdate
 from services.intake.domain.case import ApplicationInvalid
 from services.intake.domain.part import Refused
 from services.intake.service_layer.act import ActionNotAllowed, CaseNotFound
-from services.intake.service_layer.submit import IdempotencyConflict, UnknownMatter
+from services.intake.service_layer.idempotency import IdempotencyConflict
+from services.intake.service_layer.submit import UnknownMatter
 
 
 def install(app: FastAPI) -> None:

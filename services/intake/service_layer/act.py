@@ -7,9 +7,7 @@ supervision sees it; over HTTP it becomes a 409 with the reason.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
-from services.intake.service_layer.submit import IdempotencyConflict
+from services.intake.service_layer.idempotency import ActionKey, IdempotencyConflict
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
@@ -26,26 +24,6 @@ from shared.messaging.processed import already_processed, mark_processed
 
 CaseStep = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
-
-
-@dataclass(frozen=True)
-class ActionKey:
-    """An HTTP action's Idempotency-Key, scoped to its work order (the same key on another case is
-    another action) and kept hashed (fixed size, however long): the key, the key with this very
-    request, and the key as release 0.1.0 recorded it."""
-
-    key: str
-    request: str
-    legacy: str
-
-    @classmethod
-    def of(cls, work_order_id: str, department: str, key: str, request: str) -> ActionKey:
-        scoped = f"{work_order_id}\n{key}"
-        return cls(_digest(scoped), _digest(f"{scoped}\n{request}"), f"{department}:{key}")
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class CaseNotFound(LookupError):
@@ -78,9 +56,7 @@ class CaseActions:
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
             key=ActionKey.of(
                 work_order_id or f"{case_id}-{department}", department, idempotency_key, f"{staff_id}\n{action.model_dump_json()}"
-            )
-            if idempotency_key
-            else None,
+            ),
         )
 
     async def read(self, case_id: str) -> JointCase | None:

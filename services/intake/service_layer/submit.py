@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
+from services.intake.service_layer.idempotency import IdempotencyConflict, digest, filing_key
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import CaseState, Outcome
 from shared.db import SessionFactory
@@ -26,10 +26,6 @@ from shared.messaging.outbox import Outbox
 
 class UnknownMatter(LookupError):
     pass
-
-
-class IdempotencyConflict(ValueError):
-    """The same Idempotency-Key came with a different request."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ class SubmitCase:
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
         """File once per Idempotency-Key of the window that sent it: another window's same key is another case."""
-        scoped = _scoped(application.window_id, idempotency_key)
+        scoped = filing_key(application.window_id, idempotency_key)
         joint = self.catalog.joint_matters.get(application.matter_code)
         if joint is None:
             raise UnknownMatter(application.matter_code)
@@ -92,17 +88,13 @@ class SubmitCase:
         return Submitted(JointCase.model_validate(earlier.document), created=False)
 
 
-def _scoped(window_id: str, key: str | None) -> str | None:
-    return hashlib.sha256(f"{window_id}\n{key}".encode()).hexdigest() if key else None
-
-
 def _new_case_id(now: datetime) -> str:
     return f"LB{now:%Y%m%d}{uuid.uuid4().hex[:12].upper()}"
 
 
 def _fingerprint(application: Application) -> str:
     data = asdict(application) | {"applicant": application.applicant.model_dump(mode="json")}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return digest(json.dumps(data, sort_keys=True, ensure_ascii=False))
 
 
 def _second_application(previous: JointCase | None, application: Application) -> None:

@@ -163,7 +163,7 @@ def router(
     async def alerts(
         department: str | None = None,
         case_id: str | None = None,
-        kind: str | None = None,
+        kind: AlertKind | None = None,
         unacknowledged: bool = False,
         limit: Limit = 500,
     ) -> list[AlertView]:
