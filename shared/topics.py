@@ -1,11 +1,14 @@
 """The center's channels (topic families) and their topic names, scoped by center.
 
-A department's bridge is only ever granted its own work topic, so it sees only its own work.
+Every topic has its writers, and the broker's ACLs hold them to it (`deploy/kafka_acls.py`): a
+department's principal reads only its own work and feedback topics and writes only its own actions
+and acknowledgements topics, so the topic an action arrives on proves which department sent it.
 Which event goes to which channel is `shared/routing.py`; both feed the AsyncAPI document.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 PREFIX = "lianban"
@@ -25,31 +28,45 @@ class Channel:
     def address(self) -> str:
         return f"{PREFIX}.{{center}}.{self.suffix}"
 
+    @property
+    def per_department(self) -> bool:
+        return "{department}" in self.suffix
+
 
 CASE_EVENTS = Channel(
     "caseEvents",
     "case.events",
-    "Everything that happened to each case, as the lead window (intake) recorded it.",
+    "Everything that happened to each case, as the lead window (intake) recorded it. Only intake writes it.",
     ("intake",),
     ("gateway", "supervision"),
 )
 WORK = Channel(
     "work",
     "work.{department}",
-    "Work for one department: pre-review requests (each round), the start of handling, and supervision's "
-    "notices, each to be acknowledged. Each department's bridge reads only its own.",
+    "Work for one department: pre-review requests (each round), the start of handling, supervision's "
+    "notices (each to be acknowledged) and the closing of work a case no longer needs. Each department's "
+    "principal reads only its own.",
     ("intake", "supervision"),
-    ("department_adapter",),
+    ("department",),
 )
 DEPARTMENT_ACTIONS = Channel(
     "departmentActions",
-    "department.actions",
-    "What a department's system did on its part (or supervision's deemed approval on its "
-    "behalf); the case checks and records it.",
-    ("department_adapter", "supervision"),
+    "actions.{department}",
+    "What one department did on its parts; only that department's principal writes it, so the topic "
+    "proves who acted. The case checks and records each action.",
+    ("department",),
     ("intake",),
 )
-REPLIES = Channel("caseReplies", "case.replies", "The one unified reply (统一回复) per case.", ("gateway",), ("supervision",))
+DEEMED_APPROVALS = Channel(
+    "deemedApprovals",
+    "supervision.deemed-approvals",
+    "Supervision's deemed approvals (超时默许) on a silent department's behalf; only supervision writes it.",
+    ("supervision",),
+    ("intake",),
+)
+REPLIES = Channel(
+    "caseReplies", "case.replies", "The one unified reply (统一回复) per case; only the gateway writes it.", ("gateway",), ("supervision",)
+)
 ALERTS = Channel(
     "supervisionAlerts",
     "supervision.alerts",
@@ -59,19 +76,28 @@ ALERTS = Channel(
 )
 ACKNOWLEDGEMENTS = Channel(
     "acknowledgements",
-    "supervision.acks",
-    "Departments' acknowledgements (回告) of notices.",
-    ("department_adapter",),
+    "acks.{department}",
+    "One department's acknowledgements (回告) of supervision's notices; only that department writes it.",
+    ("department",),
     ("supervision",),
+)
+FEEDBACK = Channel(
+    "feedback",
+    "feedback.{department}",
+    "What became of one department's own messages: its actions the case refused (each also counted by "
+    "supervision) and its messages no consumer could read (dead letters). Only that department reads it.",
+    ("intake", "supervision"),
+    ("department",),
 )
 DEAD_LETTERS = Channel(
     "deadLetters",
     "dead-letters",
-    "Messages a consumer could not handle, with the cause, topic, partition and offset.",
-    ("intake", "department_adapter", "gateway", "supervision"),
+    "Messages a consumer could not handle, with the cause, topic, partition and offset; for the center's operators.",
+    ("intake", "department", "gateway", "supervision"),
     (),
 )
-CHANNELS = (CASE_EVENTS, WORK, DEPARTMENT_ACTIONS, REPLIES, ALERTS, ACKNOWLEDGEMENTS, DEAD_LETTERS)
+CHANNELS = (CASE_EVENTS, WORK, DEPARTMENT_ACTIONS, DEEMED_APPROVALS, REPLIES, ALERTS, ACKNOWLEDGEMENTS, FEEDBACK, DEAD_LETTERS)
+SENT_BY_DEPARTMENTS = (DEPARTMENT_ACTIONS, ACKNOWLEDGEMENTS)
 
 
 @dataclass(frozen=True)
@@ -79,8 +105,16 @@ class Topics:
     center: str
 
     def of(self, channel: Channel, department: str | None = None) -> str:
-        suffix = channel.suffix.format(department=department) if "{department}" in channel.suffix else channel.suffix
+        suffix = channel.suffix.format(department=department) if channel.per_department else channel.suffix
         return f"{PREFIX}.{self.center}.{suffix}"
+
+    def sender(self, topic: str) -> str | None:
+        """The department a topic proves as the writer (its actions or acknowledgements topic), else None."""
+        for channel in SENT_BY_DEPARTMENTS:
+            head = self.of(channel, "")
+            if topic.startswith(head) and re.fullmatch(r"[a-z0-9_-]+", department := topic[len(head) :]):
+                return department
+        return None
 
     @property
     def case_events(self) -> str:
@@ -89,9 +123,18 @@ class Topics:
     def work(self, department: str) -> str:
         return self.of(WORK, department)
 
+    def actions(self, department: str) -> str:
+        return self.of(DEPARTMENT_ACTIONS, department)
+
+    def acknowledgements(self, department: str) -> str:
+        return self.of(ACKNOWLEDGEMENTS, department)
+
+    def feedback(self, department: str) -> str:
+        return self.of(FEEDBACK, department)
+
     @property
-    def department_actions(self) -> str:
-        return self.of(DEPARTMENT_ACTIONS)
+    def deemed_approvals(self) -> str:
+        return self.of(DEEMED_APPROVALS)
 
     @property
     def replies(self) -> str:
@@ -100,10 +143,6 @@ class Topics:
     @property
     def alerts(self) -> str:
         return self.of(ALERTS)
-
-    @property
-    def acknowledgements(self) -> str:
-        return self.of(ACKNOWLEDGEMENTS)
 
     @property
     def dead_letters(self) -> str:
