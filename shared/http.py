@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.access_log import AccessLog
 from shared.request_guard import RequestGuard
 
 
 def make_app(
     title: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]], *, max_body_bytes: int
 ) -> FastAPI:
-    """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check and
-    a limit on request bodies."""
+    """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check, a
+    limit on request bodies and a line per request naming who made it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -24,6 +25,7 @@ def make_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: every request, refused or not, with its subject
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -13,6 +13,7 @@ from shared.contracts import (
     CaseSubmitted,
     CaseSupplemented,
     DeadLetter,
+    DeemedApprovalIssued,
     DepartmentActed,
     DocumentsDelivered,
     EventData,
@@ -28,7 +29,9 @@ from shared.topics import (
     ALERTS,
     CASE_EVENTS,
     DEAD_LETTERS,
+    DEEMED_APPROVALS,
     DEPARTMENT_ACTIONS,
+    FEEDBACK,
     REPLIES,
     WORK,
     Channel,
@@ -38,7 +41,7 @@ from shared.topics import (
 ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     CaseSubmitted: (CASE_EVENTS,),
     PartActionRecorded: (CASE_EVENTS,),
-    ActionRefused: (CASE_EVENTS,),
+    ActionRefused: (CASE_EVENTS, FEEDBACK),  # and the department whose action it was is told
     SupplementRequested: (CASE_EVENTS,),
     CaseSupplemented: (CASE_EVENTS,),
     CaseAccepted: (CASE_EVENTS,),
@@ -50,16 +53,20 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     HandlingStarted: (WORK,),
     SupervisionAlert: (ALERTS, WORK),  # and, as a notice to acknowledge, on the department's own topic
     DepartmentActed: (DEPARTMENT_ACTIONS,),
+    DeemedApprovalIssued: (DEEMED_APPROVALS,),
     UnifiedReply: (REPLIES,),
     AlertAcknowledged: (ACKNOWLEDGEMENTS,),
-    DeadLetter: (DEAD_LETTERS,),
+    DeadLetter: (DEAD_LETTERS, FEEDBACK),  # and the department whose message it was, if a department's
 }
 
 
 def destinations(topics: Topics, data: EventData) -> list[str]:
-    """The topics this event is published to; a work topic is the department's the event names."""
+    """The topics this event is published to; a department's topic is the one of the department the event
+    names, and none when it names no department (a lead window's refused step has no feedback topic)."""
     department: str | None = getattr(data, "department", None)
-    return [topics.of(channel, department) for channel in ROUTES[type(data)]]
+    return [
+        topics.of(channel, department) for channel in ROUTES[type(data)] if department is not None or not channel.per_department
+    ]
 
 
 def messages(channel: Channel) -> list[type[EventData]]:

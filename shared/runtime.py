@@ -41,7 +41,7 @@ class Runtime:
         self.topics = Topics(self.settings.center)
         self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics)
         self.relay = OutboxRelay(self.sessions, self.broker, self.outbox)
-        self.dead_letters = DeadLetters(self.broker, self.topics.dead_letters, self.group, self.outbox.source)
+        self.dead_letters = DeadLetters(self.broker, self.topics, self.group, self.outbox.source)
 
     @property
     def group(self) -> str:

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.departments import DEPARTMENTS_FILE, Departments, load_departments
+
 DATA_DIR = Path(".run")
 
 
@@ -33,6 +35,19 @@ class KafkaSettings(BaseSettings):
     topic_replication_factor: int = 1
 
 
+class AuthSettings(BaseSettings):
+    """The center's identity provider (OpenID Connect): tokens are verified against its published keys."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANBAN_AUTH_", extra="ignore")
+
+    issuer: str = Field(
+        "",
+        description="The issuer URL; its /.well-known/openid-configuration names the keys. Keycloak: "
+        "http://<host>/realms/<realm>. `make run` sets its development issuer.",
+    )
+    audience: str = Field("lianban", description="What every token's `aud` must contain.")
+
+
 class ServiceSettings(BaseSettings):
     """What every service shares: its center, its broker, its own database."""
 
@@ -40,6 +55,7 @@ class ServiceSettings(BaseSettings):
 
     center: str = Field("demo", validation_alias="LIANBAN_CENTER", pattern=r"^[a-z0-9_-]+$")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 0
@@ -50,9 +66,17 @@ class ServiceSettings(BaseSettings):
         description="This process among the service's replicas, unique per replica: its consumers are then static "
         "group members and take their partitions back at once after a restart.",
     )
+    departments_path: Path = Field(
+        DEPARTMENTS_FILE,
+        validation_alias="LIANBAN_DEPARTMENTS",
+        description="The center's departments, one file every process of the center reads.",
+    )
     max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
+
+    def departments(self) -> Departments:
+        return load_departments(self.departments_path)
 
     def database(self, service: str) -> str:
         """The configured database, or an SQLite file of the service's own in this center."""

@@ -65,7 +65,11 @@ DEEMED_APPROVALS = Channel(
     ("intake",),
 )
 REPLIES = Channel(
-    "caseReplies", "case.replies", "The one unified reply (统一回复) per case; only the gateway writes it.", ("gateway",), ("supervision",)
+    "caseReplies",
+    "case.replies",
+    "The one unified reply (统一回复) per case; only the gateway writes it.",
+    ("gateway",),
+    ("supervision",),
 )
 ALERTS = Channel(
     "supervisionAlerts",

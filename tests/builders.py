@@ -9,8 +9,9 @@ from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.settings import IntakeSettings
 from shared.contracts import Applicant
+from shared.departments import load_departments
 
-CATALOG = Catalog.load(IntakeSettings().catalog_path)
+CATALOG = Catalog.load(IntakeSettings().catalog_path, load_departments())
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 

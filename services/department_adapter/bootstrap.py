@@ -40,7 +40,8 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         max_backoff=settings.retry_backoff_max_seconds,
     )
     runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
-    runtime.publishes_to(runtime.topics.department_actions, runtime.topics.acknowledgements)
+    topics, department = runtime.topics, settings.department
+    runtime.publishes_to(topics.actions(department), topics.acknowledgements(department), topics.feedback(department))
 
     async def start() -> None:
         await runtime.start()

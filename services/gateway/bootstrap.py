@@ -10,15 +10,17 @@ from services.gateway.entrypoints.api import router
 from services.gateway.service_layer.project import Projector
 from services.gateway.settings import GatewaySettings
 from shared.http import make_app
+from shared.identity import TokenVerifier, access_for
 from shared.runtime import Runtime
 
 
-def build(settings: GatewaySettings | None = None) -> FastAPI:
+def build(settings: GatewaySettings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    access = access_for(settings, verifier)
     runtime = Runtime("gateway", settings, SCHEMA)
     runtime.consume(consumers.handlers(runtime.topics, Projector(runtime.outbox)))
     runtime.publishes_to(runtime.topics.replies)
     app = make_app("Lianban gateway 统一回复", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
-    app.include_router(router(runtime.sessions))
+    app.include_router(router(runtime.sessions, access))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -11,22 +11,24 @@ from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.submit import SubmitCase
 from services.intake.settings import IntakeSettings
 from shared.http import make_app
+from shared.identity import TokenVerifier, access_for
 from shared.runtime import Runtime
 
 
-def build(settings: IntakeSettings | None = None) -> FastAPI:
+def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    catalog = Catalog.load(settings.catalog_path)
+    access = access_for(settings, verifier)
+    catalog = Catalog.load(settings.catalog_path, settings.departments())
     runtime = Runtime("intake", settings, SCHEMA)
     topics = runtime.topics
     submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.relay.notify)
     actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
-    runtime.consume(consumers.handlers(topics, actions))
-    runtime.publishes_to(topics.case_events, *(topics.work(d) for d in catalog.departments))
+    runtime.consume(consumers.handlers(topics, catalog.departments, actions))
+    runtime.publishes_to(topics.case_events, *(t for d in catalog.departments for t in (topics.work(d), topics.feedback(d))))
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
     errors.install(app)
-    app.include_router(window_api.router(submit, actions))
-    app.include_router(department_api.router(runtime.sessions, actions))
+    app.include_router(window_api.router(submit, actions, access))
+    app.include_router(department_api.router(runtime.sessions, actions, access))
     app.include_router(catalog_api.router(catalog))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -14,12 +14,16 @@ from services.supervision.service_layer.watch import Watcher
 from services.supervision.settings import SupervisionSettings
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.http import make_app
+from shared.identity import TokenVerifier, access_for
 from shared.runtime import Runtime
 from shared.workdays import WorkingCalendar
 
 
-def build(settings: SupervisionSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def build(
+    settings: SupervisionSettings | None = None, clock: Clock | None = None, verifier: TokenVerifier | None = None
+) -> FastAPI:
     settings = settings or SupervisionSettings()
+    access = access_for(settings, verifier)
     clock = clock or (ManualClock() if settings.clock == "manual" else SYSTEM_CLOCK)
     runtime = Runtime("supervision", settings, SCHEMA)
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
@@ -27,8 +31,11 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
     clocks = Clocks(calendar, policy)
     watcher = Watcher(clocks)
     topics = runtime.topics
-    runtime.consume(consumers.handlers(topics, watcher))
-    runtime.publishes_to(topics.alerts, topics.department_actions)
+    departments = settings.departments()
+    runtime.consume(consumers.handlers(topics, departments, watcher))
+    runtime.publishes_to(
+        topics.alerts, topics.deemed_approvals, *(t for d in departments for t in (topics.work(d), topics.feedback(d)))
+    )
     desk = AlertDesk(runtime.outbox)
     scanner = LadderScanner(
         runtime.sessions,
@@ -51,6 +58,6 @@ def build(settings: SupervisionSettings | None = None, clock: Clock | None = Non
         await runtime.stop()
 
     app = make_app("Lianban supervision 电子监察", start, stop, max_body_bytes=settings.max_body_bytes)
-    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar))
+    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

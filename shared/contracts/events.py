@@ -65,6 +65,9 @@ class CaseSubmitted(EventData):
     previous_case_id: str | None = Field(default=None, description="The first application, for a second one after rectification.")
     staff_id: StaffId
     submitted_at: datetime
+    query_code_sha256: str = Field(
+        default="", description="The applicant's query code (查询码), hashed with the case id; the code itself never travels."
+    )
 
 
 class WorkOrder(EventData):
@@ -122,6 +125,13 @@ class DepartmentActed(EventData):
     action: DepartmentAction
 
 
+class DeemedApprovalIssued(DepartmentActed):
+    """超时默许 on a silent department's behalf. Believed because only supervision may write the topic it
+    travels on, never because of its `staff_id`; the same action on a department's topic is refused."""
+
+    event_type: ClassVar[str] = "cn.lianban.supervision.deemed_approval.v1"
+
+
 class PartActionRecorded(EventData):
     """A department's action was allowed and recorded; the part (and maybe the case) moved on."""
 
@@ -145,6 +155,7 @@ class RefusalRule(StrEnum):
     MISSING_LEGAL_BASIS = "missing_legal_basis"  # a denial or refusal without its legal basis
     INCOMPLETE = "incomplete"  # a required detail is missing (document number, named head...)
     OUT_OF_ORDER = "out_of_order"  # any other step the case's state does not allow now
+    IMPERSONATION = "impersonation"  # an action naming another department than the topic proves, or a forged deemed approval
 
 
 class ActionRefused(EventData):
@@ -343,10 +354,23 @@ class DeadLetter(EventData):
     original: str = Field(description="The original message as text (undecodable bytes replaced), its first 64 KiB.")
     original_bytes: int = Field(default=0, description="The original's size: more than `original` when it was cut.")
     original_sha256: str = Field(default="", description="To recognise the original, whole.")
+    department: str | None = Field(
+        default=None,
+        description="The department that sent the original (read from its own topic); it is told on its feedback topic.",
+    )
 
     @classmethod
     def of(
-        cls, *, consumer: str, error: str, topic: str, partition: int, offset: int, key: str | None, original: bytes
+        cls,
+        *,
+        consumer: str,
+        error: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: str | None,
+        original: bytes,
+        department: str | None = None,
     ) -> DeadLetter:
         """A dead letter that always fits on the dead-letter topic, however large what it carries."""
         return cls(
@@ -359,6 +383,7 @@ class DeadLetter(EventData):
             original=original[:ORIGINAL_KEPT].decode(errors="replace"),
             original_bytes=len(original),
             original_sha256=hashlib.sha256(original).hexdigest(),
+            department=department,
         )
 
 
@@ -369,6 +394,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         WorkOrder,
         HandlingStarted,
         DepartmentActed,
+        DeemedApprovalIssued,
         PartActionRecorded,
         ActionRefused,
         CaseAccepted,

@@ -28,6 +28,8 @@ from shared.db import SessionFactory
 from shared.logs import context as log_context
 from shared.messaging.outbox import CONTENT_TYPE
 from shared.messaging.processed import already_processed, mark_processed
+from shared.routing import destinations
+from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +108,11 @@ def transient(exc: BaseException) -> bool:
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, topic: str, consumer: str, source: str) -> None:
-        self.broker, self.topic, self.consumer, self.source = broker, topic, consumer, source
+    """Where a consumer puts what it cannot handle: the center's dead-letter topic for its operators and,
+    when the original came from a department's own topic, that department's feedback topic too."""
+
+    def __init__(self, broker: KafkaBroker, topics: Topics, consumer: str, source: str) -> None:
+        self.broker, self.topics, self.consumer, self.source = broker, topics, consumer, source
 
     def letter(self, origin: Origin, error: str) -> DeadLetter:
         return DeadLetter.of(
@@ -118,13 +123,15 @@ class DeadLetters:
             offset=origin.offset,
             key=origin.key,
             original=origin.value,
+            department=self.topics.sender(origin.topic),
         )
 
     async def send(self, origin: Origin, error: str) -> None:
         """Publish and wait for Kafka's acknowledgement before the offset may be committed."""
         letter = self.letter(origin, error)
         event = CloudEvent.wrap(letter, source=self.source, subject=(origin.key or "unknown")[:64])
-        await self.broker.publish(event.to_bytes(), self.topic, key=event.subject.encode(), headers=CONTENT_TYPE)
+        for topic in destinations(self.topics, letter):
+            await self.broker.publish(event.to_bytes(), topic, key=event.subject.encode(), headers=CONTENT_TYPE)
         with log_context(case_id=origin.key):
             log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
 

@@ -31,6 +31,7 @@ from shared.contracts import (
     PartSummary,
 )
 from shared.db import SessionFactory
+from shared.departments import load_departments
 from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
@@ -104,7 +105,7 @@ async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch
     policy = policy or Policy()
     topics = Topics("test")
     desk = AlertDesk(Outbox("/test/supervision", topics))
-    consumed = by_topic(handlers(topics, Watcher(Clocks(CALENDAR, policy))))
+    consumed = by_topic(handlers(topics, load_departments(), Watcher(Clocks(CALENDAR, policy))))
     consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
     return World(sessions, clock, consumer, scanner)

@@ -35,7 +35,7 @@ class FakeDeadLetters:
 
 
 def record(value: bytes, offset: int) -> ConsumerRecord[Any, Any]:
-    return ConsumerRecord("lianban.test.department.actions", 0, offset, 0, 0, b"LB1", value, None, 3, len(value), ())
+    return ConsumerRecord("lianban.test.actions.tax", 0, offset, 0, 0, b"LB1", value, None, 3, len(value), ())
 
 
 def result_event(work_order_id: str) -> bytes:
@@ -81,7 +81,7 @@ async def test_a_malformed_message_is_dead_lettered_with_its_origin_and_the_rest
     await consumer.handle([record(b"{oops", 7), record(result_event("LB3-tax"), 8)])
     assert await count_seen(consumer) == 1
     [(bad, error)] = letters.letters
-    assert (bad.topic, bad.partition, bad.offset) == ("lianban.test.department.actions", 0, 7)
+    assert (bad.topic, bad.partition, bad.offset) == ("lianban.test.actions.tax", 0, 7)
     assert "malformed" in error
 
 

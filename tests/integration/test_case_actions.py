@@ -20,8 +20,10 @@ from shared.contracts import (
     CaseState,
     CaseSubmitted,
     CloudEvent,
+    DeemedApproval,
     DepartmentActed,
     PartState,
+    RefusalRule,
     Refuse,
     RequireRectification,
 )
@@ -32,18 +34,21 @@ from tests.builders import CATALOG, application
 from tests.servers import MakeSessions
 
 DEPARTMENTS = ("market", "fire", "tax")
+TOPICS = Topics("test")
 
 
 @pytest.fixture
 async def desk(make_sessions: MakeSessions) -> tuple[SubmitCase, CaseActions]:
     sessions = await make_sessions(SCHEMA)
-    outbox = Outbox("/test/intake", Topics("test"))
+    outbox = Outbox("/test/intake", TOPICS)
     return SubmitCase(sessions, CATALOG, outbox, lambda: None), CaseActions(sessions, outbox, lambda: None)
 
 
-async def events(actions: CaseActions) -> list[CloudEvent]:
+async def events(actions: CaseActions, topic: str = TOPICS.case_events) -> list[CloudEvent]:
+    """What the case published on a topic."""
     async with actions.sessions() as session:
-        return [CloudEvent.from_bytes(r.payload) for r in await session.scalars(select(OutboxRow).order_by(OutboxRow.id))]
+        rows = await session.scalars(select(OutboxRow).where(OutboxRow.topic == topic).order_by(OutboxRow.id))
+        return [CloudEvent.from_bytes(r.payload) for r in rows]
 
 
 async def test_a_refused_action_is_published_for_supervision_and_changes_nothing(desk) -> None:  # type: ignore[no-untyped-def]
@@ -56,6 +61,8 @@ async def test_a_refused_action_is_published_for_supervision_and_changes_nothing
     assert case.state is CaseState.PRE_REVIEW
     refusals = [e.payload() for e in await events(actions) if e.type == ActionRefused.event_type]
     assert [(r.department, r.staff_id, r.action_kind) for r in refusals] == [("fire", "F-01", "approve")]  # type: ignore[attr-defined]
+    told = [e.payload() for e in await events(actions, TOPICS.feedback("fire"))]
+    assert told == refusals  # the department is told on its own feedback topic
 
 
 async def test_a_second_application_after_rectification_is_linked_to_the_first(desk) -> None:  # type: ignore[no-untyped-def]
@@ -115,7 +122,8 @@ async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None: 
         for d in DEPARTMENTS
     ]
     async with actions.sessions() as session, session.begin():
-        await actions.record(session, batch)  # PostgreSQL once refused this as a concurrent update
+        for department in DEPARTMENTS:  # PostgreSQL once refused this as a concurrent update
+            await actions.record(session, [a for a in batch if a.department == department], sender=department)
     assert [(await actions.read(c)).state for c in case_ids] == [CaseState.HANDLING] * 3
 
 
@@ -136,3 +144,43 @@ async def test_a_case_saved_by_another_writer_in_between_is_not_overwritten(desk
 
     with pytest.raises(ConcurrentUpdate, match=case_id):
         await save_after_another_writer()
+
+
+async def test_an_action_on_one_departments_topic_naming_another_is_refused_as_impersonation(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    forged = DepartmentActed(
+        case_id=case_id,
+        work_order_id=f"{case_id}-fire",
+        department="fire",
+        staff_id="t-01",
+        acted_at=datetime.now(UTC),
+        action=Accept(),
+    )
+    async with actions.sessions() as session, session.begin():
+        await actions.record(session, [forged], sender="tax")  # it came on tax's own actions topic
+    case = await actions.read(case_id)
+    assert case is not None
+    assert case.part_of("fire").state is PartState.FORWARDED  # nothing changed
+    refusals = [e.payload() for e in await events(actions) if e.type == ActionRefused.event_type]
+    assert [(r.department, r.rule) for r in refusals] == [("tax", RefusalRule.IMPERSONATION)]  # type: ignore[attr-defined]
+    assert [e.payload() for e in await events(actions, TOPICS.feedback("tax"))] == refusals  # tax is told, not fire
+
+
+async def test_a_deemed_approval_from_a_departments_own_topic_is_refused(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    for dept in DEPARTMENTS:
+        await actions.department_acts(case_id, dept, f"{dept}-01", Accept())
+    now = datetime.now(UTC)
+    deemed = DeemedApproval(document_number="默许-1", deadline=now, urged_at=[now], silent_since=now)
+    forged = DepartmentActed(
+        case_id=case_id, work_order_id=f"{case_id}-tax", department="tax", staff_id="supervision", acted_at=now, action=deemed
+    )
+    async with actions.sessions() as session, session.begin():
+        await actions.record(session, [forged], sender="tax")
+    case = await actions.read(case_id)
+    assert case is not None
+    assert case.part_of("tax").state is PartState.HANDLING
+    refusals = [e.payload() for e in await events(actions) if e.type == ActionRefused.event_type]
+    assert [(r.department, r.rule, r.action_kind) for r in refusals] == [("tax", RefusalRule.IMPERSONATION, "deemed_approve")]  # type: ignore[attr-defined]

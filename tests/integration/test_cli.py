@@ -42,7 +42,10 @@ async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: 
     done = lianban("db", "upgrade", "--department", "tax", env={f"LIANBAN_{s}_DATABASE_URL": url for s, url in urls.items()})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        f"{name}: at revision 0002" for name in ("intake", "gateway", "supervision", "adapter-tax")
+        "intake: at revision 0002",
+        "gateway: at revision 0003",
+        "supervision: at revision 0002",
+        "adapter-tax: at revision 0002",
     ]
 
 
@@ -62,15 +65,15 @@ def test_the_alembic_command_line_migrates_a_service_from_its_own_settings(datab
     current = subprocess.run(
         [str(alembic), "-n", "gateway", "current"], capture_output=True, text=True, env=env, check=False, timeout=120
     )
-    assert current.stdout.strip() == "0002 (head)"
+    assert current.stdout.strip() == "0003 (head)"
 
 
 async def test_a_new_revision_is_written_from_the_models(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     shutil.copytree(GATEWAY.migrations, migrations)
     await db_revision(Schema(GATEWAY.name, GATEWAY.metadata, migrations), "nothing changed yet")
-    [written] = (migrations / "versions").glob("0003_nothing_changed_yet.py")
+    [written] = (migrations / "versions").glob("0004_nothing_changed_yet.py")
     text = written.read_text()
-    assert "down_revision: str | Sequence[str] | None = '0002'" in text
+    assert "down_revision: str | Sequence[str] | None = '0003'" in text
     upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     assert [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")] == ["pass"]

@@ -192,7 +192,7 @@ async def desk(make_sessions: MakeSessions) -> AsyncIterator[Desk]:
     system = FakeDepartmentSystem(clock)
     source = f"/test/adapter-{DEPARTMENT}"
     broker = KafkaBroker("127.0.0.1:9")  # never connected: the dispatcher's dead letters leave through the outbox
-    letters = DeadLetters(broker, TOPICS.dead_letters, f"adapter-{DEPARTMENT}", source)
+    letters = DeadLetters(broker, TOPICS, f"adapter-{DEPARTMENT}", source)
     commits: list[None] = []
     dispatcher = Dispatcher(
         DEPARTMENT,
@@ -273,7 +273,7 @@ async def test_a_work_order_is_pre_reviewed_and_its_answer_recorded_once(desk: D
     assert (item.status, item.answered_at) == (WorkStatus.ANSWERED, T0)
     events = await desk.outbox()
     [(topic, event)], [acted] = events, payloads(events, DepartmentActed)
-    assert (topic, event.id) == (TOPICS.department_actions, item.result_event_id)
+    assert (topic, event.id) == (TOPICS.actions(DEPARTMENT), item.result_event_id)
     assert (acted.work_order_id, acted.staff_id, acted.action, acted.acted_at) == (
         "LB1-fire",
         "FIRE-STAFF-07",
@@ -383,7 +383,7 @@ async def test_a_supervision_notice_is_handed_over_and_acknowledged(desk: Desk) 
     assert (item.item_id, item.status) == ("LB1-fire#notice-AL-9", WorkStatus.ANSWERED)
     assert desk.system.notices == [red_card()]
     [(topic, event)] = await desk.outbox()
-    assert topic == TOPICS.acknowledgements
+    assert topic == TOPICS.acknowledgements(DEPARTMENT)
     assert event.payload() == AlertAcknowledged(
         alert_id="AL-9", case_id="LB1", department=DEPARTMENT, staff_id="FIRE-DUTY-01", acknowledged_at=T0
     )

@@ -32,10 +32,12 @@ from services.supervision.entrypoints import api as supervision_api
 from services.supervision.service_layer.alerts import AlertDesk
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.db import SessionFactory
+from shared.identity import Role
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.builders import CATALOG, T0, materials_for
+from tests.identity import AsStaff, access, bearer
 from tests.servers import MakeSessions
 
 Json = dict[str, Any]
@@ -44,8 +46,9 @@ DEPARTMENTS = ["market", "fire", "tax"]  # the parts of JM-REST-001, in the cata
 
 
 def client_of(app: FastAPI) -> httpx.AsyncClient:
+    """Every request with the token of the staff who would send it (see AsStaff)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    return httpx.AsyncClient(transport=transport, base_url="http://test", auth=AsStaff())
 
 
 # -- intake ----------------------------------------------------------------------------------------
@@ -59,8 +62,8 @@ async def intake(make_sessions: MakeSessions) -> AsyncIterator[httpx.AsyncClient
     actions = CaseActions(sessions, outbox, lambda: None)
     app = FastAPI()
     errors.install(app)
-    app.include_router(window_api.router(SubmitCase(sessions, CATALOG, outbox, lambda: None), actions))
-    app.include_router(department_api.router(sessions, actions))
+    app.include_router(window_api.router(SubmitCase(sessions, CATALOG, outbox, lambda: None), actions, access()))
+    app.include_router(department_api.router(sessions, actions, access()))
     app.include_router(catalog_api.router(CATALOG))
     async with client_of(app) as client:
         yield client
@@ -71,7 +74,7 @@ def filing(**changes: Any) -> Json:
     return {
         "matter_code": "JM-REST-001",
         "applicant": {"kind": "enterprise", "name": "杭州味道餐饮管理有限公司", "id_number": "91330100MA2H000001"},
-        "lead_window": {"department": "market", "window_id": "W-03", "staff_id": "S-0107"},
+        "lead_window": {"department": "market", "window_id": "W-03"},
         "materials": materials_for("JM-REST-001"),
     } | changes
 
@@ -88,7 +91,7 @@ async def act(
     work_order_id = work_order_id or f"{case_id}-{department}"
     return await client.post(
         f"/api/v1/departments/{department}/work/{work_order_id}/actions",
-        json={"staff_id": f"{department}-01", "action": action},
+        json={"action": action},
     )
 
 
@@ -119,7 +122,7 @@ async def test_an_unknown_matter_is_a_404_naming_the_catalog_rule(intake: httpx.
 
 async def test_filing_a_joint_matter_not_in_the_catalog_is_a_404_and_files_nothing(intake: httpx.AsyncClient) -> None:
     response = await intake.post("/api/v1/cases", json=filing(matter_code="JM-NOPE"))
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text
     assert response.json() == {"detail": "未知联办事项 unknown joint matter: JM-NOPE"}
     assert await open_work(intake, "market") == []
 
@@ -128,15 +131,9 @@ async def test_filing_a_joint_matter_not_in_the_catalog_is_a_404_and_files_nothi
     ("method", "path", "body"),
     [
         pytest.param("GET", f"/api/v1/cases/{NOBODY}", None, id="read"),
-        pytest.param("POST", f"/api/v1/cases/{NOBODY}/supplement", {"staff_id": "S-0107", "materials": {}}, id="supplement"),
-        pytest.param("POST", f"/api/v1/cases/{NOBODY}/delivery", {"staff_id": "S-0107"}, id="delivery"),
+        pytest.param("POST", f"/api/v1/cases/{NOBODY}/supplement", {"materials": {}}, id="supplement"),
+        pytest.param("POST", f"/api/v1/cases/{NOBODY}/delivery", {}, id="delivery"),
         pytest.param("POST", f"/api/v1/cases/{NOBODY}/evaluation", {"score": 5}, id="evaluation"),
-        pytest.param(
-            "POST",
-            f"/api/v1/departments/fire/work/{NOBODY}-fire/actions",
-            {"staff_id": "F-01", "action": {"kind": "accept"}},
-            id="department action",
-        ),
     ],
 )
 async def test_a_case_nobody_filed_is_a_404_at_intake(
@@ -145,6 +142,26 @@ async def test_a_case_nobody_filed_is_a_404_at_intake(
     response = await intake.request(method, path, json=body)
     assert response.status_code == 404
     assert response.json() == {"detail": f"未找到该办件 no case {NOBODY}"}
+
+
+@pytest.mark.parametrize(
+    "work_order",
+    [
+        pytest.param("{nobody}-fire", id="a case nobody filed"),
+        pytest.param("{case}-police", id="a case in which the department has no part"),
+        pytest.param("{case}-market", id="another department's work order"),
+    ],
+)
+async def test_a_work_order_that_is_not_the_departments_is_a_404_like_one_that_does_not_exist(
+    intake: httpx.AsyncClient, work_order: str
+) -> None:
+    case_id = await file_case(intake)
+    department = "police" if "police" in work_order else "fire"
+    path = f"/api/v1/departments/{department}/work/{work_order.format(nobody=NOBODY, case=case_id)}/actions"
+    response = await intake.post(path, json={"action": {"kind": "accept"}})
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("未找到 工单")
+    assert part_states(await read_case(intake, case_id)) == {"market": "forwarded", "fire": "forwarded", "tax": "forwarded"}
 
 
 async def test_an_idempotency_key_reused_for_another_application_is_a_409_and_files_nothing_more(
@@ -156,8 +173,8 @@ async def test_an_idempotency_key_reused_for_another_application_is_a_409_and_fi
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["case"]["case_id"] == first.json()["case"]["case_id"]
 
-    other = filing(lead_window={"department": "market", "window_id": "W-03", "staff_id": "S-0999"})  # same window
-    response = await intake.post("/api/v1/cases", json=other, headers=key)
+    other_clerk = bearer(Role.WINDOW, "S-0999")  # the same window, another clerk: another application
+    response = await intake.post("/api/v1/cases", json=filing(), headers=key | other_clerk)
     assert response.status_code == 409
     assert response.json() == {
         "detail": "该窗口已将此 Idempotency-Key 用于另一份申请 "
@@ -199,7 +216,7 @@ NOT_NOW = [
     pytest.param(
         NotNow(
             "/api/v1/cases/{case}/supplement",
-            {"staff_id": "S-0107", "materials": {"fire": {"场所消防安全制度": "doc://v2"}}},
+            {"materials": {"fire": {"场所消防安全制度": "doc://v2"}}},
             "本案没有待补正的告知 (the case awaits no supplement)",
         ),
         id="a supplement when none is awaited",
@@ -207,7 +224,7 @@ NOT_NOW = [
     pytest.param(
         NotNow(
             "/api/v1/cases/{case}/delivery",
-            {"staff_id": "S-0107"},
+            {},
             "案件尚未办结，无可送达的文书 (nothing to deliver before the case is concluded)",
         ),
         id="a delivery before the case is concluded",
@@ -218,24 +235,8 @@ NOT_NOW = [
     ),
     pytest.param(
         NotNow(
-            "/api/v1/departments/police/work/{case}-police/actions",
-            {"staff_id": "P-01", "action": {"kind": "accept"}},
-            "police 在本案中没有办理事项 (the department has no part in case {case})",
-        ),
-        id="an action by a department with no part in the case",
-    ),
-    pytest.param(
-        NotNow(
-            "/api/v1/departments/fire/work/{case}-market/actions",
-            {"staff_id": "F-01", "action": {"kind": "accept"}},
-            "工单 {case}-market 不属于 fire (the work order is not this department's)",
-        ),
-        id="an action on another department's work order",
-    ),
-    pytest.param(
-        NotNow(
             "/api/v1/departments/fire/work/{case}-fire/actions",
-            {"staff_id": "F-01", "action": {"kind": "accept"}},
+            {"action": {"kind": "accept"}},
             "本部门本轮预审已答复 (this department already answered round 1 of pre-review)",
             accepted_first=("fire",),
         ),
@@ -244,7 +245,7 @@ NOT_NOW = [
     pytest.param(
         NotNow(
             "/api/v1/departments/fire/work/{case}-fire/actions",
-            {"staff_id": "F-01", "action": {"kind": "refuse", "reason": "场所不符合要求"}},
+            {"action": {"kind": "refuse", "reason": "场所不符合要求"}},
             "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)",
         ),
         id="a refusal without its legal basis",
@@ -313,7 +314,7 @@ async def test_an_application_at_the_wrong_window_with_materials_for_a_stranger_
     intake: httpx.AsyncClient,
 ) -> None:
     body = filing(
-        lead_window={"department": "tax", "window_id": "W-07", "staff_id": "S-0201"},
+        lead_window={"department": "tax", "window_id": "W-07"},
         materials=materials_for("JM-REST-001") | {"police": {"印章样式": "doc://9"}},
     )
     response = await intake.post("/api/v1/cases", json=body)
@@ -338,7 +339,7 @@ class Misshapen:
 
 
 def action(kind: str, **fields: Any) -> Json:
-    return {"staff_id": "F-01", "action": {"kind": kind, **fields}}
+    return {"action": {"kind": kind, **fields}}
 
 
 MISSHAPEN = [
@@ -387,8 +388,8 @@ MISSHAPEN = [
         id="a body that is not JSON",
     ),
     pytest.param(
-        Misshapen("/api/v1/cases/{case}/supplement", {"staff_id": "", "materials": {}}, ("body", "staff_id"), "string_too_short"),
-        id="a supplement by nobody",
+        Misshapen("/api/v1/cases/{case}/supplement", {}, ("body", "materials"), "missing"),
+        id="a supplement of nothing",
     ),
     pytest.param(
         Misshapen(
@@ -474,7 +475,7 @@ async def test_a_concluded_case_takes_one_delivery_and_one_evaluation_and_a_poor
     assert poor.json() == {"detail": {"reason": "差评须说明理由 (a poor mark needs its reason)"} | concluded}
 
     for path, body, reason in [
-        ("delivery", {"staff_id": "S-0107"}, "文书已送达 (the documents were already delivered)"),
+        ("delivery", {}, "文书已送达 (the documents were already delivered)"),
         ("evaluation", {"score": 5}, "本案已评价 (the case was already evaluated)"),
     ]:
         assert (await intake.post(f"/api/v1/cases/{case_id}/{path}", json=body)).status_code == 200
@@ -488,11 +489,11 @@ async def test_a_concluded_case_takes_one_delivery_and_one_evaluation_and_a_poor
 
 async def test_a_case_nobody_filed_is_a_404_at_the_gateway(make_sessions: MakeSessions) -> None:
     app = FastAPI()
-    app.include_router(gateway_api.router(await make_sessions(GATEWAY_SCHEMA)))
+    app.include_router(gateway_api.router(await make_sessions(GATEWAY_SCHEMA), access()))
     async with client_of(app) as gateway:
         response = await gateway.get(f"/api/v1/cases/{NOBODY}")
     assert response.status_code == 404
-    assert response.json() == {"detail": f"未找到该办件 case {NOBODY} is not known (yet) to the gateway"}
+    assert response.json() == {"detail": f"未找到 办件 {NOBODY} (case; the gateway may not know it yet) (not found)"}
 
 
 # -- supervision -----------------------------------------------------------------------------------
@@ -507,7 +508,7 @@ def supervision(sessions: SessionFactory, clock: Clock = SYSTEM_CLOCK) -> httpx.
     """Supervision's HTTP as services/supervision/bootstrap.py composes it, without Kafka or scanner."""
     desk = AlertDesk(Outbox("/test/supervision", Topics("test")))
     app = FastAPI()
-    app.include_router(supervision_api.router(sessions, clock, desk, lambda: None, WorkingCalendar()))
+    app.include_router(supervision_api.router(sessions, clock, desk, lambda: None, WorkingCalendar(), access()))
     return client_of(app)
 
 
@@ -538,14 +539,14 @@ def part_clock(work_order_id: str, decided_at: datetime | None = None) -> PartCl
         pytest.param(
             "POST",
             "/api/v1/supervision/alerts/no-such-alert/acknowledgement",
-            {"staff_id": "F-01"},
-            "未找到该督办通知 no alert no-such-alert",
+            {},
+            "未找到 督办通知 no-such-alert (alert) (not found)",
             id="alert",
         ),
         pytest.param(
             "POST",
             f"/api/v1/supervision/parts/{NOBODY}-fire/urge",
-            {"staff_id": "S-0107"},
+            {},
             f"未找到该事项 no part {NOBODY}-fire",
             id="part",
         ),
@@ -564,7 +565,7 @@ async def test_urging_a_decided_part_is_a_409_and_issues_no_urge(supervision_ses
     async with supervision_sessions() as session, session.begin():
         session.add(part_clock("LB1-fire", decided_at=T0))
     async with supervision(supervision_sessions) as client:
-        response = await client.post("/api/v1/supervision/parts/LB1-fire/urge", json={"staff_id": "S-0107"})
+        response = await client.post("/api/v1/supervision/parts/LB1-fire/urge", json={})
     assert response.status_code == 409
     assert response.json() == {"detail": "该部门已作出决定，无需催办 (the part is already decided)"}
     async with supervision_sessions() as session:
@@ -602,17 +603,6 @@ async def test_a_naive_datetime_on_the_manual_clock_is_a_422_and_the_clock_stays
             id="statistics period",
         ),
         pytest.param(
-            "POST", "/api/v1/supervision/alerts/any/acknowledgement", {}, ("body", "staff_id"), "missing", id="acknowledgement"
-        ),
-        pytest.param(
-            "POST",
-            "/api/v1/supervision/parts/LB1-fire/urge",
-            {"staff_id": ""},
-            ("body", "staff_id"),
-            "string_too_short",
-            id="urge",
-        ),
-        pytest.param(
             "POST", "/api/v1/supervision/clock", {"now": "tomorrow"}, ("body", "now"), "datetime_from_date_parsing", id="clock"
         ),
     ],
@@ -647,31 +637,12 @@ async def test_a_naive_period_on_supervision_figures_is_a_422(supervision_sessio
         assert (await client.get(f"/api/v1/supervision/{figures}?since=2026-11-01T00:00:00")).status_code == 422
 
 
-@pytest.mark.parametrize(
-    ("path", "urged_first"),
-    [pytest.param("parts/LB1-fire/urge", False, id="urge"), pytest.param("alerts/{alert}/acknowledgement", True, id="ack")],
-)
-async def test_a_staff_id_longer_than_64_characters_is_a_422_naming_it(
-    supervision_sessions: SessionFactory, path: str, urged_first: bool
-) -> None:
-    async with supervision_sessions() as session, session.begin():
-        session.add(part_clock("LB1-fire"))
-    async with supervision(supervision_sessions) as client:
-        alert = ""
-        if urged_first:
-            urged = await client.post("/api/v1/supervision/parts/LB1-fire/urge", json={"staff_id": "S-0107"})
-            alert = urged.json()["alert_id"]
-        response = await client.post(f"/api/v1/supervision/{path.format(alert=alert)}", json={"staff_id": "S" * 65})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "staff_id"]
-
-
 async def test_a_long_idempotency_key_on_a_department_action_still_does_nothing_twice(intake: httpx.AsyncClient) -> None:
     case_id = await file_case(intake)
     answers = [
         await intake.post(
             f"/api/v1/departments/fire/work/{case_id}-fire/actions",
-            json={"staff_id": "F-01", "action": {"kind": "accept"}},
+            json={"action": {"kind": "accept"}},
             headers={"Idempotency-Key": "k" * 200},  # the longest the header allows
         )
         for _ in range(2)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import CaseFile, ViolationRecord
 from services.supervision.domain.ladder import Policy
-from shared.contracts import Accept, Approve, DecideExtension, DepartmentActed, RequestExtension, Resume, Suspend
+from shared.contracts import Accept, Approve, DecideExtension, DeemedApprovalIssued, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
 from shared.workdays import CHINA
 from tests.integration.supervision_world import accepted, acted, cst, submitted, world
@@ -40,9 +40,9 @@ async def test_a_silent_department_is_reminded_carded_urged_recorded_and_deemed_
 
     shirking = next(a for a in await w.alerts("LB1-tax") if a.kind == "shirking")
     assert len(shirking.evidence["urged_at"]) == 3
-    deemed = [e.payload() for topic, e in await w.outbox() if topic == "lianban.test.department.actions"]
+    deemed = [e.payload() for topic, e in await w.outbox() if topic == "lianban.test.supervision.deemed-approvals"]
     [approval] = deemed
-    assert isinstance(approval, DepartmentActed)
+    assert isinstance(approval, DeemedApprovalIssued)  # believed because of its topic, which only supervision writes
     assert approval.action.kind == "deemed_approve"
     assert approval.action.deadline == cst(11, 30, 17)
     assert approval.action.urged_at[0] == cst(11, 30, 17, 1)
@@ -204,7 +204,7 @@ async def test_urging_before_the_deadline_does_not_start_the_silence(make_sessio
     assert "deemed_approval" not in [a.kind for a in await w.alerts("LB10-tax")]
     await w.at(cst(12, 7, 17, 2))  # five working days after the first urging after the deadline
     assert "deemed_approval" in [a.kind for a in await w.alerts("LB10-tax")]
-    [asked] = [e.payload() for t, e in await w.outbox() if t == "lianban.test.department.actions"]
+    [asked] = [e.payload() for t, e in await w.outbox() if t == "lianban.test.supervision.deemed-approvals"]
     assert all(u > cst(11, 30, 17) for u in asked.action.urged_at)  # type: ignore[attr-defined]  # intake checks this
 
 

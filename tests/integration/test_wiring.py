@@ -24,11 +24,13 @@ from services.supervision.adapters.orm import CaseFile, TimelineEntry
 from services.supervision.bootstrap import build as supervision
 from services.supervision.settings import SupervisionSettings
 from shared.contracts import AlertAcknowledged, Approve, CloudEvent, DepartmentActed, EventData, WorkOrder
+from shared.departments import load_departments
 from shared.messaging.outbox import OutboxRow
 from shared.migrations import migrate
 from shared.runtime import Runtime
 from shared.topics import Topics
 from tests.builders import a_case
+from tests.identity import verifier
 
 CENTER = "wiring"
 TOPICS = Topics(CENTER)
@@ -65,9 +67,9 @@ def topics_read(runtime: Runtime) -> set[str]:
 
 
 async def test_intake_reads_the_department_actions(wired: Any, database_url: str) -> None:
-    runtime = await wired(intake(settings(IntakeSettings, database_url)))
+    runtime = await wired(intake(settings(IntakeSettings, database_url), verifier()))
     async with TestKafkaBroker(runtime.broker):
-        assert topics_read(runtime) == {TOPICS.department_actions}
+        assert topics_read(runtime) == {TOPICS.actions(d) for d in load_departments()} | {TOPICS.deemed_approvals}
         acted = DepartmentActed(
             case_id="LB-NONE",
             work_order_id="LB-NONE-tax",
@@ -76,14 +78,17 @@ async def test_intake_reads_the_department_actions(wired: Any, database_url: str
             acted_at=NOW,
             action=Approve(document_number="T-1"),
         )
-        await publish(runtime, TOPICS.department_actions, acted, "LB-NONE")
+        await publish(runtime, TOPICS.actions("tax"), acted, "LB-NONE")
     async with runtime.sessions() as session:
-        queued = [CloudEvent.from_bytes(r.payload) for r in await session.scalars(select(OutboxRow))]
-    assert [(e.type, e.subject) for e in queued] == [("cn.lianban.action.refused.v1", "LB-NONE")]
+        queued = [(r.topic, CloudEvent.from_bytes(r.payload)) for r in await session.scalars(select(OutboxRow))]
+    assert {(topic, e.type, e.subject) for topic, e in queued} == {
+        (TOPICS.case_events, "cn.lianban.action.refused.v1", "LB-NONE"),
+        (TOPICS.feedback("tax"), "cn.lianban.action.refused.v1", "LB-NONE"),  # tax is told on its own feedback topic
+    }
 
 
 async def test_the_gateway_reads_the_case_events(wired: Any, database_url: str) -> None:
-    runtime = await wired(gateway(settings(GatewaySettings, database_url)))
+    runtime = await wired(gateway(settings(GatewaySettings, database_url), verifier()))
     case = a_case(case_id="LB-W1")
     async with TestKafkaBroker(runtime.broker):
         assert topics_read(runtime) == {TOPICS.case_events}
@@ -95,13 +100,14 @@ async def test_the_gateway_reads_the_case_events(wired: Any, database_url: str) 
 
 
 async def test_supervision_reads_the_case_events_the_replies_and_the_acknowledgements(wired: Any, database_url: str) -> None:
-    runtime = await wired(supervision(settings(SupervisionSettings, database_url)))
+    runtime = await wired(supervision(settings(SupervisionSettings, database_url), verifier=verifier()))
     case = a_case(case_id="LB-W2")
     acked = AlertAcknowledged(alert_id="A-1", case_id="LB-W2", department="tax", staff_id="T-9", acknowledged_at=NOW)
     async with TestKafkaBroker(runtime.broker):
-        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies, TOPICS.acknowledgements}
+        acknowledgements = {TOPICS.acknowledgements(d) for d in load_departments()}
+        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies} | acknowledgements
         await publish(runtime, TOPICS.case_events, case.opening(NOW)[0], case.case_id)
-        await publish(runtime, TOPICS.acknowledgements, acked, "LB-W2")
+        await publish(runtime, TOPICS.acknowledgements("tax"), acked, "LB-W2")
     async with runtime.sessions() as session:
         assert await session.get(CaseFile, "LB-W2") is not None
         timeline = list(await session.scalars(select(TimelineEntry.event_type).where(TimelineEntry.case_id == "LB-W2")))

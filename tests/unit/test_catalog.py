@@ -7,6 +7,7 @@ import pytest
 
 from services.intake.domain.catalog import Catalog, CatalogError
 from services.intake.settings import IntakeSettings
+from shared.departments import load_departments
 from tests.builders import CATALOG
 
 
@@ -29,12 +30,12 @@ def write_catalog(tmp_path: Path, matter_changes: dict[str, object]) -> Path:
 
 def test_a_committed_limit_above_the_legal_one_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"MKT-REG.*exceeds the legal limit"):
-        Catalog.load(write_catalog(tmp_path, {"committed_days": 30, "legal_days": 15}))
+        Catalog.load(write_catalog(tmp_path, {"committed_days": 30, "legal_days": 15}), load_departments())
 
 
 def test_a_public_service_with_an_approval_step_is_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"MKT-REG.*public-service matter cannot have an approval step"):
-        Catalog.load(write_catalog(tmp_path, {"kind": "public_service", "has_approval_step": True}))
+        Catalog.load(write_catalog(tmp_path, {"kind": "public_service", "has_approval_step": True}), load_departments())
 
 
 def test_the_sample_catalog_has_the_joint_matters_of_the_domain() -> None:

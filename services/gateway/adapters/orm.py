@@ -33,6 +33,7 @@ class ApplicantView(Base):
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    query_code_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 SCHEMA = Schema("gateway", Base.metadata, Path(__file__).parents[1] / "migrations")

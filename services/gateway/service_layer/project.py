@@ -106,6 +106,7 @@ def _opened(event: CaseSubmitted) -> ApplicantView:
         state=CaseState.PRE_REVIEW,
         submitted_at=event.submitted_at,
         parts=parts,
+        query_code_sha256=event.query_code_sha256,
     )
 
 

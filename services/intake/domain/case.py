@@ -31,7 +31,7 @@ class Application:
 
 
 def open_case(
-    catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str, now: datetime
+    catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str, now: datetime, query_code: str = ""
 ) -> JointCase:
     """A case with one part per department, or every problem with the application at once."""
     matters = [catalog.matters[code] for code in joint.parts]
@@ -68,6 +68,7 @@ def open_case(
         lead_department=joint.lead,
         applicant=application.applicant,
         staff_id=application.staff_id,
+        query_code=query_code,
         pre_review_days=joint.pre_review_days,
         overall_days=joint.overall_days,
         green_channel=joint.green_channel,

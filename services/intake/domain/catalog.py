@@ -14,6 +14,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.departments import Department, Departments
+
 
 class CatalogError(ValueError):
     """The catalog file is not valid; the message names the matter and the rule."""
@@ -38,11 +40,6 @@ class Fee(_Entry):
 class Contact(_Entry):
     window: str
     phone: str
-
-
-class Department(_Entry):
-    name: str
-    connected: bool = Field(default=False, description="Its own IT system is bridged by a department adapter.")
 
 
 class Matter(_Entry):
@@ -93,12 +90,12 @@ class Catalog(_Entry):
     joint_matters: dict[str, JointMatter]
 
     @classmethod
-    def load(cls, path: Path) -> Catalog:
+    def load(cls, path: Path, departments: Departments) -> Catalog:
+        """The catalog file's matters, each owned by one of the center's departments."""
         raw = json.loads(path.read_text(encoding="utf-8"))
         try:
             matters = {m["code"]: Matter.model_validate(m) for m in raw["matters"]}
             joint = {j["code"]: JointMatter.model_validate(j) for j in raw["joint_matters"]}
-            departments = {code: Department.model_validate(d) for code, d in raw["departments"].items()}
         except ValidationError as exc:
             err = exc.errors()[0]
             raise CatalogError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.intake.domain.part import DECIDED, Extension, Part, Suspension, require
 from shared.contracts import (
@@ -48,6 +48,7 @@ from shared.contracts import (
     Suspend,
     WorkOrder,
 )
+from shared.identity.principal import query_code_digest
 
 SUPERVISION = "supervision"  # the staff id of electronic supervision's own actions
 FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)
@@ -61,6 +62,9 @@ class JointCase(BaseModel):
     lead_department: str
     applicant: Applicant
     staff_id: str
+    query_code: str = Field(
+        default="", description="查询码: printed on the applicant's receipt; with it the applicant reads the case."
+    )
     pre_review_days: int
     overall_days: int
     green_channel: bool = False
@@ -119,6 +123,7 @@ class JointCase(BaseModel):
             previous_case_id=self.previous_case_id,
             staff_id=self.staff_id,
             submitted_at=at,
+            query_code_sha256=query_code_digest(self.case_id, self.query_code) if self.query_code else "",
         )
         return [submitted, *(self.work_order(p, at) for p in self.parts)]
 
@@ -132,7 +137,7 @@ class JointCase(BaseModel):
             department=part.department,
             part_code=part.part_code,
             part_name=part.part_name,
-            applicant=self.applicant,
+            applicant=self.applicant.model_copy(update={"phone": None}),  # what the department needs, no more
             materials=part.materials,
             time_limit_days=part.time_limit_days,
             pre_review_days=self.pre_review_days,

@@ -1,18 +1,30 @@
-"""Every topic intake reads, and the handler for each: messages become calls at this boundary."""
+"""Every topic intake reads, and the handler for each: messages become calls at this boundary.
+
+Each department's actions come on its own topic, which only that department may write: the topic, not
+the payload, says who acted. Deemed approvals come only on supervision's own topic."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.service_layer.act import CaseActions
-from shared.contracts import DepartmentActed
+from shared.contracts import DeemedApprovalIssued, DepartmentActed
 from shared.messaging.consumer import Apply, Delivery, expect
 from shared.topics import Topics
 
 
-def handlers(topics: Topics, actions: CaseActions) -> dict[str, Apply]:
-    async def department_actions(session: AsyncSession, deliveries: list[Delivery]) -> None:
-        """What departments' systems did (and supervision's deemed approvals): steps on their cases."""
-        await actions.record(session, expect(DepartmentActed, deliveries))
+def handlers(topics: Topics, departments: Iterable[str], actions: CaseActions) -> dict[str, Apply]:
+    def department_actions(department: str) -> Apply:
+        async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+            """What this department's system did: steps on its parts of the cases."""
+            await actions.record(session, expect(DepartmentActed, deliveries), sender=department)
 
-    return {topics.department_actions: department_actions}
+        return apply
+
+    async def deemed_approvals(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """Supervision's deemed approvals (超时默许) on silent departments' behalf."""
+        await actions.record(session, expect(DeemedApprovalIssued, deliveries), sender=None)
+
+    return {topics.actions(d): department_actions(d) for d in departments} | {topics.deemed_approvals: deemed_approvals}

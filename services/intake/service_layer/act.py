@@ -122,42 +122,52 @@ class CaseActions:
                     raise
         raise AssertionError("unreachable")
 
-    async def record(self, session: AsyncSession, actions: list[DepartmentActed]) -> None:
-        """Department actions that arrived through Kafka (from the departments' adapters, or
-        supervision's deemed approvals), in the consumer's transaction."""
+    async def record(self, session: AsyncSession, actions: list[DepartmentActed], sender: str | None) -> None:
+        """Department actions that arrived through Kafka, in the consumer's transaction: from the
+        `sender` department's own topic, or (sender None) supervision's deemed approvals. An action
+        that names another department than its topic proves, or a deemed approval a department sent,
+        is refused as impersonation and changes nothing."""
         book = CaseBook(session, self.outbox)
         await book.load(list({a.case_id for a in actions}))
+        now = self.clock.now()
         for acted in actions:
+            if sender is not None and (forged := impersonation(acted, sender)):
+                # the sender is told on its own feedback topic, whichever department it named
+                book.publish([refusal_of(acted, forged, RefusalRule.IMPERSONATION, now, department=sender)])
+                continue
             step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
+            refusal: dict[str, object] = dict(
+                department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id, action=acted.action
+            )
             try:
-                await apply(
-                    book,
-                    acted.case_id,
-                    step,
-                    self.clock.now(),
-                    dict(
-                        department=acted.department,
-                        staff_id=acted.staff_id,
-                        work_order_id=acted.work_order_id,
-                        action=acted.action,
-                    ),
-                )
+                await apply(book, acted.case_id, step, now, refusal)
             except CaseNotFound:
-                book.publish(
-                    [
-                        refused_event(
-                            acted.case_id,
-                            "案件不存在 (no such case)",
-                            at=self.clock.now(),
-                            rule=RefusalRule.NO_WORK_ORDER,
-                            department=acted.department,
-                            staff_id=acted.staff_id,
-                            work_order_id=acted.work_order_id,
-                            action=acted.action,
-                        )
-                    ]
-                )
+                book.publish([refusal_of(acted, "案件不存在 (no such case)", RefusalRule.NO_WORK_ORDER, now)])
         await book.flush()  # every case the batch changed, in one statement
+
+
+def impersonation(acted: DepartmentActed, sender: str) -> str | None:
+    """Why an action on `sender`'s own topic cannot be the sender's, if it cannot."""
+    if acted.department != sender:
+        return f"{sender} 的消息以 {acted.department} 的名义办理 (an action on {sender}'s topic names {acted.department})"
+    if acted.action.kind == "deemed_approve":
+        return "超时默许只能由电子监察作出 (only supervision issues a deemed approval)"
+    return None
+
+
+def refusal_of(
+    acted: DepartmentActed, reason: str, rule: RefusalRule, at: datetime, department: str | None = None
+) -> ActionRefused:
+    return refused_event(
+        acted.case_id,
+        reason,
+        at=at,
+        rule=rule,
+        department=department or acted.department,
+        staff_id=acted.staff_id,
+        work_order_id=acted.work_order_id,
+        action=acted.action,
+    )
 
 
 def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> CaseStep:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -56,7 +57,7 @@ class SubmitCase:
         if scoped and (earlier := await self._by_key(scoped, idempotency_key)):
             return self._replay(earlier, fingerprint)
         now = self.clock.now()
-        case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now)
+        case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now, _new_query_code())
         try:
             async with self.sessions() as session, session.begin():
                 book = CaseBook(session, self.outbox)
@@ -90,6 +91,11 @@ class SubmitCase:
 
 def _new_case_id(now: datetime) -> str:
     return f"LB{now:%Y%m%d}{uuid.uuid4().hex[:12].upper()}"
+
+
+def _new_query_code() -> str:
+    """Eight characters a clerk can read aloud: no 0/O, 1/I/L."""
+    return "".join(secrets.choice("23456789ABCDEFGHJKMNPQRSTUVWXYZ") for _ in range(8))
 
 
 def _fingerprint(application: Application) -> str:

@@ -13,6 +13,7 @@ class Violation(StrEnum):
     DOUBLE_ACCEPTANCE = "double_acceptance"  # 两头受理
     MISSING_LEGAL_BASIS = "missing_legal_basis"  # 不予许可或不予受理无法律依据
     NO_WORK_ORDER = "no_work_order"  # 无工单办理
+    IMPERSONATION = "impersonation"  # 冒用其他部门名义或伪造超时默许
 
 
 TEXT = {
@@ -21,6 +22,7 @@ TEXT = {
     Violation.DOUBLE_ACCEPTANCE: "同一申请人同一事项两头受理",
     Violation.MISSING_LEGAL_BASIS: "不予许可或不予受理未说明法律依据",
     Violation.NO_WORK_ORDER: "无工单部门办理案件",
+    Violation.IMPERSONATION: "冒用其他部门名义办理或伪造超时默许",
 }
 
 
@@ -32,6 +34,8 @@ def from_refusal(refused: ActionRefused) -> Violation | None:
         return Violation.MISSING_LEGAL_BASIS
     if refused.rule is RefusalRule.NO_WORK_ORDER:
         return Violation.NO_WORK_ORDER
+    if refused.rule is RefusalRule.IMPERSONATION:
+        return Violation.IMPERSONATION
     if refused.rule is RefusalRule.OUT_OF_ORDER and refused.department is not None:
         return Violation.STEP_OUT_OF_ORDER
     return None

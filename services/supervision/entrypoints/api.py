@@ -1,5 +1,9 @@
 """HTTP for supervisors, departments and the lead window: timelines, deadlines, alerts and their
-acknowledgements, urging, violations, statistics, and the demo clock."""
+acknowledgements, urging, violations, statistics, and the demo clock.
+
+Supervisors, administrators and window staff of the center read supervision; department staff read
+and acknowledge only their own department's alerts and overdue parts; the lead window and supervisors
+urge; only an administrator moves the manual clock. Applicants' ID numbers and phones are masked."""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
@@ -18,8 +22,10 @@ from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
-from shared.contracts import AlertKind, StaffId
+from shared.contracts import AlertKind
 from shared.db import SessionFactory
+from shared.identity import Access, Principal, Role, not_found
+from shared.personal_data import masked
 from shared.workdays import WorkingCalendar
 
 Limit = Annotated[int, Query(ge=1, le=5000, description="How many rows at most.")]
@@ -47,6 +53,11 @@ class TimelineItem(BaseModel):
     occurred_at: datetime
     department: str | None
     summary: dict[str, Any]
+
+    @field_validator("summary")
+    @classmethod
+    def _masked(cls, summary: dict[str, Any]) -> dict[str, Any]:
+        return masked(summary)  # type: ignore[no-any-return]
 
 
 class CaseSupervision(BaseModel):
@@ -82,14 +93,6 @@ class ViolationView(BaseModel):
     detected_at: datetime
 
 
-class Acknowledgement(BaseModel):
-    staff_id: StaffId
-
-
-class Urge(BaseModel):
-    staff_id: StaffId = Field(description="The lead window's staff member who urges.")
-
-
 class CalendarStatus(BaseModel):
     overrides: str = Field(description="The override file that must list a year chinesecalendar does not know.")
     parts_waiting: list[str] = Field(description="Parts with no deadline because their dates fall in such a year.")
@@ -107,9 +110,27 @@ class RankedDepartment(BaseModel):
 
 
 def router(
-    sessions: SessionFactory, clock: Clock, desk: AlertDesk, after_commit: Callable[[], None], calendar: WorkingCalendar
+    sessions: SessionFactory,
+    clock: Clock,
+    desk: AlertDesk,
+    after_commit: Callable[[], None],
+    calendar: WorkingCalendar,
+    access: Access,
 ) -> APIRouter:
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
+    reader = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW))
+    reader_or_department = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.DEPARTMENT))
+    urger = Depends(access.allow(Role.WINDOW, Role.SUPERVISOR))
+    department_staff = Depends(access.allow(Role.DEPARTMENT))
+    administrator = Depends(access.allow(Role.ADMIN))
+
+    def scope(caller: Principal, department: str | None) -> str | None:
+        """The department filter a caller may use: department staff see their own department only."""
+        if caller.role is not Role.DEPARTMENT:
+            return department
+        if department not in (None, caller.department):
+            raise not_found(f"部门 {department} 的督办信息 (another department's alerts)")
+        return caller.department
 
     def deadline_view(part: PartClock, now: datetime) -> PartDeadline:
         state = clock_state(
@@ -122,7 +143,7 @@ def router(
         )
 
     @api.get("/cases/{case_id}", response_model=CaseSupervision)
-    async def case_supervision(case_id: str) -> CaseSupervision:
+    async def case_supervision(case_id: str, _caller: Principal = reader) -> CaseSupervision:
         """Every event of the case in order (refused actions and alerts included), and each part's deadline."""
         async with sessions() as session:
             timeline = list(
@@ -144,13 +165,16 @@ def router(
             accepted_at=case.accepted_at if case else None,
             deadline=case.deadline if case else None,
             concluded_at=case.concluded_at if case else None,
-            timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],
+            timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],  # masked by the model
             parts=[deadline_view(p, now) for p in parts],
         )
 
     @api.get("/overdue", response_model=list[PartDeadline])
-    async def overdue(department: str | None = None, limit: Limit = 500) -> list[PartDeadline]:
+    async def overdue(
+        department: str | None = None, limit: Limit = 500, caller: Principal = reader_or_department
+    ) -> list[PartDeadline]:
         """Parts past their deadline with no decision yet, most overdue first."""
+        department = scope(caller, department)
         now = clock.now()
         query = select(PartClock).where(PartClock.decided_at.is_(None), PartClock.deadline < now)
         if department:
@@ -166,8 +190,10 @@ def router(
         kind: AlertKind | None = None,
         unacknowledged: bool = False,
         limit: Limit = 500,
+        caller: Principal = reader_or_department,
     ) -> list[AlertView]:
         """Cards, urges, shirking records and deemed approvals, newest first."""
+        department = scope(caller, department)
         query = select(Alert)
         for column, value in ((Alert.department, department), (Alert.case_id, case_id), (Alert.kind, kind)):
             if value:
@@ -179,18 +205,18 @@ def router(
             return [AlertView.model_validate(a, from_attributes=True) for a in rows]
 
     @api.post("/alerts/{alert_id}/acknowledgement", response_model=AlertView)
-    async def acknowledge(alert_id: str, body: Acknowledgement) -> AlertView:
-        """回告: the department confirms it received the notice."""
+    async def acknowledge(alert_id: str, staff: Principal = department_staff) -> AlertView:
+        """回告: the department confirms it received one of its own notices."""
         async with sessions() as session, session.begin():
             alert = await session.get(Alert, alert_id)
-            if alert is None:
-                raise HTTPException(404, f"未找到该督办通知 no alert {alert_id}")
+            if alert is None or alert.department != staff.department:
+                raise not_found(f"督办通知 {alert_id} (alert)")
             if alert.acknowledged_at is None:
-                alert.acknowledged_at, alert.acknowledged_by = clock.now(), body.staff_id
+                alert.acknowledged_at, alert.acknowledged_by = clock.now(), staff.subject
             return AlertView.model_validate(alert, from_attributes=True)
 
     @api.post("/parts/{work_order_id}/urge", response_model=AlertView)
-    async def urge(work_order_id: str, body: Urge) -> AlertView:
+    async def urge(work_order_id: str, staff: Principal = urger) -> AlertView:
         """The lead window urges a department (催办); three unanswered urges make a shirking record."""
         now = clock.now()
         async with sessions() as session, session.begin():
@@ -203,7 +229,7 @@ def router(
             part.urges = [*part.urges, now.isoformat()]
             part.next_check_at = now  # the scanner looks at it at once (shirking after three)
             issued = Issued()
-            alert = desk.issue(issued, part, AlertKind.URGE, now, sequence=part.urge_count, issued_by=body.staff_id)
+            alert = desk.issue(issued, part, AlertKind.URGE, now, sequence=part.urge_count, issued_by=staff.subject)
             await issued.write(session)
         after_commit()
         return AlertView(
@@ -222,7 +248,9 @@ def router(
         )
 
     @api.get("/violations", response_model=list[ViolationView])
-    async def violations(kind: Violation | None = None, case_id: str | None = None, limit: Limit = 500) -> list[ViolationView]:
+    async def violations(
+        kind: Violation | None = None, case_id: str | None = None, limit: Limit = 500, _caller: Principal = reader
+    ) -> list[ViolationView]:
         """Violations seen in the event stream: decision without acceptance, steps out of order,
         double acceptance (两头受理), denial or refusal without legal basis, action without a work order."""
         query = select(ViolationRecord)
@@ -250,6 +278,7 @@ def router(
         matter: str | None = None,
         since: AwareDatetime | None = None,
         until: AwareDatetime | None = None,
+        _caller: Principal = reader,
     ) -> Figures:
         """Received, accepted, completed, on-time rate, overdue parts, mean working days used, cards by
         colour, urges, shirking records, deemed approvals, mean evaluation; for cases submitted in the period."""
@@ -260,7 +289,10 @@ def router(
 
     @api.get("/ranking", response_model=list[RankedDepartment])
     async def read_ranking(
-        matter: str | None = None, since: AwareDatetime | None = None, until: AwareDatetime | None = None
+        matter: str | None = None,
+        since: AwareDatetime | None = None,
+        until: AwareDatetime | None = None,
+        _caller: Principal = reader,
     ) -> list[RankedDepartment]:
         """Departments ranked: on-time rate, then fewest overdue parts, then fewest working days used."""
         async with sessions() as session:
@@ -268,7 +300,7 @@ def router(
         return [RankedDepartment(rank=i, department=d, figures=f) for i, (d, f) in enumerate(rows, 1)]
 
     @api.get("/calendar", response_model=CalendarStatus)
-    async def calendar_status() -> CalendarStatus:
+    async def calendar_status(_caller: Principal = reader) -> CalendarStatus:
         """Whether the working-day calendar covers every running clock; parts it cannot schedule wait here."""
         async with sessions() as session:
             waiting = list(
@@ -283,13 +315,14 @@ def router(
         )
 
     @api.get("/clock", response_model=ClockSetting)
-    async def read_clock() -> ClockSetting:
+    async def read_clock(_caller: Principal = reader) -> ClockSetting:
         """The time supervision is counting with."""
         return ClockSetting(now=clock.now())
 
     @api.post("/clock", response_model=ClockSetting)
-    async def set_clock(setting: ClockSetting) -> ClockSetting:
-        """Move the manual clock (only when the service runs with clock=manual, for tests and demos)."""
+    async def set_clock(setting: ClockSetting, _admin: Principal = administrator) -> ClockSetting:
+        """Move the manual clock: administrators only, and only when the service runs with clock=manual
+        (tests and demos)."""
         if not isinstance(clock, ManualClock):
             raise HTTPException(409, "时钟由系统时间驱动 this supervision runs on the system clock")
         try:

@@ -22,7 +22,7 @@ from services.supervision.service_layer.alerts import AlertDesk, Issued
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.watch import SUPERVISION
 from shared.clock import Clock
-from shared.contracts import AlertKind, DeemedApproval, DepartmentActed
+from shared.contracts import AlertKind, DeemedApproval, DeemedApprovalIssued
 from shared.db import SessionFactory
 from shared.workdays import WorkingCalendar
 
@@ -172,7 +172,7 @@ class LadderScanner:
             urged_at=after_deadline,
             silent_since=self._silent_since(part),
         )
-        acted = DepartmentActed(
+        acted = DeemedApprovalIssued(
             case_id=part.case_id,
             work_order_id=part.work_order_id,
             department=part.department,

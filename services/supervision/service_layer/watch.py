@@ -66,11 +66,14 @@ class Watcher:
             if handler := self.handlers.get(type(d.data)):
                 handler(batch, d, d.data)
 
-    async def acknowledge(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        """回告: each department's acknowledgement closes its notice (the first one counts)."""
+    async def acknowledge(self, session: AsyncSession, deliveries: list[Delivery], sender: str) -> None:
+        """回告: the `sender` department's acknowledgements, from its own topic, close its own notices (the
+        first one counts); one naming another department's notice closes nothing."""
         await record(session, deliveries)
-        acks = {d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged)}
-        for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks))):
+        acks = {
+            d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged) and d.data.department == sender
+        }
+        for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks), Alert.department == sender)):
             if alert.acknowledged_at is None:
                 alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[alert.alert_id].staff_id
 

@@ -1,0 +1,138 @@
+"""The embedded development identity provider of `make run` and the tests.
+
+An EC key kept in a directory (``.run/issuer`` for `make run`), its OpenID Connect discovery document
+and JWKS served over HTTP exactly where a real provider serves them, and tokens minted with the same
+key (`lianban token --role department --department tax`). The services verify these tokens as they
+verify Keycloak's, through ``LIANBAN_AUTH_ISSUER``: a center plugs in its own provider by pointing that
+variable at it. Never for production: whoever holds the key directory is everyone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI
+
+from shared.identity import KeySetSource, Role
+
+AUDIENCE = "lianban"
+KEY_FILE, META_FILE = "key.pem", "issuer.json"
+
+
+class DevIssuer:
+    def __init__(self, url: str, key: ec.EllipticCurvePrivateKey, kid: str) -> None:
+        self.url, self.key, self.kid = url.rstrip("/"), key, kid
+
+    @classmethod
+    def in_memory(cls, url: str = "http://issuer.test") -> DevIssuer:
+        """A throwaway issuer for tests that verify tokens in process."""
+        return cls(url, ec.generate_private_key(ec.SECP256R1()), uuid.uuid4().hex[:16])
+
+    @classmethod
+    def create(cls, directory: Path, url: str) -> DevIssuer:
+        """A new key in `directory` (readable by its owner only), announced as issued by `url`."""
+        issuer = cls.in_memory(url)
+        directory.mkdir(parents=True, exist_ok=True)
+        pem = issuer.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        key_path = directory / KEY_FILE
+        key_path.write_bytes(b"")
+        os.chmod(key_path, 0o600)
+        key_path.write_bytes(pem)
+        (directory / META_FILE).write_text(json.dumps({"issuer": issuer.url, "kid": issuer.kid}))
+        return issuer
+
+    @classmethod
+    def load(cls, directory: Path) -> DevIssuer:
+        meta = json.loads((directory / META_FILE).read_text())
+        key = serialization.load_pem_private_key((directory / KEY_FILE).read_bytes(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        return cls(meta["issuer"], key, meta["kid"])
+
+    def jwks(self) -> dict[str, Any]:
+        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
+        return {"keys": [public | {"kid": self.kid, "use": "sig", "alg": "ES256"}]}
+
+    def keys(self) -> KeySetSource:
+        """The key set as a verifier's source, without HTTP (in-process tests)."""
+
+        async def source() -> dict[str, Any]:
+            return self.jwks()
+
+        return source
+
+    def mint(
+        self,
+        role: Role | str,
+        subject: str,
+        *,
+        center: str | None = None,
+        department: str | None = None,
+        id_number: str | None = None,
+        ttl: int = 3600,
+        audience: str = AUDIENCE,
+        **claims: Any,
+    ) -> str:
+        """An access token with Lianban's claims, as a real provider would issue it."""
+        now = int(time.time())
+        body = {
+            "iss": self.url,
+            "aud": audience,
+            "sub": subject,
+            "preferred_username": subject,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "lianban_role": str(role),
+        }
+        extra = {"lianban_center": center, "lianban_department": department, "lianban_id_number": id_number}
+        body |= {k: v for k, v in extra.items() if v is not None} | claims
+        return jwt.encode(body, self.key, algorithm="ES256", headers={"kid": self.kid})
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title="Lianban development issuer (not for production)")
+
+        @app.get("/.well-known/openid-configuration")
+        async def discovery() -> dict[str, Any]:
+            return {
+                "issuer": self.url,
+                "jwks_uri": f"{self.url}/jwks.json",
+                "id_token_signing_alg_values_supported": ["ES256"],
+                "subject_types_supported": ["public"],
+                "response_types_supported": ["token"],
+            }
+
+        @app.get("/jwks.json")
+        async def jwks() -> dict[str, Any]:
+            return self.jwks()
+
+        @app.get("/health")
+        async def health() -> dict[str, str]:
+            return {"status": "ok"}
+
+        return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the development issuer's discovery document and keys.")
+    parser.add_argument("--dir", type=Path, default=Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LIANBAN_DEV_ISSUER_PORT", "8100")))
+    args = parser.parse_args()
+    url = f"http://127.0.0.1:{args.port}"
+    issuer = DevIssuer.load(args.dir) if (args.dir / KEY_FILE).exists() else DevIssuer.create(args.dir, url)
+    uvicorn.run(issuer.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

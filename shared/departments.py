@@ -1,0 +1,40 @@
+"""The center's departments (委办局): who they are, by code and Chinese name, and whether an adapter
+bridges their own IT system. One file every process of the center reads: intake's catalog names them,
+supervision reads each one's acknowledgements topic, the broker's ACLs give each one its principal."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+DEPARTMENTS_FILE = Path(__file__).parent / "departments.json"
+CODE = r"^[a-z0-9_]{1,32}$"
+
+
+class Department(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="The department's Chinese name, as staff and applicants read it.")
+    connected: bool = Field(default=False, description="Its own IT system is bridged by a department adapter.")
+
+
+Departments = dict[str, Department]
+_FILE = TypeAdapter(dict[str, Department])
+
+
+def load_departments(path: Path = DEPARTMENTS_FILE) -> Departments:
+    """The departments in the file; a code that is not lower-case letters, digits and '_' is refused,
+    since it becomes part of topic, principal and consumer-group names."""
+    departments = _FILE.validate_python(json.loads(path.read_text(encoding="utf-8")))
+    wrong = [code for code in departments if not re.fullmatch(CODE, code)]
+    if wrong:
+        raise ValueError(f"{path.name}: department codes must match {CODE}: {wrong}")
+    return departments
+
+
+def connected(departments: Departments) -> tuple[str, ...]:
+    """The departments whose own IT system is bridged by an adapter."""
+    return tuple(code for code, department in departments.items() if department.connected)

@@ -1,0 +1,84 @@
+"""The ACL plan: every topic has exactly its writers and readers (the broker holds them to it, see
+tests/e2e/test_kafka_access.py)."""
+
+from __future__ import annotations
+
+from deploy.kafka_acls import Binding, Operation, PatternType, ResourceType, plan
+from shared.topics import Topics
+
+DEPARTMENTS = ("tax", "fire")
+BINDINGS = plan("c1", DEPARTMENTS)
+T = Topics("c1")
+READ, WRITE, CREATE = Operation.READ, Operation.WRITE, Operation.CREATE
+TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
+PREFIXED = PatternType.PREFIXED
+
+
+def allowed(operation: Operation, resource: ResourceType, name: str) -> set[str]:
+    """The principals the plan allows this, matching names as the broker does (literal or prefix)."""
+    return {
+        b.principal
+        for b in BINDINGS
+        if b.operation is operation
+        and b.resource is resource
+        and (name.startswith(b.name) if b.pattern is PREFIXED else name == b.name)
+    }
+
+
+def test_each_topic_has_exactly_its_writers_and_readers() -> None:
+    expected = {
+        T.case_events: ({"intake"}, {"gateway", "supervision"}),
+        T.work("tax"): ({"intake", "supervision"}, {"department-tax"}),
+        T.actions("tax"): ({"department-tax"}, {"intake"}),
+        T.acknowledgements("tax"): ({"department-tax"}, {"supervision"}),
+        T.feedback("tax"): ({"intake", "supervision"}, {"department-tax"}),
+        T.deemed_approvals: ({"supervision"}, {"intake"}),
+        T.replies: ({"gateway"}, {"supervision"}),
+        T.alerts: ({"supervision"}, set()),
+        T.dead_letters: ({"intake", "gateway", "supervision", "department-tax", "department-fire"}, set()),
+    }
+    for topic, (writers, readers) in expected.items():
+        assert (allowed(WRITE, TOPIC, topic), allowed(READ, TOPIC, topic)) == (writers, readers), topic
+
+
+def test_a_department_gets_its_own_topics_and_groups_and_nothing_else() -> None:
+    literal = PatternType.LITERAL
+    assert {b for b in BINDINGS if b.principal == "department-tax"} == {
+        Binding("department-tax", READ, TOPIC, "lianban.c1.work.tax"),
+        Binding("department-tax", READ, TOPIC, "lianban.c1.feedback.tax"),
+        Binding("department-tax", WRITE, TOPIC, "lianban.c1.actions.tax"),
+        Binding("department-tax", WRITE, TOPIC, "lianban.c1.acks.tax"),
+        Binding("department-tax", WRITE, TOPIC, "lianban.c1.dead-letters"),
+        *(
+            Binding("department-tax", CREATE, TOPIC, f"lianban.c1.{suffix}", literal)
+            for suffix in ("work.tax", "feedback.tax", "actions.tax", "acks.tax", "dead-letters")
+        ),
+        Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax"),
+        Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax.", PREFIXED),
+    }
+
+
+def test_services_reach_every_departments_topics_by_prefix() -> None:
+    assert Binding("intake", READ, TOPIC, "lianban.c1.actions.", PREFIXED) in BINDINGS
+    assert Binding("intake", WRITE, TOPIC, "lianban.c1.work.", PREFIXED) in BINDINGS
+    assert Binding("supervision", READ, TOPIC, "lianban.c1.acks.", PREFIXED) in BINDINGS
+    assert allowed(WRITE, TOPIC, T.work("a_department_added_later")) == {"intake", "supervision"}
+
+
+def test_each_principal_may_create_what_it_uses_and_read_its_own_group() -> None:
+    for b in BINDINGS:
+        if b.resource is TOPIC and b.operation is not CREATE:
+            assert b.principal in allowed(CREATE, TOPIC, b.name), b
+    assert allowed(READ, GROUP, "lianban-c1-intake") == {"intake"}
+    assert allowed(READ, GROUP, "lianban-c1-adapter-fire.ops") == {"department-fire"}
+    assert allowed(READ, GROUP, "lianban-c2-intake") == set()  # another center's resources are its own grant
+
+
+def test_the_plan_lists_each_binding_once() -> None:
+    assert len(set(BINDINGS)) == len(BINDINGS)
+    assert str(Binding("intake", READ, TOPIC, "lianban.c1.actions.", PREFIXED)).split() == [
+        "User:intake",
+        "READ",
+        "topic",
+        "lianban.c1.actions.*",
+    ]
