@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
+from typing import Any
 
 import httpx
 
@@ -23,11 +24,11 @@ def access(center: str = CENTER) -> Access:
     return Access(verifier(), center)
 
 
-def token(role: Role, subject: str | None = None, *, center: str | None = CENTER, **claims: str) -> str:
+def token(role: Role, subject: str | None = None, *, center: str | None = CENTER, **claims: Any) -> str:
     return ISSUER.mint(role, subject or f"{role}-01", center=center if role is not Role.APPLICANT else None, **claims)
 
 
-def bearer(role: Role, subject: str | None = None, **claims: str) -> dict[str, str]:
+def bearer(role: Role, subject: str | None = None, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(role, subject, **claims)}"}
 
 
