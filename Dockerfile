@@ -6,6 +6,6 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY deploy ./deploy
-RUN pip install . && mkdir /data && chown nobody /data
+RUN pip install . && mkdir -p /data /var/lib/lianban/issuer && chown -R nobody /data /var/lib/lianban
 USER nobody
 CMD ["python", "-m", "services.intake"]

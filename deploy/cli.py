@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -18,8 +19,10 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import TopicAuthorizationFailedError
 from alembic import command
 
+from deploy.dev_issuer import DevIssuer
 from services.department_adapter.adapters.orm import SCHEMA as ADAPTER
 from services.department_adapter.settings import AdapterSettings
 from services.gateway.adapters.orm import SCHEMA as GATEWAY
@@ -30,6 +33,7 @@ from services.supervision.adapters.orm import SCHEMA as SUPERVISION
 from services.supervision.settings import SupervisionSettings
 from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
 from shared.db import make_engine
+from shared.identity import Role
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
 from shared.settings import KafkaSettings, ServiceSettings
@@ -68,6 +72,14 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true", help="the raw answers, as JSON")
     show.set_defaults(run=lambda a: case_show(a.case_id, a.json))
+
+    mint = commands.add_parser("token", help="a token from the development issuer of `make run` (not for production)")
+    mint.add_argument("--role", required=True, choices=[r.value for r in Role])
+    mint.add_argument("--department", help="for --role department (and the lead department of window staff)")
+    mint.add_argument("--id-number", help="for --role applicant: the applicant's ID number")
+    mint.add_argument("--subject", help="the staff id recorded on what the token does (default: <role>-dev)")
+    mint.add_argument("--ttl", type=int, default=8 * 3600, help="seconds the token is valid")
+    mint.set_defaults(run=lambda a: print(token(a.role, a.subject, a.department, a.id_number, a.ttl)))
 
     letters = commands.add_parser("dead-letters", help="messages no consumer could handle").add_subparsers(
         required=True, metavar="ACTION"
@@ -157,8 +169,28 @@ def _local(moment: str | None) -> str:
     return f"{datetime.fromisoformat(moment).astimezone(CHINA):%Y-%m-%d %H:%M:%S}" if moment else "—"
 
 
+def token(role: str, subject: str | None, department: str | None, id_number: str | None, ttl: int) -> str:
+    """Minted with the key the development issuer keeps (LIANBAN_DEV_ISSUER_DIR, `.run/issuer` for `make run`)."""
+    issuer = DevIssuer.load(issuer_dir())
+    center = None if role == Role.APPLICANT else ServiceSettings().center
+    return issuer.mint(role, subject or f"{role}-dev", center=center, department=department, id_number=id_number, ttl=ttl)
+
+
+def issuer_dir() -> Path:
+    return Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer"))
+
+
+def _credentials() -> dict[str, str]:
+    """LIANBAN_TOKEN (an administrator's token from the center's provider), or on a development system one
+    minted from its issuer's key."""
+    bearer = os.environ.get("LIANBAN_TOKEN") or (
+        token(Role.ADMIN, "lianban-cli", None, None, 300) if issuer_dir().exists() else ""
+    )
+    return {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+
 def _get(url: str) -> Any:
-    response = httpx.get(url, timeout=10)
+    response = httpx.get(url, headers=_credentials(), timeout=10)
     if response.status_code == 404:
         return None
     response.raise_for_status()
@@ -166,8 +198,19 @@ def _get(url: str) -> Any:
 
 
 async def dead_letters_list(limit: int) -> None:
+    """Read as the KAFKA_* environment's principal: on a secured cluster, the operators' (admin)."""
     kafka = KafkaSettings()
     topic = Topics(IntakeSettings().center).dead_letters
+    try:
+        letters = await _read_letters(kafka, topic, limit)
+    except TopicAuthorizationFailedError:
+        sys.exit(f"{kafka.sasl_username or 'this client'} may not read {topic}: the center's operators read it (as admin)")
+    for raw in letters[:limit]:
+        print(_letter_line(raw))
+    print(f"{min(len(letters), limit)} dead letter(s) on {topic}")
+
+
+async def _read_letters(kafka: KafkaSettings, topic: str, limit: int) -> list[bytes | None]:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=kafka.bootstrap_servers,
@@ -193,9 +236,7 @@ async def dead_letters_list(limit: int) -> None:
             letters += [r.value for rs in (await consumer.getmany(timeout_ms=500)).values() for r in rs]
     finally:
         await consumer.stop()
-    for raw in letters[:limit]:
-        print(_letter_line(raw))
-    print(f"{min(len(letters), limit)} dead letter(s) on {topic}")
+    return letters
 
 
 def _letter_line(raw: bytes | None) -> str:

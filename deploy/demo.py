@@ -15,7 +15,7 @@ def restaurant_case(applicant_id: str | None = None, name: str = "杭州味道�
     return {
         "matter_code": "JM-REST-001",
         "applicant": {"kind": "enterprise", "name": name, "id_number": applicant_id, "phone": "0571-88880000"},
-        "lead_window": {"department": "market", "window_id": "W-03", "staff_id": "S-0107"},
+        "lead_window": {"department": "market", "window_id": "W-03"},
         "materials": {
             "market": {"食品经营许可申请书": "doc://demo/food-licence-form", "经营场所平面图": "doc://demo/floor-plan"},
             "fire": {"消防安全检查申请表": "doc://demo/fire-form", "场所消防安全制度": "doc://demo/fire-rules"},
@@ -24,11 +24,12 @@ def restaurant_case(applicant_id: str | None = None, name: str = "杭州味道�
     }
 
 
-def wait_for_reply(gateway: str, case_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    """Poll the gateway until the case has its unified reply."""
+def wait_for_reply(gateway: str, case_id: str, credentials: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the gateway until the case has its unified reply, with the applicant's query code
+    (``X-Query-Code``) or a staff member's token (``Authorization``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = httpx.get(f"{gateway}/api/v1/cases/{case_id}", timeout=5)
+        response = httpx.get(f"{gateway}/api/v1/cases/{case_id}", headers=credentials, timeout=5)
         if response.status_code == 200 and response.json()["reply"]:
             return dict(response.json())
         time.sleep(0.2)

@@ -129,9 +129,10 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer")))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LIANBAN_DEV_ISSUER_PORT", "8100")))
     args = parser.parse_args()
-    url = f"http://127.0.0.1:{args.port}"
+    url = os.environ.get("LIANBAN_DEV_ISSUER_URL") or f"http://127.0.0.1:{args.port}"  # as the services reach it
     issuer = DevIssuer.load(args.dir) if (args.dir / KEY_FILE).exists() else DevIssuer.create(args.dir, url)
-    uvicorn.run(issuer.app(), host="127.0.0.1", port=args.port, log_level="warning")
+    host = os.environ.get("LIANBAN_DEV_ISSUER_HOST", "127.0.0.1")
+    uvicorn.run(issuer.app(), host=host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Starts the whole system as separate processes: services, one adapter and one simulated
-system per department. Shared by `make run`, the end-to-end tests and the benchmark."""
+system per department, each on Kafka as its own principal. Shared by `make run`, the end-to-end
+tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import httpx
 
+from deploy.dev_issuer import DevIssuer
+from deploy.kafka_acls import ADMIN, center_departments, department_principal, grant
+from deploy.kafka_local import KafkaAccess
 from deploy.postgres_local import create_database
 from shared.topics import Topics
 
@@ -33,16 +37,16 @@ def postgres_databases(server_url: str, prefix: str, *, fresh: bool = True) -> D
 
 
 def connected_departments() -> tuple[str, ...]:
-    """The departments whose own IT system is bridged by an adapter (the catalog says which)."""
-    from services.intake.domain.catalog import Catalog
-    from services.intake.settings import IntakeSettings
+    """The departments whose own IT system is bridged by an adapter (the center's departments file says which)."""
+    from shared.departments import connected
+    from shared.settings import ServiceSettings
 
-    catalog = Catalog.load(IntakeSettings().catalog_path)
-    return tuple(code for code, department in catalog.departments.items() if department.connected)
+    return connected(ServiceSettings().departments())
 
 
 @dataclass(frozen=True)
 class Ports:
+    issuer: int = 8100  # the development identity provider, unless the system is given a real one
     intake: int = 8101
     gateway: int = 8102
     supervision: int = 8103
@@ -56,19 +60,32 @@ class Component:
     module: str
     env: dict[str, str]
     health_url: str
+    principal: str | None = None  # whom it connects to Kafka as; None: it does not
     process: subprocess.Popen[bytes] | None = None
 
 
 @dataclass
 class System:
-    bootstrap: str
+    kafka: KafkaAccess
     workdir: Path
     center: str = "demo"
     ports: Ports = field(default_factory=Ports)
     departments: tuple[str, ...] = field(default_factory=connected_departments)
     env: dict[str, str] = field(default_factory=dict)
     databases: Databases | None = None  # SQLite files in the work directory unless given
+    identity_provider: str | None = None  # an OIDC issuer URL (Keycloak...); else the development issuer is started
+    issuer_dir: Path | None = None  # the development issuer's key; in the work directory unless given
     components: dict[str, Component] = field(default_factory=dict)
+
+    @property
+    def auth_issuer(self) -> str:
+        """The issuer every service verifies tokens against."""
+        return self.identity_provider or self.url("issuer")
+
+    @property
+    def issuer(self) -> DevIssuer:
+        """The development issuer, to mint tokens as `lianban token` does (once the system has started)."""
+        return DevIssuer.load(self.issuer_dir or self.workdir / "issuer")
 
     @property
     def topics(self) -> Topics:
@@ -82,32 +99,43 @@ class System:
 
     def start(self, timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.grant()
         for component in self._plan():
             self.components[component.name] = component
             self._spawn(component)
         for component in self.components.values():
             self._wait_healthy(component, timeout)
 
+    def grant(self) -> None:
+        """The center's ACLs, before any component needs them, on a cluster whose principals are ours
+        (on someone else's cluster they are the operator's business: `python -m deploy.kafka_acls`)."""
+        if self.kafka.provisioned:
+            asyncio.run(grant(self.kafka.settings(ADMIN), self.center, center_departments()))
+
     def _plan(self) -> list[Component]:
         db = self.databases or sqlite_databases(self.workdir)
-        plan = [
+        plan = [] if self.identity_provider else [self._issuer()]
+        plan += [
             Component(
                 "intake",
                 "services.intake",
                 {"LIANBAN_INTAKE_PORT": str(self.ports.intake), "LIANBAN_INTAKE_DATABASE_URL": db("intake")},
                 self.url("intake"),
+                "intake",
             ),
             Component(
                 "gateway",
                 "services.gateway",
                 {"LIANBAN_GATEWAY_PORT": str(self.ports.gateway), "LIANBAN_GATEWAY_DATABASE_URL": db("gateway")},
                 self.url("gateway"),
+                "gateway",
             ),
             Component(
                 "supervision",
                 "services.supervision",
                 {"LIANBAN_SUPERVISION_PORT": str(self.ports.supervision), "LIANBAN_SUPERVISION_DATABASE_URL": db("supervision")},
                 self.url("supervision"),
+                "supervision",
             ),
         ]
         for i, dept in enumerate(self.departments):
@@ -131,16 +159,30 @@ class System:
                         "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}"),
                     },
                     f"http://127.0.0.1:{adapter_port}",
+                    department_principal(dept),
                 )
             )
         return plan
 
+    def _issuer(self) -> Component:
+        return Component(
+            "issuer",
+            "deploy.dev_issuer",
+            {
+                "LIANBAN_DEV_ISSUER_PORT": str(self.ports.issuer),
+                "LIANBAN_DEV_ISSUER_DIR": str(self.issuer_dir or self.workdir / "issuer"),
+                "LIANBAN_DEV_ISSUER_URL": self.url("issuer"),
+            },
+            self.url("issuer"),
+        )
+
     def _spawn(self, component: Component) -> None:
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **(self.kafka.env(component.principal) if component.principal else {}),
             "LIANBAN_CENTER": self.center,
             "LIANBAN_INSTANCE": component.name,  # one process each: static group members
+            "LIANBAN_AUTH_ISSUER": self.auth_issuer,
             **self.env,
             **component.env,
         }

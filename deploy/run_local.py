@@ -1,4 +1,13 @@
-"""`make run`: the whole system on its embedded defaults, a demo case, then serve until Ctrl-C."""
+"""`make run`: the whole system on its embedded defaults, a demo case, then serve until Ctrl-C.
+
+The broker is a local one, secured as a center's cluster is: every service and adapter connects with
+its own SCRAM-SHA-512 principal and the center's ACLs are granted before they start (passwords in
+`.run/kafka/credentials.json`; nothing to set up). With KAFKA_BOOTSTRAP_SERVERS set, the system runs
+on that cluster instead, every process with the KAFKA_* settings of this environment (security
+protocol, SASL mechanism, user and password: `shared.settings.KafkaSettings`); that cluster's users
+and ACLs are its operator's business (`python -m deploy.kafka_acls grant --center <center>` applies
+the plan with admin credentials given the same way).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +20,11 @@ from pathlib import Path
 import httpx
 
 from deploy.demo import restaurant_case, wait_for_reply
-from deploy.kafka_local import LocalKafka, kafka_version
+from deploy.kafka_local import KafkaAccess, LocalKafka, kafka_version
 from deploy.launcher import Databases, System, postgres_databases
 from deploy.postgres_local import LocalPostgres
 from deploy.signals import wait_for_stop
+from shared.identity import Role
 
 RUN_DIR = Path(".run")
 
@@ -24,11 +34,15 @@ def main() -> None:
         shutil.rmtree(RUN_DIR, ignore_errors=True)  # a demo starts from a clean slate
     center = os.environ.get("LIANBAN_CENTER", "demo")
     with contextlib.ExitStack() as started:  # every process started here is stopped, last first
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or start_kafka(started)
+        kafka = KafkaAccess.from_environment() if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else start_kafka(started)
         ready = time.monotonic()
-        print(f"Kafka ready on {bootstrap}", flush=True)
+        print(f"Kafka ready on {kafka.bootstrap}", flush=True)
         system = System(
-            bootstrap=bootstrap, workdir=RUN_DIR / "services", center=center, databases=start_databases(center, started)
+            kafka=kafka,
+            workdir=RUN_DIR / "services",
+            center=center,
+            databases=start_databases(center, started),
+            issuer_dir=RUN_DIR / "issuer",
         )
         started.callback(system.stop)
         system.start()
@@ -39,8 +53,8 @@ def main() -> None:
         wait_for_stop()
 
 
-def start_kafka(started: contextlib.ExitStack) -> str:
-    print(f"Starting Apache Kafka {kafka_version()} (KRaft, local process)...", flush=True)
+def start_kafka(started: contextlib.ExitStack) -> KafkaAccess:
+    print(f"Starting Apache Kafka {kafka_version()} (KRaft, SASL/SCRAM and ACLs, local process)...", flush=True)
     kafka = LocalKafka(port=int(os.environ.get("LIANBAN_KAFKA_PORT", "9092")), controller_port=0, workdir=RUN_DIR / "kafka")
     started.callback(kafka.stop)
     return kafka.start()
@@ -73,16 +87,19 @@ def print_urls(system: System) -> None:
 
 
 def demo(system: System, ready: float) -> None:
+    window = system.issuer.mint(Role.WINDOW, "S-0107", center=system.center)  # a clerk at the lead window
     response = httpx.post(
         f"{system.url('intake')}/api/v1/cases",
         json=restaurant_case(),
         timeout=10,
-        headers={"Idempotency-Key": f"demo-{time.time_ns()}"},
+        headers={"Idempotency-Key": f"demo-{time.time_ns()}", "Authorization": f"Bearer {window}"},
     )
     response.raise_for_status()
     case_id = response.json()["case"]["case_id"]
     print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel)")
-    case = wait_for_reply(system.url("gateway"), case_id)
+    query_code = response.json()["case"]["query_code"]
+    print(f"查询码 (query code on the applicant's receipt): {query_code}")
+    case = wait_for_reply(system.url("gateway"), case_id, {"X-Query-Code": query_code})
     print(f"Unified reply 统一回复 ({time.monotonic() - ready:.1f}s after Kafka was ready):")
     print(case["reply"]["message"])
 

@@ -24,8 +24,10 @@ def access(center: str = CENTER) -> Access:
     return Access(verifier(), center)
 
 
-def token(role: Role, subject: str | None = None, *, center: str | None = CENTER, **claims: Any) -> str:
-    return ISSUER.mint(role, subject or f"{role}-01", center=center if role is not Role.APPLICANT else None, **claims)
+def token(
+    role: Role, subject: str | None = None, *, center: str | None = CENTER, issuer: DevIssuer = ISSUER, **claims: Any
+) -> str:
+    return issuer.mint(role, subject or f"{role}-01", center=center if role is not Role.APPLICANT else None, **claims)
 
 
 def bearer(role: Role, subject: str | None = None, **claims: Any) -> dict[str, str]:
@@ -37,8 +39,8 @@ class AsStaff(httpx.Auth):
     queue, the department `acknowledging` on an acknowledgement, an administrator on the clock, window
     staff elsewhere. A request that already carries an Authorization header keeps it."""
 
-    def __init__(self, acknowledging: str = "fire") -> None:
-        self.acknowledging = acknowledging
+    def __init__(self, issuer: DevIssuer = ISSUER, center: str = CENTER, acknowledging: str = "fire") -> None:
+        self.issuer, self.center, self.acknowledging = issuer, center, acknowledging
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if "Authorization" not in request.headers:
@@ -47,9 +49,12 @@ class AsStaff(httpx.Auth):
 
     def headers_for(self, method: str, path: str) -> dict[str, str]:
         if match := DEPARTMENT_PATH.match(path):
-            return bearer(Role.DEPARTMENT, f"{match.group(1)}-01", department=match.group(1))
+            return self.bearer(Role.DEPARTMENT, f"{match.group(1)}-01", department=match.group(1))
         if path.endswith("/acknowledgement"):
-            return bearer(Role.DEPARTMENT, f"{self.acknowledging}-01", department=self.acknowledging)
+            return self.bearer(Role.DEPARTMENT, f"{self.acknowledging}-01", department=self.acknowledging)
         if path == "/api/v1/supervision/clock" and method == "POST":
-            return bearer(Role.ADMIN)
-        return bearer(Role.WINDOW, "S-0107")
+            return self.bearer(Role.ADMIN)
+        return self.bearer(Role.WINDOW, "S-0107")
+
+    def bearer(self, role: Role, subject: str | None = None, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(role, subject, center=self.center, issuer=self.issuer, **claims)}"}

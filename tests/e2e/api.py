@@ -11,8 +11,11 @@ from typing import Any
 
 import httpx
 
-from deploy.demo import restaurant_case
+from deploy.demo import restaurant_case, wait_for_reply
+from deploy.kafka_acls import ADMIN
 from deploy.launcher import System
+from shared.identity import Role
+from tests.identity import AsStaff
 
 APPLICANTS: list[str] = []  # every ID number the tests filed a case for: none may reach a log line
 
@@ -23,9 +26,28 @@ def new_applicant() -> str:
     return applicant
 
 
+def staff(system: System) -> AsStaff:
+    """Each request with the token of the staff who would send it, from the system's own issuer."""
+    return AsStaff(system.issuer, system.center)
+
+
+def http(system: System) -> httpx.Client:
+    return httpx.Client(auth=staff(system), timeout=10)
+
+
+def as_role(system: System, role: Role, subject: str | None = None, **claims: Any) -> dict[str, str]:
+    return staff(system).bearer(role, subject, **claims)
+
+
+def reply_of(system: System, case_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The case at the gateway once it has its unified reply, read by the lead window."""
+    return wait_for_reply(system.url("gateway"), case_id, as_role(system, Role.WINDOW, "S-0107"), timeout)
+
+
 def submit(system: System, body: dict[str, Any], key: str | None = None) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
-    return httpx.post(f"{system.url('intake')}/api/v1/cases", json=body, headers=headers, timeout=10)
+    with http(system) as client:
+        return client.post(f"{system.url('intake')}/api/v1/cases", json=body, headers=headers)
 
 
 def submit_restaurant(system: System, applicant_id: str) -> str:
@@ -54,25 +76,27 @@ def department_rule(
 def act(
     system: System, department: str, work_order_id: str, action: dict[str, Any], staff_id: str = "STAFF-01"
 ) -> httpx.Response:
-    """A department without an IT system acts through its work queue on intake."""
+    """A department without an IT system acts through its work queue on intake, as `staff_id`."""
     return httpx.post(
         f"{system.url('intake')}/api/v1/departments/{department}/work/{work_order_id}/actions",
-        json={"staff_id": staff_id, "action": action},
+        json={"action": action},
+        headers=as_role(system, Role.DEPARTMENT, staff_id, department=department),
         timeout=10,
     )
 
 
 def status(system: System, case_id: str) -> dict[str, Any]:
     """The case as the applicant sees it at the gateway, once the gateway knows it."""
-    return dict(poll(f"{system.url('gateway')}/api/v1/cases/{case_id}", lambda body: True))
+    return dict(poll(system, f"{system.url('gateway')}/api/v1/cases/{case_id}", lambda body: True))
 
 
-def poll(url: str, until: Any, timeout: float = 30.0) -> Any:
-    """GET until `until(json)` holds; returns the last body."""
+def poll(system: System, url: str, until: Any, timeout: float = 30.0) -> Any:
+    """GET (as the staff who would) until `until(json)` holds; returns the last body."""
     deadline = time.monotonic() + timeout
     body = None
+    client = http(system)
     while time.monotonic() < deadline:
-        response = httpx.get(url, timeout=5)
+        response = client.get(url)
         body = response.json() if response.status_code == 200 else None
         if body is not None and until(body):
             return body
@@ -84,17 +108,18 @@ def reset_supervision_clock(system: System) -> None:
     """Tests share one system: a test that moves supervision's clock starts it from the real time."""
     from datetime import UTC, datetime
 
-    response = httpx.post(
-        f"{system.url('supervision')}/api/v1/supervision/clock", json={"now": datetime.now(UTC).isoformat()}, timeout=5
-    )
-    response.raise_for_status()
+    with http(system) as client:
+        client.post(
+            f"{system.url('supervision')}/api/v1/supervision/clock", json={"now": datetime.now(UTC).isoformat()}
+        ).raise_for_status()
 
 
 def lianban(system: System, *args: str) -> str:
     """The operators' command line against this system; returns what it printed."""
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": system.bootstrap,
+        **system.kafka.env(ADMIN),  # the center's operator
+        "LIANBAN_DEV_ISSUER_DIR": str(system.issuer_dir or system.workdir / "issuer"),  # mints its own token
         "LIANBAN_CENTER": system.center,
         "LIANBAN_INTAKE_PORT": str(system.ports.intake),
         "LIANBAN_SUPERVISION_PORT": str(system.ports.supervision),

@@ -13,11 +13,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.contracts import CloudEvent, MalformedEvent
+from shared.messaging.broker import client_security
+from shared.settings import KafkaSettings
 
 
 class TopicReader:
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
+    """As the given principal (the tests use the admin's: an operator's view of every topic)."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.options: dict[str, Any] = {"bootstrap_servers": kafka.bootstrap_servers, **client_security(kafka)}
 
     def events(self, topic: str, until: Callable[[list[CloudEvent]], bool], timeout: float = 30.0) -> list[CloudEvent]:
         """Every event on the topic from the beginning, read until `until` holds or time runs out
@@ -28,9 +32,7 @@ class TopicReader:
         return asyncio.run(self._read(topic, until, timeout))
 
     async def _read(self, topic: str, until: Callable[[list[bytes]], bool], timeout: float) -> list[bytes]:
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
-        )
+        consumer = AIOKafkaConsumer(topic, **self.options, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
         await consumer.start()
         values: list[bytes] = []
         try:
@@ -48,9 +50,7 @@ class TopicReader:
         """As any Kafka client would: no content-type header unless given."""
 
         async def send() -> Any:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, enable_idempotence=True, max_request_size=8 * 1024 * 1024
-            )
+            producer = AIOKafkaProducer(**self.options, enable_idempotence=True, max_request_size=8 * 1024 * 1024)
             await producer.start()
             try:
                 return await producer.send_and_wait(topic, value, key=key, headers=headers)
@@ -63,7 +63,7 @@ class TopicReader:
         """Raise one topic's size limit, as an operator may have."""
 
         async def alter() -> None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            admin = AIOKafkaAdminClient(**self.options)
             await admin.start()
             try:
                 await admin.alter_configs(

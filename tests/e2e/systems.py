@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from deploy.kafka_local import free_port, free_port_block
+from deploy.kafka_local import KafkaAccess, free_port, free_port_block
 from deploy.launcher import Databases, Ports, System
 from tests.e2e.api import APPLICANTS
 
@@ -17,9 +17,10 @@ TEST_SETTINGS = {
 }
 
 
-def running(bootstrap: str, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
-    """Start a center's system on free ports, yield it, and stop every process it started."""
+def running(kafka: KafkaAccess, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
+    """Start a center's system on free ports (its ACLs granted first), yield it, and stop every process it started."""
     ports = Ports(
+        issuer=free_port(),
         intake=free_port(),
         gateway=free_port(),
         supervision=free_port(),
@@ -27,7 +28,7 @@ def running(bootstrap: str, center: str, workdir: Path, databases: Databases | N
         simulators=free_port_block(3),
     )
     system = System(
-        bootstrap=bootstrap,
+        kafka=kafka,
         workdir=workdir,
         center=center,
         ports=ports,

@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+from deploy.kafka_acls import ADMIN
+from deploy.kafka_local import KafkaAccess
+
 pytestmark = pytest.mark.e2e
 
 
@@ -25,10 +28,9 @@ def bench(module: str, *args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def test_the_case_benchmark_prints_throughput_and_latency(kafka_bootstrap: str) -> None:
-    out = bench(
-        "tests.bench.bench_cases", "--cases", "200", "--concurrency", "16", env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
-    )
+def test_the_case_benchmark_prints_throughput_and_latency(kafka: KafkaAccess) -> None:
+    """On the session's broker, as a cluster given by the environment (every process the admin)."""
+    out = bench("tests.bench.bench_cases", "--cases", "200", "--concurrency", "16", env=kafka.env(ADMIN))
     assert "cases/s (first submit to last unified reply" in out
     assert "submit-to-reply   p50" in out
     assert "ConcurrentUpdate in the services' logs: 0" in out

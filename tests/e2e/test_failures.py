@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 
-from deploy.demo import wait_for_reply
 from deploy.launcher import System
 from shared.contracts import CloudEvent, DeadLetter, DepartmentActed
-from tests.e2e.api import department_rule, lianban, new_applicant, poll, submit_restaurant
+from tests.e2e.api import department_rule, http, lianban, new_applicant, poll, reply_of, submit_restaurant
 from tests.e2e.kafka_tools import TopicReader
 
 pytestmark = pytest.mark.e2e
@@ -26,18 +24,18 @@ def test_a_killed_adapter_handles_every_pending_work_order_once_after_restart(
         department_rule(system, "tax", applicant, delay_seconds=3)  # in flight when the adapter dies
     cases = [submit_restaurant(system, a) for a in applicants[:4]]
     stats = f"{system.simulator_url('tax')}/gov/v1/stats"
-    poll(stats, lambda s: s["distinct"] >= 1, timeout=20)
+    poll(system, stats, lambda s: s["distinct"] >= 1, timeout=20)
     system.kill("adapter-tax")
     cases += [submit_restaurant(system, a) for a in applicants[4:]]  # pile up while it is down
     time.sleep(1)
     system.restart("adapter-tax")
 
     for case_id in cases:
-        reply = wait_for_reply(system.url("gateway"), case_id, timeout=60)["reply"]
+        reply = reply_of(system, case_id, timeout=60)["reply"]
         assert sorted(p["department"] for p in reply["parts"]) == ["fire", "market", "tax"]
 
     tax_orders = {f"{c}-tax" for c in cases}
-    events = topics_reader.events(system.topics.department_actions, lambda evs: tax_orders <= decided(evs))
+    events = topics_reader.events(system.topics.actions("tax"), lambda evs: tax_orders <= decided(evs))
     answers: dict[tuple[str, str], set[str]] = {}
     for event in events:
         data = event.payload()
@@ -54,7 +52,7 @@ def test_a_malformed_work_order_is_dead_lettered_and_the_adapter_goes_on(
     topics = system.topics
     sent = topics_reader.produce(topics.work("fire"), b"\xff not a cloud event", key=b"LB-GARBAGE")
     case_id = submit_restaurant(system, new_applicant())
-    assert wait_for_reply(system.url("gateway"), case_id)["reply"]["outcome"] == "approved"
+    assert reply_of(system, case_id)["reply"]["outcome"] == "approved"
 
     def has_letter(events: list[CloudEvent]) -> bool:
         return any(e.subject == "LB-GARBAGE" for e in events)
@@ -85,14 +83,14 @@ def test_an_undecided_part_past_its_deadline_raises_an_overdue_alert(
         states = {p["department"]: p["state"] for p in body["parts"]}
         return len(states) == 3 and states["market"] == states["tax"] == "done_on_time"
 
-    view = poll(f"{supervision}/cases/{case_id}", others_decided)
+    view = poll(system, f"{supervision}/cases/{case_id}", others_decided)
     fire = next(p for p in view["parts"] if p["department"] == "fire")
     assert fire["state"] == "running"
     # Supervision's clock moves one minute past the fire part's deadline (10 working days).
-    moved = httpx.post(f"{supervision}/clock", json={"now": _plus_minute(fire["deadline"])}, timeout=5)
+    moved = http(system).post(f"{supervision}/clock", json={"now": _plus_minute(fire["deadline"])})
     assert moved.status_code == 200
 
-    overdue = poll(f"{supervision}/overdue", lambda parts: any(p["case_id"] == case_id for p in parts))
+    overdue = poll(system, f"{supervision}/overdue", lambda parts: any(p["case_id"] == case_id for p in parts))
     assert {p["department"] for p in overdue if p["case_id"] == case_id} == {"fire"}
 
     def carded(events: list[CloudEvent]) -> bool:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from deploy.demo import restaurant_case, wait_for_reply
+from deploy.demo import restaurant_case
 from deploy.launcher import System
-from tests.e2e.api import department_rule, lianban, new_applicant, status, submit, submit_restaurant
+from tests.e2e.api import department_rule, http, lianban, new_applicant, poll, reply_of, status, submit, submit_restaurant
 
 pytestmark = pytest.mark.e2e
 
 
 def test_all_departments_approve_and_the_reply_lists_every_document(system: System) -> None:
     case_id = submit_restaurant(system, new_applicant())
-    case = wait_for_reply(system.url("gateway"), case_id)
+    case = reply_of(system, case_id)
     reply = case["reply"]
     assert case["status"] == "concluded"
     assert case["status_text"] == "已办结"
@@ -33,7 +33,7 @@ def test_all_departments_approve_and_the_reply_lists_every_document(system: Syst
 def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: System) -> None:
     applicant = new_applicant()
     department_rule(system, "fire", applicant, decision="deny")
-    reply = wait_for_reply(system.url("gateway"), submit_restaurant(system, applicant))["reply"]
+    reply = reply_of(system, submit_restaurant(system, applicant))["reply"]
     assert reply["outcome"] == "denied"
     fire = next(p for p in reply["parts"] if p["department"] == "fire")
     assert fire["outcome"] == "denied"
@@ -48,9 +48,9 @@ def test_a_slow_department_delays_only_its_own_case(system: System) -> None:
     department_rule(system, "tax", slow, delay_seconds=4)  # at pre-review and again at the decision
     slow_case = submit_restaurant(system, slow)
     quick_case = submit_restaurant(system, quick)
-    wait_for_reply(system.url("gateway"), quick_case)
+    reply_of(system, quick_case)
     assert status(system, slow_case)["reply"] is None, "the quick case was answered while the slow one still waits"
-    case = wait_for_reply(system.url("gateway"), slow_case)
+    case = reply_of(system, slow_case)
     assert case["reply"]["outcome"] == "approved"
     assert len(case["reply"]["parts"]) == 3
 
@@ -88,15 +88,13 @@ def test_an_unknown_matter_is_a_clear_404(system: System) -> None:
 
 def test_supervision_keeps_the_timeline_and_working_day_deadlines(system: System) -> None:
     case_id = submit_restaurant(system, new_applicant())
-    wait_for_reply(system.url("gateway"), case_id)
+    reply_of(system, case_id)
     url = f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}"
-    from tests.e2e.api import poll
-
-    view = poll(url, lambda b: any(t["event_type"] == "cn.lianban.case.replied.v1" for t in b["timeline"]))
+    view = poll(system, url, lambda b: any(t["event_type"] == "cn.lianban.case.replied.v1" for t in b["timeline"]))
     types = [t["event_type"] for t in view["timeline"]]
     assert types[0] == "cn.lianban.case.submitted.v1"
     assert types.count("cn.lianban.part.action_recorded.v1") == 6  # three pre-reviews, three decisions
     assert "cn.lianban.case.accepted.v1" in types
     assert {p["state"] for p in view["parts"]} == {"done_on_time"}
     assert all(p["deadline"] for p in view["parts"])
-    assert httpx.get(f"{system.url('gateway')}/api/v1/cases/LB-UNKNOWN", timeout=5).status_code == 404
+    assert http(system).get(f"{system.url('gateway')}/api/v1/cases/LB-UNKNOWN").status_code == 404

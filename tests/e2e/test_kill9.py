@@ -16,9 +16,12 @@ import httpx
 import pytest
 
 from deploy.demo import restaurant_case
+from deploy.kafka_acls import ADMIN
 from deploy.kafka_local import LocalKafka
 from deploy.launcher import System, postgres_databases
 from shared.contracts import CloudEvent
+from shared.identity import Role
+from tests.e2e.api import as_role
 from tests.e2e.kafka_tools import TopicReader
 from tests.e2e.systems import running
 
@@ -41,7 +44,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
 def crash_system(broker: LocalKafka, postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     center = f"kill{uuid.uuid4().hex[:8]}"
     workdir: Path = tmp_path_factory.mktemp("kill9")
-    yield from running(broker.bootstrap, center, workdir, postgres_databases(postgres_server, center))
+    yield from running(broker.access, center, workdir, postgres_databases(postgres_server, center))
 
 
 async def file_cases(system: System, count: int, filed: list[str]) -> None:
@@ -61,7 +64,7 @@ async def file_cases(system: System, count: int, filed: list[str]) -> None:
             await asyncio.sleep(0.5)
         raise TimeoutError("intake never took the case")
 
-    async with httpx.AsyncClient(base_url=system.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=system.url("intake"), timeout=10, headers=as_role(system, Role.WINDOW)) as client:
         for start in range(0, count, 8):  # eight windows at a time
             await asyncio.gather(*(one(client) for _ in range(min(8, count - start))))
 
@@ -94,7 +97,9 @@ def test_a_crash_loses_no_case_and_repeats_no_reply(crash_system: System, broker
         return wanted <= {e.subject for e in events}
 
     replies = [
-        e for e in TopicReader(broker.bootstrap).events(crash_system.topics.replies, replied, timeout=120) if e.subject in wanted
+        e
+        for e in TopicReader(broker.access.settings(ADMIN)).events(crash_system.topics.replies, replied, timeout=120)
+        if e.subject in wanted
     ]
     per_case = {case_id: sum(e.subject == case_id for e in replies) for case_id in wanted}
     lost = [c for c, n in per_case.items() if n == 0]

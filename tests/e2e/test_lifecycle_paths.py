@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from deploy.demo import restaurant_case, wait_for_reply
+from deploy.demo import restaurant_case
 from deploy.launcher import System
-from tests.e2e.api import act, department_rule, new_applicant, poll, submit, submit_restaurant
+from shared.identity import Role
+from tests.e2e.api import act, as_role, department_rule, http, new_applicant, poll, reply_of, submit, submit_restaurant
 
 pytestmark = pytest.mark.e2e
 
@@ -19,21 +19,20 @@ def test_a_supplement_comes_back_once_and_the_same_case_goes_on(system: System) 
     case_id = submit_restaurant(system, applicant)
     gateway = f"{system.url('gateway')}/api/v1/cases/{case_id}"
 
-    waiting = poll(gateway, lambda b: b["status"] == "awaiting_supplement")
+    waiting = poll(system, gateway, lambda b: b["status"] == "awaiting_supplement")
     assert waiting["status_text"] == "待补正"
     notice = waiting["notice"]
     assert [(i["department"], i["material"]) for i in notice["items"]] == [("fire", "消防安全检查申请表")]
     assert "一次性告知" in notice["notice"]
 
-    supplemented = httpx.post(
+    supplemented = http(system).post(
         f"{system.url('intake')}/api/v1/cases/{case_id}/supplement",
-        timeout=10,
-        json={"staff_id": "S-0107", "materials": {"fire": {"消防安全检查申请表": "doc://demo/fire-form-v2"}}},
+        json={"materials": {"fire": {"消防安全检查申请表": "doc://demo/fire-form-v2"}}},
     )
     assert supplemented.status_code == 200, supplemented.text
     assert supplemented.json()["case"]["round"] == 2
 
-    reply = wait_for_reply(system.url("gateway"), case_id)["reply"]
+    reply = reply_of(system, case_id)["reply"]
     assert reply["outcome"] == "approved"
     assert {p["department"] for p in reply["parts"]} == {"market", "fire", "tax"}
 
@@ -53,7 +52,7 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
     assert created.status_code == 201, created.text
     case_id = created.json()["case"]["case_id"]
 
-    queue = httpx.get(f"{system.url('intake')}/api/v1/departments/hrss/work", timeout=5).json()
+    queue = http(system).get(f"{system.url('intake')}/api/v1/departments/hrss/work").json()
     assert case_id in {item["case_id"] for item in queue}
     early = act(system, "hrss", f"{case_id}-hrss", {"kind": "deny", "legal_basis": "x", "reason": "y"})
     assert early.status_code == 409
@@ -61,7 +60,7 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
 
     for dept in ("police", "hrss"):
         assert act(system, dept, f"{case_id}-{dept}", {"kind": "accept"}).status_code == 200
-    poll(f"{system.url('intake')}/api/v1/cases/{case_id}", lambda b: b["case"]["state"] == "handling")
+    poll(system, f"{system.url('intake')}/api/v1/cases/{case_id}", lambda b: b["case"]["state"] == "handling")
     assert act(system, "police", f"{case_id}-police", {"kind": "approve", "document_number": "备案-2026-001"}).status_code == 200
     denied = act(
         system,
@@ -78,12 +77,13 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
     twice = act(system, "hrss", f"{case_id}-hrss", {"kind": "approve", "document_number": "SB-1"})
     assert twice.status_code == 409
 
-    reply = wait_for_reply(system.url("gateway"), case_id)["reply"]
+    reply = reply_of(system, case_id)["reply"]
     assert reply["outcome"] == "denied"
     assert "参保人员名单与劳动合同不符" in reply["message"]
     assert "《社会保险法》第五十七条" in reply["message"]
 
     timeline = poll(
+        system,
         f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}",
         lambda b: sum(t["event_type"] == "cn.lianban.action.refused.v1" for t in b["timeline"]) == 2,
     )
@@ -92,15 +92,17 @@ def test_a_department_without_a_system_denies_through_its_work_queue(system: Sys
 
 
 def test_delivery_and_evaluation_are_recorded_for_the_applicant(system: System) -> None:
-    case_id = submit_restaurant(system, new_applicant())
-    wait_for_reply(system.url("gateway"), case_id)
+    applicant = new_applicant()
+    case_id = submit_restaurant(system, applicant)
+    reply_of(system, case_id)
     intake = f"{system.url('intake')}/api/v1/cases/{case_id}"
-    assert httpx.post(f"{intake}/delivery", json={"staff_id": "S-0107"}, timeout=5).status_code == 200
-    poor = httpx.post(f"{intake}/evaluation", json={"score": 1}, timeout=5)
+    assert http(system).post(f"{intake}/delivery", json={}).status_code == 200
+    poor = http(system).post(f"{intake}/evaluation", json={"score": 1})  # entered at the window
     assert poor.status_code == 409
     assert "差评须说明理由" in poor.json()["detail"]["reason"]
-    assert httpx.post(f"{intake}/evaluation", json={"score": 5}, timeout=5).status_code == 200
-    view = poll(f"{system.url('gateway')}/api/v1/cases/{case_id}", lambda b: b["evaluation"] is not None)
+    by_the_applicant = as_role(system, Role.APPLICANT, "applicant-01", id_number=applicant)
+    assert http(system).post(f"{intake}/evaluation", json={"score": 5}, headers=by_the_applicant).status_code == 200
+    view = poll(system, f"{system.url('gateway')}/api/v1/cases/{case_id}", lambda b: b["evaluation"] is not None)
     assert view["delivery"]["method"] == "窗口领取"
     assert len(view["delivery"]["documents"]) == 3
     assert view["evaluation"]["score"] == 5

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from deploy.demo import wait_for_reply
 from deploy.launcher import System
 from shared.contracts import (
     ActionRefused,
@@ -27,7 +26,7 @@ from shared.contracts import (
     UnifiedReply,
     WorkOrder,
 )
-from tests.e2e.api import new_applicant, submit_restaurant
+from tests.e2e.api import new_applicant, reply_of, submit_restaurant
 from tests.e2e.kafka_tools import TopicReader
 
 pytestmark = pytest.mark.e2e
@@ -39,10 +38,10 @@ def readers(system: System) -> dict[str, tuple[str, ...]]:
     t = system.topics
     return {
         t.case_events: ("gateway", "supervision"),
-        t.department_actions: ("intake",),
+        t.actions("tax"): ("intake",),
         t.work("fire"): ("adapter-fire",),
         t.replies: ("supervision",),
-        t.acknowledgements: ("supervision",),
+        t.acknowledgements("tax"): ("supervision",),
     }
 
 
@@ -51,7 +50,7 @@ def harmless(topic: str, system: System, case_id: str) -> EventData:
     t = system.topics
     if topic == t.case_events:
         return CaseEvaluated(case_id=case_id, score=5, evaluated_at=NOW)
-    if topic == t.department_actions:
+    if topic == t.actions("tax"):
         return DepartmentActed(
             case_id=case_id,
             work_order_id=f"{case_id}-tax",
@@ -62,7 +61,7 @@ def harmless(topic: str, system: System, case_id: str) -> EventData:
         )
     if topic == t.replies:
         return UnifiedReply(case_id=case_id, outcome=Outcome.APPROVED, message="无", parts=[], replied_at=NOW)
-    if topic == t.acknowledgements:
+    if topic == t.acknowledgements("tax"):
         return AlertAcknowledged(alert_id="A-none", case_id=case_id, department="tax", staff_id="T-1", acknowledged_at=NOW)
     applicant = Applicant(kind="enterprise", name="测试", id_number="91330100MA2H0POISON")
     return WorkOrder(
@@ -114,7 +113,7 @@ def test_poison_on_every_consumed_topic_is_dead_lettered_and_good_cases_go_on(sy
 
     filed_at = time.monotonic()
     case_id = submit_restaurant(system, new_applicant())  # after all of it
-    assert wait_for_reply(system.url("gateway"), case_id, timeout=30)["reply"]["outcome"] == "approved"
+    assert reply_of(system, case_id, timeout=30)["reply"]["outcome"] == "approved"
     answered_in = time.monotonic() - filed_at
 
     expected = {(where, consumer) for where, (_, topic) in sent.items() for consumer in readers(system)[topic]}
@@ -142,7 +141,7 @@ def test_poison_on_every_consumed_topic_is_dead_lettered_and_good_cases_go_on(sy
     )
     print(f"{len(sent)} poisons sent, {len(mine)} dead letters (one per consumer), a good case answered in {answered_in:.1f} s")
 
-    acted_on = {keys[system.topics.department_actions], keys[system.topics.work("fire")]}
+    acted_on = {keys[system.topics.actions("tax")], keys[system.topics.work("fire")]}
 
     def refused(events: list[CloudEvent]) -> list[str]:
         return [e.subject for e in events if e.subject in acted_on and e.type == ActionRefused.event_type]

@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.demo import wait_for_reply
 from deploy.launcher import System
 from shared.workdays import WorkingCalendar
-from tests.e2e.api import department_rule, new_applicant, poll, submit_restaurant
+from tests.e2e.api import department_rule, http, new_applicant, poll, reply_of, submit_restaurant
 
 pytestmark = pytest.mark.e2e
 CALENDAR = WorkingCalendar()
@@ -30,15 +29,15 @@ def test_a_silent_tax_department_is_warned_urged_recorded_and_deemed_to_approve(
         states = {p["department"]: p["state"] for p in body["parts"]}
         return states.get("market") == states.get("fire") == "done_on_time" and states.get("tax") == "running"
 
-    view = poll(f"{supervision}/cases/{case_id}", others_decided)
+    view = poll(system, f"{supervision}/cases/{case_id}", others_decided)
     tax = next(p for p in view["parts"] if p["department"] == "tax")
     deadline = datetime.fromisoformat(tax["deadline"])
     assert deadline == CALENDAR.deadline(datetime.fromisoformat(tax["started_at"]), 5)
 
     def kinds_after(moment: datetime, expected: int) -> list[str]:
-        moved = httpx.post(f"{supervision}/clock", json={"now": moment.isoformat()}, timeout=5)
+        moved = http(system).post(f"{supervision}/clock", json={"now": moment.isoformat()})
         assert moved.status_code == 200
-        alerts = poll(f"{supervision}/alerts?case_id={case_id}", lambda rows: len(rows) >= expected)
+        alerts = poll(system, f"{supervision}/alerts?case_id={case_id}", lambda rows: len(rows) >= expected)
         return sorted(a["kind"] for a in alerts)
 
     minute = timedelta(minutes=1)
@@ -52,17 +51,19 @@ def test_a_silent_tax_department_is_warned_urged_recorded_and_deemed_to_approve(
     assert final.count("urge") >= 3
     assert final.count("deemed_approval") == 1
 
-    reply = wait_for_reply(system.url("gateway"), case_id)["reply"]
+    reply = reply_of(system, case_id)["reply"]
     tax_part = next(p for p in reply["parts"] if p["department"] == "tax")
     assert tax_part["outcome"] == "approved"
     assert tax_part["deemed"] is True
     assert "超时默许" in reply["message"]
 
-    shirking = httpx.get(f"{supervision}/alerts", params={"case_id": case_id, "kind": "shirking"}, timeout=5).json()
+    shirking = http(system).get(f"{supervision}/alerts", params={"case_id": case_id, "kind": "shirking"}).json()
     assert len(shirking[0]["evidence"]["urged_at"]) == 3
     notices = httpx.get(f"{system.simulator_url('tax')}/gov/v1/notices", timeout=5).json()
     assert {n["kind"] for n in notices if n["bizNo"] == f"{case_id}-tax"} >= {"reminder", "yellow_card", "urge"}
     acknowledged = poll(
-        f"{supervision}/alerts?case_id={case_id}&kind=yellow_card", lambda rows: rows and rows[0]["acknowledged_at"] is not None
+        system,
+        f"{supervision}/alerts?case_id={case_id}&kind=yellow_card",
+        lambda rows: rows and rows[0]["acknowledged_at"] is not None,
     )
     assert acknowledged[0]["acknowledged_by"] == "TAX-STAFF-01"

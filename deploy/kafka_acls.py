@@ -1,0 +1,196 @@
+"""Identity and access on the center's Kafka: one principal per service and per department, and the
+ACLs that give each one exactly the topics it writes and reads.
+
+The plan is read off `shared/topics.py`, where every channel names its writers and readers: a
+service gets its channel's topics (every department's at once, by prefix, for a per-department
+channel), a department's principal only its own topic of the channel (literal name). Each principal
+may also CREATE the topics it uses (each service creates its topics at start) and READ its consumer
+group. Kafka lets READ and WRITE imply DESCRIBE, and an idempotent producer needs nothing but WRITE
+(Kafka 3.0+), so nothing more is granted. `admin` is the broker's super user, for provisioning and
+operators.
+
+    python -m deploy.kafka_acls plan --center demo    # the bindings, one a line
+    python -m deploy.kafka_acls grant --center demo   # apply them (admin credentials from KAFKA_*)
+
+Granting is idempotent; it adds and never revokes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.api import Request
+
+from shared.messaging.broker import client_security
+from shared.settings import KafkaSettings
+from shared.topics import CHANNELS, Channel, Topics
+
+ADMIN = "admin"
+MECHANISM = "SCRAM-SHA-512"
+SERVICES = ("intake", "gateway", "supervision")
+DEPARTMENT = "department"  # the role a channel names for every department's own principal
+
+
+class ResourceType(IntEnum):
+    """Kafka's wire codes (org.apache.kafka.common.resource.ResourceType)."""
+
+    TOPIC = 2
+    GROUP = 3
+
+
+class PatternType(IntEnum):
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    READ = 3
+    WRITE = 4
+    CREATE = 5
+
+
+ALLOW = 3
+ANY_HOST = "*"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One ACL: `principal` may do `operation` on the resource named `name` (or every one it begins)."""
+
+    principal: str
+    operation: Operation
+    resource: ResourceType
+    name: str
+    pattern: PatternType = PatternType.LITERAL
+
+    def __str__(self) -> str:
+        prefixed = "*" if self.pattern is PatternType.PREFIXED else ""
+        return f"User:{self.principal:<24} {self.operation.name:<6} {self.resource.name.lower():<5} {self.name}{prefixed}"
+
+
+def department_principal(department: str) -> str:
+    return f"{DEPARTMENT}-{department}"
+
+
+def center_departments() -> tuple[str, ...]:
+    """Every department of the center (the departments file every process reads), with or without an
+    adapter: each may run its own clients."""
+    from shared.settings import ServiceSettings
+
+    return tuple(ServiceSettings().departments())
+
+
+def default_principals() -> tuple[str, ...]:
+    """Every service's principal and every department's."""
+    return (*SERVICES, *(department_principal(code) for code in center_departments()))
+
+
+def plan(center: str, departments: Iterable[str]) -> list[Binding]:
+    """Every binding of a center, services first, then each department."""
+    topics = Topics(center)
+    bindings = [b for service in SERVICES for b in _service(topics, service)]
+    return bindings + [b for department in departments for b in _department(topics, department)]
+
+
+def _service(topics: Topics, service: str) -> list[Binding]:
+    reads = [_service_topic(topics, c) for c in CHANNELS if service in c.receivers]
+    writes = [_service_topic(topics, c) for c in CHANNELS if service in c.senders]
+    group = (f"lianban-{topics.center}-{service}", PatternType.LITERAL)  # shared.runtime.Runtime.group
+    return _bindings(service, reads, writes, [group])
+
+
+def _department(topics: Topics, department: str) -> list[Binding]:
+    reads = [(topics.of(c, department), PatternType.LITERAL) for c in CHANNELS if DEPARTMENT in c.receivers]
+    writes = [(topics.of(c, department), PatternType.LITERAL) for c in CHANNELS if DEPARTMENT in c.senders]
+    group = f"lianban-{topics.center}-adapter-{department}"  # the adapter's; its own clients' below it
+    groups = [(group, PatternType.LITERAL), (f"{group}.", PatternType.PREFIXED)]
+    return _bindings(department_principal(department), reads, writes, groups)
+
+
+def _service_topic(topics: Topics, channel: Channel) -> tuple[str, PatternType]:
+    """A service uses a per-department channel for every department: its topics by their common prefix."""
+    if channel.per_department:
+        return topics.of(channel, ""), PatternType.PREFIXED
+    return topics.of(channel), PatternType.LITERAL
+
+
+def _bindings(
+    principal: str,
+    reads: list[tuple[str, PatternType]],
+    writes: list[tuple[str, PatternType]],
+    groups: list[tuple[str, PatternType]],
+) -> list[Binding]:
+    topic = ResourceType.TOPIC
+    return [
+        *(Binding(principal, Operation.READ, topic, name, pattern) for name, pattern in reads),
+        *(Binding(principal, Operation.WRITE, topic, name, pattern) for name, pattern in writes),
+        *(Binding(principal, Operation.CREATE, topic, name, pattern) for name, pattern in dict.fromkeys(reads + writes)),
+        *(Binding(principal, Operation.READ, ResourceType.GROUP, name, pattern) for name, pattern in groups),
+    ]
+
+
+class AclsRefused(RuntimeError):
+    """The broker refused some bindings; each with Kafka's error code and message."""
+
+
+class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aiokafka is untyped here
+    """Every binding in one CreateAcls request (aiokafka's own builds one binding per request)."""
+
+    API_KEY = 30
+
+    def __init__(self, bindings: list[Binding]) -> None:
+        self.bindings = bindings
+
+    def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
+        return request_struct_class(
+            [(b.resource, b.name, b.pattern, f"User:{b.principal}", ANY_HOST, b.operation, ALLOW) for b in self.bindings]
+        )
+
+
+async def grant(kafka: KafkaSettings, center: str, departments: Iterable[str]) -> list[Binding]:
+    """Apply a center's plan through the Admin API as the given (super) user; what is there already
+    stays as it is. Raises AclsRefused naming every binding the broker refused."""
+    bindings = plan(center, departments)
+    client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap_servers, **client_security(kafka))
+    await client.bootstrap()
+    try:
+        response = await client.send(client.get_random_node(), _CreateAcls(bindings))  # forwarded to the controller
+    finally:
+        await client.close()
+    refused = [
+        f"{binding}: error {code} {message or ''}".rstrip()
+        for binding, (code, message) in zip(bindings, response.creation_responses, strict=True)
+        if code
+    ]
+    if refused:
+        raise AclsRefused("\n".join(refused))
+    return bindings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m deploy.kafka_acls", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["plan", "grant"], help="print the bindings, or apply them too")
+    center = os.environ.get("LIANBAN_CENTER")
+    parser.add_argument("--center", default=center, required=center is None, help="the center (default: $LIANBAN_CENTER)")
+    parser.add_argument(
+        "--department", action="append", help="a department to grant (repeatable; default: every one of the center)"
+    )
+    args = parser.parse_args(argv)
+    departments = args.department or center_departments()
+    if args.command == "plan":
+        bindings = plan(args.center, departments)
+    else:
+        bindings = asyncio.run(grant(KafkaSettings(), args.center, departments))
+    print("\n".join(map(str, bindings)))
+    print(f"{len(bindings)} binding(s) {'granted' if args.command == 'grant' else 'planned'} for center {args.center}")
+
+
+if __name__ == "__main__":
+    main()
