@@ -22,6 +22,7 @@ from shared.contracts import (
     SupervisionAlert,
     SupplementRequested,
     UnifiedReply,
+    WorkClosed,
     WorkOrder,
 )
 from shared.topics import (
@@ -51,6 +52,7 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     CaseEvaluated: (CASE_EVENTS,),
     WorkOrder: (WORK,),
     HandlingStarted: (WORK,),
+    WorkClosed: (WORK,),
     SupervisionAlert: (ALERTS, WORK),  # and, as a notice to acknowledge, on the department's own topic
     DepartmentActed: (DEPARTMENT_ACTIONS,),
     DeemedApprovalIssued: (DEEMED_APPROVALS,),

@@ -46,6 +46,7 @@ from shared.contracts.events import (
     SupervisionAlert,
     SupplementRequested,
     UnifiedReply,
+    WorkClosed,
     WorkOrder,
 )
 from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
@@ -100,5 +101,6 @@ __all__ = [
     "Suspend",
     "SuspensionKind",
     "UnifiedReply",
+    "WorkClosed",
     "WorkOrder",
 ]

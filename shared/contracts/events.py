@@ -112,6 +112,20 @@ class HandlingStarted(EventData):
     accepted_at: datetime
 
 
+class WorkClosed(EventData):
+    """The case ended without this department's decision (another department refused it at pre-review):
+    close the work on your side; nothing more is asked of you for this work order."""
+
+    event_type: ClassVar[str] = "cn.lianban.work_order.closed.v1"
+
+    work_order_id: str
+    case_id: str
+    department: str
+    case_state: CaseState
+    reason: str = Field(description="Why the work closed, as staff read it, in Chinese.")
+    closed_at: datetime
+
+
 class DepartmentActed(EventData):
     """A department's action on its part, as its system or staff took it: a request, checked by the case."""
 
@@ -393,6 +407,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         CaseSubmitted,
         WorkOrder,
         HandlingStarted,
+        WorkClosed,
         DepartmentActed,
         DeemedApprovalIssued,
         PartActionRecorded,

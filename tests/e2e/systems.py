@@ -17,8 +17,11 @@ TEST_SETTINGS = {
 }
 
 
-def running(kafka: KafkaAccess, center: str, workdir: Path, databases: Databases | None) -> Iterator[System]:
-    """Start a center's system on free ports (its ACLs granted first), yield it, and stop every process it started."""
+def running(
+    kafka: KafkaAccess, center: str, workdir: Path, databases: Databases | None, identity_provider: str | None = None
+) -> Iterator[System]:
+    """Start a center's system on free ports (its ACLs granted first; its own development issuer unless an
+    identity provider is given), yield it, and stop every process it started."""
     ports = Ports(
         issuer=free_port(),
         intake=free_port(),
@@ -34,6 +37,7 @@ def running(kafka: KafkaAccess, center: str, workdir: Path, databases: Databases
         ports=ports,
         databases=databases,
         env=TEST_SETTINGS,
+        identity_provider=identity_provider,
     )
     try:
         system.start()

@@ -56,6 +56,7 @@ def test_every_example_in_the_integration_guide_is_a_valid_event() -> None:
     assert types == {
         "cn.lianban.work_order.issued.v1",
         "cn.lianban.work_order.handling_started.v1",
+        "cn.lianban.work_order.closed.v1",
         "cn.lianban.department.action.v1",
         "cn.lianban.action.refused.v1",
         "cn.lianban.supervision.alert.v1",

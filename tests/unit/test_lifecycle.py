@@ -30,6 +30,7 @@ from shared.contracts import (
     SupplementRequested,
     Suspend,
     SuspensionKind,
+    WorkClosed,
     WorkOrder,
 )
 from tests.builders import a_case, at
@@ -101,8 +102,11 @@ def test_one_refusal_at_pre_review_means_not_accepted_with_every_reason() -> Non
     not_accepted = next(e for e in events if isinstance(e, CaseNotAccepted))
     assert [(r.department, r.legal_basis) for r in not_accepted.reasons] == [("fire", "《消防法》第十九条")]
     assert case.state is CaseState.NOT_ACCEPTED
-    assert isinstance(events[-1], CaseConcluded)
-    assert events[-1].outcome is Outcome.NOT_ACCEPTED
+    concluded = next(e for e in events if isinstance(e, CaseConcluded))
+    assert concluded.outcome is Outcome.NOT_ACCEPTED
+    closed = [e for e in events if isinstance(e, WorkClosed)]  # the others' work items do not stay open forever
+    assert [(c.department, c.case_state) for c in closed] == [("market", CaseState.NOT_ACCEPTED), ("tax", CaseState.NOT_ACCEPTED)]
+    assert all("消防救援支队不予受理" in c.reason for c in closed)
 
 
 def test_one_denial_in_handling_denies_the_case_with_its_basis() -> None:

@@ -26,6 +26,7 @@ class WorkStatus(StrEnum):
     PENDING = "pending"
     ANSWERED = "answered"
     DEAD = "dead"  # given up on, and dead-lettered with the cause
+    CLOSED = "closed"  # the case ended without needing it: nobody asks the department system again
 
 
 class InboxItem(Base):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.contracts import DepartmentActed, DepartmentAction, EventData, HandlingStarted, SupervisionAlert, WorkOrder
+from shared.contracts import (
+    DepartmentActed,
+    DepartmentAction,
+    EventData,
+    HandlingStarted,
+    SupervisionAlert,
+    WorkClosed,
+    WorkOrder,
+)
 
 Work = WorkOrder | HandlingStarted
 
@@ -38,4 +46,6 @@ def item_id(work: EventData) -> str | None:
         return f"{work.work_order_id}#handle"
     if isinstance(work, SupervisionAlert):
         return f"{work.work_order_id}#notice-{work.alert_id}"
+    if isinstance(work, WorkClosed):
+        return f"{work.work_order_id}#closed"
     return None

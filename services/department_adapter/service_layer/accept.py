@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
 from services.department_adapter.domain.answer import item_id
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.contracts import WorkClosed
 from shared.messaging.consumer import Delivery
 
 
@@ -33,7 +34,21 @@ class AcceptWork:
                     topic=d.record.topic,
                     partition=d.record.partition,
                     offset=d.record.offset,
-                    status=WorkStatus.PENDING,
+                    status=WorkStatus.CLOSED if isinstance(d.data, WorkClosed) else WorkStatus.PENDING,
                     next_attempt_at=now,
                 )
+            )
+        await self._close(session, [d.data for d in deliveries if isinstance(d.data, WorkClosed)])  # after the adds: autoflush
+
+    @staticmethod
+    async def _close(session: AsyncSession, closed: list[WorkClosed]) -> None:
+        """Work of a case that ended without the department's decision is asked about no more."""
+        for work in closed:
+            await session.execute(
+                update(InboxItem)
+                .where(
+                    InboxItem.item_id.startswith(f"{work.work_order_id}#", autoescape=True),
+                    InboxItem.status == WorkStatus.PENDING,
+                )
+                .values(status=WorkStatus.CLOSED)
             )

@@ -46,6 +46,7 @@ from shared.contracts import (
     RequireRectification,
     SupplementRequested,
     Suspend,
+    WorkClosed,
     WorkOrder,
 )
 from shared.identity.principal import query_code_digest
@@ -208,7 +209,20 @@ class JointCase(BaseModel):
                 for p in refused
                 if p.refusal
             ]
-            return [CaseNotAccepted(case_id=self.case_id, reasons=reasons, decided_at=at), self._concluded(at)]
+            refusers = "、".join(r.department_name or r.department for r in refused)
+            closed = [
+                WorkClosed(
+                    work_order_id=p.work_order_id,
+                    case_id=self.case_id,
+                    department=p.department,
+                    case_state=self.state,
+                    reason=f"本案因{refusers}不予受理而办结，本部门无需再办理",
+                    closed_at=at,
+                )
+                for p in self.parts
+                if p.state is not PartState.PRE_REFUSED
+            ]
+            return [CaseNotAccepted(case_id=self.case_id, reasons=reasons, decided_at=at), self._concluded(at), *closed]
         asking = [p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED]
         if asking:
             self.state = CaseState.AWAITING_SUPPLEMENT
