@@ -12,6 +12,29 @@ from shared import routing
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.topics import CHANNELS
 
+SERVERS = {
+    "center": {
+        "host": "{host}",
+        "protocol": "kafka-secure",
+        "description": "A center's cluster: SASL SCRAM-SHA-512 over TLS, one principal per service and per department "
+        "(department-<department>), each held by ACLs to its own topics (docs/integration.md, section 1).",
+        "variables": {"host": {"description": "The bootstrap servers the center gives, e.g. kafka-1.center.gov:9093."}},
+        "security": [{"$ref": "#/components/securitySchemes/scram"}],
+    },
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "`make run`'s broker: SASL_PLAINTEXT SCRAM-SHA-512 on the loopback, passwords in "
+        ".run/kafka/credentials.json.",
+        "security": [{"$ref": "#/components/securitySchemes/scram"}],
+    },
+}
+SECURITY_SCHEMES = {
+    "scram": {
+        "type": "scramSha512",
+        "description": "The principal the center issued: a service's name, or department-<department> for a department.",
+    }
+}
 PARAMETERS = {
     "center": {"description": "The service center, e.g. a city or district code."},
     "department": {"description": "The department code from the catalog, e.g. tax, fire, market."},
@@ -54,9 +77,10 @@ def document() -> dict[str, Any]:
             "event in structured JSON mode, keyed by case id.",
         },
         "defaultContentType": "application/cloudevents+json",
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {"messages": messages, "schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
