@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka migrate
+.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka keycloak migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,13 @@ install: $(STAMP)
 kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached)
 	$(PY) -m deploy.kafka_local fetch
 
+keycloak: $(STAMP)  ## resolve, unpack and build Keycloak once (Maven Central, cached), for the identity tests
+	$(PY) -m deploy.keycloak_local fetch
+
 run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
 	$(PY) -m deploy.run_local
 
-test: $(STAMP) $(NODE_TOOLS) kafka  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
+test: $(STAMP) $(NODE_TOOLS) kafka keycloak  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
 
 migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)
