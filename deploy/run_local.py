@@ -81,6 +81,7 @@ def print_urls(system: System) -> None:
     print(f"  intake 受理       {system.url('intake')}/docs")
     print(f"  gateway 统一回复  {system.url('gateway')}/docs")
     print(f"  supervision 监察  {system.url('supervision')}/docs")
+    print(f"  identity (development issuer) {system.auth_issuer}; tokens: .venv/bin/lianban token --role window")
     for dept in system.departments:
         print(f"  {dept} system (simulated) {system.simulator_url(dept)}")
     print(f"  logs and databases in {system.workdir}")
