@@ -76,3 +76,4 @@ def configure(level: str, form: str = "text") -> None:
     handler.addFilter(_WithContext())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka.conn").setLevel(logging.WARNING)  # "Authenticated as …" on every connection

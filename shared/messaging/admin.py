@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from shared.messaging.broker import client_security
 from shared.settings import KafkaSettings
@@ -27,10 +28,19 @@ async def ensure_topics(kafka: KafkaSettings, names: list[str], *, ready_within:
         missing = [NewTopic(n, partitions, replication) for n in names if n not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another service was quicker
-                await admin.create_topics(missing)
+                _raise_refusals(await admin.create_topics(missing))
         await _leaders_elected(admin, names, ready_within)
     finally:
         await admin.close()
+
+
+def _raise_refusals(response: Any) -> None:
+    """The broker answers a refused create per topic, not as an error of the call: one this process may
+    not create (its ACLs) fails the start at once, naming the topic, instead of waiting for a leader."""
+    refused = [(t[0], t[1]) for t in response.topic_errors if t[1] not in (0, TopicAlreadyExistsError.errno)]
+    if refused:
+        topic, code = refused[0]
+        raise for_code(code)(f"cannot create {topic}: {for_code(code).__name__} ({len(refused)} topics refused)")
 
 
 async def _leaders_elected(admin: AIOKafkaAdminClient, names: list[str], within: float) -> None:

@@ -218,3 +218,11 @@ def test_a_restart_on_the_same_data_keeps_users_passwords_and_acls(broker: Local
     assert asyncio.run(produce(kafka.client_options(TAX), TOPICS.actions("tax"), value)) >= 0
     with pytest.raises(TopicAuthorizationFailedError):
         asyncio.run(produce(kafka.client_options(TAX), TOPICS.actions("fire")))
+
+
+async def test_a_process_that_may_not_create_a_topic_it_needs_fails_at_once_naming_it(kafka: KafkaAccess) -> None:
+    """Not after waiting for a leader that never comes: the broker's refusal is per topic, not an error of the call."""
+    began = time.monotonic()
+    with pytest.raises(TopicAuthorizationFailedError, match=f"cannot create lianban.{CENTER}.work.fire-new"):
+        await ensure_topics(kafka.settings(TAX), [f"lianban.{CENTER}.work.fire-new"], ready_within=10)
+    assert time.monotonic() - began < 5
