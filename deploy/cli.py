@@ -30,9 +30,10 @@ from services.gateway.settings import GatewaySettings
 from services.intake.adapters.orm import SCHEMA as INTAKE
 from services.intake.settings import IntakeSettings
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION
+from services.supervision.service_layer.seal import audit
 from services.supervision.settings import SupervisionSettings
 from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
-from shared.db import make_engine
+from shared.db import make_engine, session_factory
 from shared.identity import Role
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
@@ -72,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("case_id")
     show.add_argument("--json", action="store_true", help="the raw answers, as JSON")
     show.set_defaults(run=lambda a: case_show(a.case_id, a.json))
+
+    audit = commands.add_parser("audit", help="supervision's tamper-evident record").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    verify = audit.add_parser("verify", help="recompute every case's hash chain and the center's ledger (exit 1 if broken)")
+    verify.set_defaults(run=lambda a: sys.exit(asyncio.run(audit_verify())))
 
     mint = commands.add_parser("token", help="a token from the development issuer of `make run` (not for production)")
     mint.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -167,6 +174,20 @@ def case_show(case_id: str, raw: bool) -> None:
 def _local(moment: str | None) -> str:
     """A time as the center reads it (China Standard Time)."""
     return f"{datetime.fromisoformat(moment).astimezone(CHINA):%Y-%m-%d %H:%M:%S}" if moment else "—"
+
+
+async def audit_verify() -> int:
+    """Read supervision's database as configured (LIANBAN_SUPERVISION_DATABASE_URL) and check its chains."""
+    engine = make_engine(SupervisionSettings().database("supervision"))
+    try:
+        sealed, waiting, problems = await audit(session_factory(engine))
+    finally:
+        await engine.dispose()
+    for problem in problems:
+        print(f"BROKEN {problem}")
+    verdict = f"{len(problems)} broken links" if problems else "intact"
+    print(f"{sealed} entries sealed, {waiting} waiting to be sealed: {verdict} 完整性{'受损' if problems else '校验通过'}")
+    return 1 if problems else 0
 
 
 def token(role: str, subject: str | None, department: str | None, id_number: str | None, ttl: int) -> str:

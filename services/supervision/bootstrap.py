@@ -10,6 +10,7 @@ from services.supervision.entrypoints.api import router
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.scan import LadderScanner
+from services.supervision.service_layer.seal import Sealer
 from services.supervision.service_layer.watch import Watcher
 from services.supervision.settings import SupervisionSettings
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
@@ -48,12 +49,16 @@ def build(
         interval=settings.scan_interval_seconds,
     )
 
+    sealer = Sealer(runtime.sessions, interval=settings.seal_interval_seconds)
+
     async def start() -> None:
         await runtime.start()
         await scanner.reschedule_waiting(clocks)  # the override file may have learnt a new year
         scanner.start()
+        sealer.start()
 
     async def stop() -> None:
+        await sealer.stop()
         await scanner.stop()
         await runtime.stop()
 

@@ -21,6 +21,7 @@ class SupervisionSettings(ServiceSettings):
     calendar_overrides: Path = Path(__file__).parents[2] / "shared" / "calendar_overrides.json"
     scan_interval_seconds: float = 1.0
     scan_batch_size: int = 500
+    seal_interval_seconds: float = 1.0  # how soon a timeline entry joins the hash chains
     # "system" follows the wall clock; "manual" lets an operator or a test set the time
     # through POST /api/v1/supervision/clock (demos and tests only).
     clock: Literal["system", "manual"] = "system"

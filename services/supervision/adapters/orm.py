@@ -106,7 +106,14 @@ class ViolationRecord(Base):
 
 
 class TimelineEntry(Base):
+    """One event on a case's timeline; sealed into the case's hash chain and the center's ledger
+    (domain/chain.py) shortly after it is written, by one sealer at a time."""
+
     __tablename__ = "timeline"
+    __table_args__ = (
+        UniqueConstraint("case_id", "sequence", name="uq_timeline_case_sequence"),
+        UniqueConstraint("ledger_position", name="uq_timeline_ledger_position"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -115,6 +122,11 @@ class TimelineEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     department: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sequence: Mapped[int | None] = mapped_column(Integer, default=None)  # in its case's chain, from 1
+    previous_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    entry_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    ledger_position: Mapped[int | None] = mapped_column(Integer, default=None)  # None: not sealed yet
+    ledger_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 SCHEMA = Schema("supervision", Base.metadata, Path(__file__).parents[1] / "migrations")

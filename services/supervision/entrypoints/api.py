@@ -13,13 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
+from services.supervision.domain.chain import GENESIS
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
+from services.supervision.service_layer.seal import link_of
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
 from shared.contracts import AlertKind
@@ -84,6 +86,37 @@ class AlertView(BaseModel):
     acknowledged_by: str | None
 
 
+class EvidenceEntry(BaseModel):
+    """One sealed timeline entry with everything its hashes cover (docs/evidence.md)."""
+
+    case_id: str
+    sequence: int
+    event_id: str
+    event_type: str
+    occurred_at: str = Field(description="UTC, microseconds, `Z`: exactly as hashed.")
+    department: str | None
+    summary: dict[str, Any]
+    previous_hash: str
+    entry_hash: str
+    ledger_position: int
+    ledger_previous: str = Field(description="The ledger hash at the position before (64 zeros at the first).")
+    ledger_hash: str
+
+
+class Evidence(BaseModel):
+    """A case's record as a third party verifies it offline: each entry's SHA-256 over its canonical JSON
+    and the one before it, and each entry's link in the center's ledger."""
+
+    case_id: str
+    algorithm: str = "sha256"
+    procedure: str = "docs/evidence.md"
+    entries: list[EvidenceEntry]
+    unsealed: int = Field(description="Entries of the case written but not sealed yet (sealed within seconds).")
+    ledger_head_position: int
+    ledger_head_hash: str
+    exported_at: datetime
+
+
 class ViolationView(BaseModel):
     kind: str
     kind_text: str
@@ -123,6 +156,7 @@ def router(
     urger = Depends(access.allow(Role.WINDOW, Role.SUPERVISOR))
     department_staff = Depends(access.allow(Role.DEPARTMENT))
     administrator = Depends(access.allow(Role.ADMIN))
+    auditor = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN))
 
     def scope(caller: Principal, department: str | None) -> str | None:
         """The department filter a caller may use: department staff see their own department only."""
@@ -167,6 +201,53 @@ def router(
             concluded_at=case.concluded_at if case else None,
             timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],  # masked by the model
             parts=[deadline_view(p, now) for p in parts],
+        )
+
+    @api.get("/cases/{case_id}/evidence", response_model=Evidence)
+    async def evidence(case_id: str, _caller: Principal = auditor) -> Evidence:
+        """The case's sealed record, hashes and ledger links, to verify offline (docs/evidence.md)."""
+        async with sessions() as session:
+            entries = list(
+                await session.scalars(
+                    select(TimelineEntry)
+                    .where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_not(None))
+                    .order_by(TimelineEntry.sequence)
+                )
+            )
+            unsealed = await session.scalar(
+                select(func.count()).where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_(None))
+            )
+            before = {e.ledger_position - 1 for e in entries if e.ledger_position}
+            linked = await session.execute(
+                select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash).where(TimelineEntry.ledger_position.in_(before))
+            )
+            previous = {position: digest for position, digest in linked}
+            head = (
+                await session.execute(
+                    select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash)
+                    .where(TimelineEntry.ledger_position.is_not(None))
+                    .order_by(TimelineEntry.ledger_position.desc())
+                    .limit(1)
+                )
+            ).first()
+        if not entries and not unsealed:
+            raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
+        return Evidence(
+            case_id=case_id,
+            entries=[
+                EvidenceEntry(
+                    **link_of(e).fields,
+                    entry_hash=e.entry_hash or "",
+                    ledger_position=e.ledger_position or 0,
+                    ledger_previous=previous.get((e.ledger_position or 0) - 1) or GENESIS,
+                    ledger_hash=e.ledger_hash or "",
+                )
+                for e in entries
+            ],
+            unsealed=int(unsealed or 0),
+            ledger_head_position=head[0] if head else 0,
+            ledger_head_hash=head[1] if head else GENESIS,
+            exported_at=clock.now(),
         )
 
     @api.get("/overdue", response_model=list[PartDeadline])

@@ -1,0 +1,139 @@
+"""Sealing the timeline: every entry written (by the event consumer, the scanner or an urge) joins its
+case's hash chain and the center's ledger, in the order it is sealed. One sealer at a time (a
+PostgreSQL advisory lock across replicas), so both chains stay single lines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.supervision.adapters.orm import TimelineEntry
+from services.supervision.domain.chain import GENESIS, Link, broken_links, entry_hash, instant, ledger_hash
+from shared.db import SessionFactory
+from shared.wakeup import woken_or_idle
+
+log = logging.getLogger(__name__)
+SEALER_LOCK = 7_442_001  # pg_advisory_xact_lock key: one sealer of a center's ledger at a time
+
+
+def hashed_fields(entry: TimelineEntry, sequence: int, previous_hash: str) -> dict[str, Any]:
+    return {
+        "case_id": entry.case_id,
+        "sequence": sequence,
+        "event_id": entry.event_id,
+        "event_type": entry.event_type,
+        "occurred_at": instant(entry.occurred_at),
+        "department": entry.department,
+        "summary": entry.summary,
+        "previous_hash": previous_hash,
+    }
+
+
+def link_of(entry: TimelineEntry) -> Link:
+    """A sealed entry as the chains check it (a NULL where a seal should be reads as a changed entry)."""
+    fields = hashed_fields(entry, entry.sequence or 0, entry.previous_hash or "")
+    return Link(fields, entry.entry_hash or "", entry.ledger_position or 0, entry.ledger_hash or "")
+
+
+class Sealer:
+    def __init__(self, sessions: SessionFactory, *, interval: float = 1.0, batch_size: int = 1000) -> None:
+        self.sessions, self.interval, self.batch_size = sessions, interval, batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def seal(self) -> int:
+        """Seal the oldest unsealed entries (at most a batch); how many were sealed."""
+        async with self.sessions() as session, session.begin():
+            if not await _exclusive(session):
+                return 0
+            entries = list(
+                await session.scalars(
+                    select(TimelineEntry)
+                    .where(TimelineEntry.ledger_position.is_(None))
+                    .order_by(TimelineEntry.id)
+                    .limit(self.batch_size)
+                )
+            )
+            if not entries:
+                return 0
+            position, previous_ledger = await _ledger_head(session)
+            heads = await _case_heads(session, {e.case_id for e in entries})
+            for entry in entries:
+                sequence, previous = heads.get(entry.case_id, (0, GENESIS))
+                entry.sequence, entry.previous_hash = sequence + 1, previous
+                entry.entry_hash = entry_hash(hashed_fields(entry, sequence + 1, previous))
+                position, previous_ledger = position + 1, ledger_hash(previous_ledger, entry.entry_hash)
+                entry.ledger_position, entry.ledger_hash = position, previous_ledger
+                heads[entry.case_id] = (sequence + 1, entry.entry_hash)
+            return len(entries)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="seal-timeline")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                while await self.seal() == self.batch_size:
+                    pass
+            except Exception:
+                log.exception("sealing the timeline failed; retrying")
+            await woken_or_idle(self._wake, self.interval)
+
+
+async def _exclusive(session: AsyncSession) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: one process, one connection
+    return bool(await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({SEALER_LOCK})")))
+
+
+async def _ledger_head(session: AsyncSession) -> tuple[int, str]:
+    row = (
+        await session.execute(
+            select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash)
+            .where(TimelineEntry.ledger_position.is_not(None))
+            .order_by(TimelineEntry.ledger_position.desc())
+            .limit(1)
+        )
+    ).first()
+    return (int(row[0] or 0), str(row[1])) if row else (0, GENESIS)
+
+
+async def _case_heads(session: AsyncSession, cases: set[str]) -> dict[str, tuple[int, str]]:
+    last = (
+        select(TimelineEntry.case_id, func.max(TimelineEntry.sequence).label("sequence"))
+        .where(TimelineEntry.case_id.in_(cases), TimelineEntry.sequence.is_not(None))
+        .group_by(TimelineEntry.case_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(TimelineEntry.case_id, TimelineEntry.sequence, TimelineEntry.entry_hash).join(
+            last, (TimelineEntry.case_id == last.c.case_id) & (TimelineEntry.sequence == last.c.sequence)
+        )
+    )
+    return {case: (int(sequence or 0), str(digest)) for case, sequence, digest in rows}
+
+
+async def audit(sessions: SessionFactory, chunk: int = 1000) -> tuple[int, int, list[str]]:
+    """(entries sealed, entries waiting to be sealed, every broken link), the whole ledger read in order."""
+    async with sessions() as session:
+        waiting = await session.scalar(select(func.count()).where(TimelineEntry.ledger_position.is_(None)))
+        stream = await session.stream_scalars(
+            select(TimelineEntry).where(TimelineEntry.ledger_position.is_not(None)).order_by(TimelineEntry.ledger_position),
+            execution_options={"yield_per": chunk},
+        )
+        links = [link_of(entry) async for entry in stream]
+    return len(links), int(waiting or 0), broken_links(links)
