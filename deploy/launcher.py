@@ -5,6 +5,7 @@ tests and the benchmark."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from deploy.dev_issuer import DevIssuer
 from deploy.kafka_acls import ADMIN, center_departments, department_principal, grant
 from deploy.kafka_local import KafkaAccess
 from deploy.postgres_local import create_database
+from shared.signing import new_key_pair
 from shared.topics import Topics
 
 Databases = Callable[[str], str]  # a component's name -> the URL of its own database
@@ -100,6 +102,7 @@ class System:
     def start(self, timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.grant()
+        self.register_keys()
         for component in self._plan():
             self.components[component.name] = component
             self._spawn(component)
@@ -111,6 +114,30 @@ class System:
         (on someone else's cluster they are the operator's business: `python -m deploy.kafka_acls`)."""
         if self.kafka.provisioned:
             asyncio.run(grant(self.kafka.settings(ADMIN), self.center, center_departments()))
+
+    def register_keys(self) -> None:
+        """An Ed25519 key per bridged department (its adapter signs what it sends) and the center's key
+        registry of their public keys; intake then refuses an unsigned or forged action. Kept across restarts."""
+        registry = self.workdir / "keys" / "registry.json"
+        if registry.exists():
+            return
+        public = {}
+        for department in self.departments:
+            _, key = new_key_pair(registry.parent, department)
+            public[department] = [{"key_id": f"{department}-1", "algorithm": "ed25519", "public_key": key}]
+        registry.write_text(json.dumps(public, indent=1))
+
+    def _signing(self, component: Component) -> dict[str, str]:
+        keys = self.workdir / "keys"
+        if component.name == "intake":
+            return {"LIANBAN_INTAKE_KEY_REGISTRY": str(keys / "registry.json"), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+        if component.name.startswith("adapter-"):
+            department = component.name.removeprefix("adapter-")
+            return {
+                "LIANBAN_ADAPTER_SIGNING_KEY": str(keys / f"{department}.pem"),
+                "LIANBAN_ADAPTER_SIGNING_KEY_ID": f"{department}-1",
+            }
+        return {}
 
     def _plan(self) -> list[Component]:
         db = self.databases or sqlite_databases(self.workdir)
@@ -183,6 +210,7 @@ class System:
             "LIANBAN_CENTER": self.center,
             "LIANBAN_INSTANCE": component.name,  # one process each: static group members
             "LIANBAN_AUTH_ISSUER": self.auth_issuer,
+            **self._signing(component),
             **self.env,
             **component.env,
         }

@@ -17,6 +17,7 @@ from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters, by_topi
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.migrations import Schema, migrate
 from shared.settings import ServiceSettings
+from shared.signing import Signer
 from shared.topics import Topics
 
 
@@ -39,7 +40,8 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
         self.topics = Topics(self.settings.center)
-        self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics)
+        signer = Signer.load(self.settings.signing_key, self.settings.signing_key_id) if self.settings.signing_key else None
+        self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics, signer)
         self.relay = OutboxRelay(self.sessions, self.broker, self.outbox)
         self.dead_letters = DeadLetters(self.broker, self.topics, self.group, self.outbox.source)
 

@@ -13,6 +13,16 @@ from services.intake.settings import IntakeSettings
 from shared.http import make_app
 from shared.identity import TokenVerifier, access_for
 from shared.runtime import Runtime
+from shared.signing import KeyRegistry
+
+
+def signatures(settings: IntakeSettings) -> KeyRegistry | None:
+    """The departments' registered keys, when the center requires signed actions."""
+    if not settings.require_signatures:
+        return None
+    if settings.key_registry is None:
+        raise RuntimeError("LIANBAN_INTAKE_REQUIRE_SIGNATURES needs LIANBAN_INTAKE_KEY_REGISTRY (the departments' public keys)")
+    return KeyRegistry.load(settings.key_registry)
 
 
 def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
@@ -23,7 +33,7 @@ def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None
     topics = runtime.topics
     submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.relay.notify)
     actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
-    runtime.consume(consumers.handlers(topics, catalog.departments, actions))
+    runtime.consume(consumers.handlers(topics, catalog.departments, actions, signatures(settings)))
     runtime.publishes_to(topics.case_events, *(t for d in catalog.departments for t in (topics.work(d), topics.feedback(d))))
     app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
     errors.install(app)

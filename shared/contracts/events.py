@@ -170,6 +170,7 @@ class RefusalRule(StrEnum):
     INCOMPLETE = "incomplete"  # a required detail is missing (document number, named head...)
     OUT_OF_ORDER = "out_of_order"  # any other step the case's state does not allow now
     IMPERSONATION = "impersonation"  # an action naming another department than the topic proves, or a forged deemed approval
+    UNSIGNED = "unsigned"  # not signed by a key registered for the department, or altered after signing
 
 
 class ActionRefused(EventData):

@@ -28,6 +28,7 @@ from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
 from shared.routing import destinations
+from shared.signing import Signer
 from shared.topics import Topics
 from shared.wakeup import woken_or_idle
 
@@ -49,8 +50,8 @@ class Outbox:
     """Adds events to the caller's transaction, each to the topics the routing table gives its type;
     they leave only if the transaction commits."""
 
-    def __init__(self, source: str, topics: Topics) -> None:
-        self.source, self.topics = source, topics
+    def __init__(self, source: str, topics: Topics, signer: Signer | None = None) -> None:
+        self.source, self.topics, self.signer = source, topics, signer
 
     def add(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
         event, rows = self.rows(data, subject=subject)
@@ -61,6 +62,8 @@ class Outbox:
         """The event as plain rows, one per topic, for one bulk insert of many events."""
         event = CloudEvent.wrap(data, source=self.source, subject=subject)
         payload, now = event.to_bytes(), datetime.now(UTC)
+        if self.signer is not None:  # a department's events carry its signature (shared/signing.py)
+            payload = self.signer.sign(payload)
         return event, [
             {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)
         ]

@@ -184,3 +184,23 @@ async def test_a_deemed_approval_from_a_departments_own_topic_is_refused(desk) -
     assert case.part_of("tax").state is PartState.HANDLING
     refusals = [e.payload() for e in await events(actions) if e.type == ActionRefused.event_type]
     assert [(r.department, r.rule, r.action_kind) for r in refusals] == [("tax", RefusalRule.IMPERSONATION, "deemed_approve")]  # type: ignore[attr-defined]
+
+
+async def test_an_action_whose_signature_the_center_refuses_changes_nothing_and_is_told_to_its_sender(desk) -> None:  # type: ignore[no-untyped-def]
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    acted = DepartmentActed(
+        case_id=case_id,
+        work_order_id=f"{case_id}-tax",
+        department="tax",
+        staff_id="t-01",
+        acted_at=datetime.now(UTC),
+        action=Accept(),
+    )
+    async with actions.sessions() as session, session.begin():
+        await actions.record(session, [acted], sender="tax", unsigned=["未签名 (the action is not signed)"])
+    case = await actions.read(case_id)
+    assert case is not None
+    assert case.part_of("tax").state is PartState.FORWARDED
+    refusals = [e.payload() for e in await events(actions, TOPICS.feedback("tax"))]
+    assert [(r.rule, r.reason) for r in refusals] == [(RefusalRule.UNSIGNED, "未签名 (the action is not signed)")]  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from services.supervision.settings import SupervisionSettings
 from shared.asyncapi import render
 from shared.contracts import EVENT_TYPES, CloudEvent
 from shared.routing import ROUTES
+from shared.signing import KeyRegistry
 
 ROOT = Path(__file__).parents[2]
 
@@ -98,3 +99,14 @@ def test_compose_gives_every_service_a_postgresql_database_of_its_own() -> None:
 
 def test_default_ports_are_the_documented_ones() -> None:
     assert (IntakeSettings().port, GatewaySettings().port, SupervisionSettings().port) == (8101, 8102, 8103)
+
+
+def test_the_signed_example_in_the_integration_guide_verifies_with_the_key_it_names(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
+    [example] = [e for e in re.findall(r"```json\n(.*?)```", guide, flags=re.S) if '"lbsig"' in e]
+    [public_key] = re.findall(r"verifies with the public key\n?\s*`([A-Za-z0-9_-]{43})`", guide)
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps({"fire": [{"key_id": "fire-2026", "algorithm": "ed25519", "public_key": public_key}]}))
+    keys = KeyRegistry.load(registry)
+    assert keys.refusal(example.encode(), "fire") is None
+    assert keys.refusal(example.replace("第0815号", "第0816号").encode(), "fire") is not None

@@ -12,14 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.service_layer.act import CaseActions
 from shared.contracts import DeemedApprovalIssued, DepartmentActed
 from shared.messaging.consumer import Apply, Delivery, expect
+from shared.signing import KeyRegistry
 from shared.topics import Topics
 
 
-def handlers(topics: Topics, departments: Iterable[str], actions: CaseActions) -> dict[str, Apply]:
+def handlers(
+    topics: Topics, departments: Iterable[str], actions: CaseActions, signatures: KeyRegistry | None = None
+) -> dict[str, Apply]:
+    """`signatures`: the center requires every department action on Kafka signed by a key it registered."""
+
     def department_actions(department: str) -> Apply:
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
             """What this department's system did: steps on its parts of the cases."""
-            await actions.record(session, expect(DepartmentActed, deliveries), sender=department)
+            acted = expect(DepartmentActed, deliveries)
+            unsigned = [signatures.refusal(d.record.value, department) for d in deliveries] if signatures else None
+            await actions.record(session, acted, sender=department, unsigned=unsigned)
 
         return apply
 

@@ -122,18 +122,24 @@ class CaseActions:
                     raise
         raise AssertionError("unreachable")
 
-    async def record(self, session: AsyncSession, actions: list[DepartmentActed], sender: str | None) -> None:
+    async def record(
+        self, session: AsyncSession, actions: list[DepartmentActed], sender: str | None, unsigned: list[str | None] | None = None
+    ) -> None:
         """Department actions that arrived through Kafka, in the consumer's transaction: from the
         `sender` department's own topic, or (sender None) supervision's deemed approvals. An action
         that names another department than its topic proves, or a deemed approval a department sent,
-        is refused as impersonation and changes nothing."""
+        is refused as impersonation and changes nothing; so is one whose signature `unsigned` says is
+        missing or wrong, where the center requires signatures."""
         book = CaseBook(session, self.outbox)
         await book.load(list({a.case_id for a in actions}))
         now = self.clock.now()
-        for acted in actions:
+        for n, acted in enumerate(actions):
             if sender is not None and (forged := impersonation(acted, sender)):
                 # the sender is told on its own feedback topic, whichever department it named
                 book.publish([refusal_of(acted, forged, RefusalRule.IMPERSONATION, now, department=sender)])
+                continue
+            if unsigned and (why := unsigned[n]):
+                book.publish([refusal_of(acted, why, RefusalRule.UNSIGNED, now, department=sender)])
                 continue
             step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
             refusal: dict[str, object] = dict(

@@ -14,6 +14,7 @@ class Violation(StrEnum):
     MISSING_LEGAL_BASIS = "missing_legal_basis"  # 不予许可或不予受理无法律依据
     NO_WORK_ORDER = "no_work_order"  # 无工单办理
     IMPERSONATION = "impersonation"  # 冒用其他部门名义或伪造超时默许
+    UNSIGNED = "unsigned"  # 办理决定未签名或签名无效
 
 
 TEXT = {
@@ -23,6 +24,7 @@ TEXT = {
     Violation.MISSING_LEGAL_BASIS: "不予许可或不予受理未说明法律依据",
     Violation.NO_WORK_ORDER: "无工单部门办理案件",
     Violation.IMPERSONATION: "冒用其他部门名义办理或伪造超时默许",
+    Violation.UNSIGNED: "办理消息未经登记密钥签名或签名后被改动",
 }
 
 
@@ -36,6 +38,8 @@ def from_refusal(refused: ActionRefused) -> Violation | None:
         return Violation.NO_WORK_ORDER
     if refused.rule is RefusalRule.IMPERSONATION:
         return Violation.IMPERSONATION
+    if refused.rule is RefusalRule.UNSIGNED:
+        return Violation.UNSIGNED
     if refused.rule is RefusalRule.OUT_OF_ORDER and refused.department is not None:
         return Violation.STEP_OUT_OF_ORDER
     return None
