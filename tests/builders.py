@@ -8,7 +8,7 @@ from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.settings import IntakeSettings
-from shared.contracts import Applicant
+from shared.contracts import Applicant, DepartmentActed, DepartmentAction
 from shared.departments import load_departments
 
 CATALOG = Catalog.load(IntakeSettings().catalog_path, load_departments())
@@ -43,3 +43,17 @@ def a_case(matter_code: str = "JM-REST-001", case_id: str = "LB1") -> JointCase:
 
 def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+def acted(
+    case_id: str, department: str, action: DepartmentAction, *, staff_id: str = "t-01", at: datetime | None = None
+) -> DepartmentActed:
+    """A department's action on its part of a case, as it would send it on its actions topic."""
+    return DepartmentActed(
+        case_id=case_id,
+        work_order_id=f"{case_id}-{department}",
+        department=department,
+        staff_id=staff_id,
+        acted_at=at or datetime.now(UTC),
+        action=action,
+    )

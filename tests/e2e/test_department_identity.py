@@ -6,13 +6,12 @@ message of tax's that nobody can read comes back to tax there. The case goes on 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from deploy.kafka_acls import department_principal
 from deploy.launcher import System
-from shared.contracts import ActionRefused, CloudEvent, DeadLetter, Deny, DepartmentActed, RefusalRule
+from shared.contracts import ActionRefused, CloudEvent, DeadLetter, Deny, RefusalRule
+from tests.builders import acted
 from tests.e2e.api import new_applicant, poll, reply_of, submit_restaurant
 from tests.e2e.kafka_tools import TopicReader
 
@@ -22,19 +21,12 @@ pytestmark = pytest.mark.e2e
 def test_an_action_on_taxs_topic_for_fires_part_is_refused_recorded_and_told_to_tax(system: System) -> None:
     case_id = submit_restaurant(system, new_applicant())
     tax = TopicReader(system.kafka.settings(department_principal("tax")))  # the tax department's own client
-    forged = DepartmentActed(
-        case_id=case_id,
-        work_order_id=f"{case_id}-fire",
-        department="fire",
-        staff_id="T-FORGER",
-        acted_at=datetime.now(UTC),
-        action=Deny(reason="冒名", legal_basis="无"),
-    )
+    forged = acted(case_id, "fire", Deny(reason="冒名", legal_basis="无"), staff_id="T-FORGER")
     tax.produce(
         system.topics.actions("tax"), CloudEvent.wrap(forged, source="/tax/forger", subject=case_id).to_bytes(), case_id.encode()
     )
     tax.produce(system.topics.actions("tax"), b"{not json", case_id.encode())
-    unsigned = forged.model_copy(update={"work_order_id": f"{case_id}-tax", "department": "tax"})  # its own part, no signature
+    unsigned = acted(case_id, "tax", Deny(reason="冒名", legal_basis="无"), staff_id="T-FORGER")  # its own part, unsigned
     tax.produce(
         system.topics.actions("tax"),
         CloudEvent.wrap(unsigned, source="/tax/forger", subject=case_id).to_bytes(),

@@ -21,7 +21,6 @@ from shared.contracts import (
     CaseSubmitted,
     CloudEvent,
     DeemedApproval,
-    DepartmentActed,
     PartState,
     RefusalRule,
     Refuse,
@@ -30,7 +29,7 @@ from shared.contracts import (
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.messaging.processed import mark_processed
 from shared.topics import Topics
-from tests.builders import CATALOG, application
+from tests.builders import CATALOG, acted, application
 from tests.servers import MakeSessions
 
 DEPARTMENTS = ("market", "fire", "tax")
@@ -114,13 +113,7 @@ async def test_a_key_recorded_by_release_0_1_0_still_does_nothing_twice(desk) ->
 async def test_a_batch_of_actions_on_many_cases_is_saved_at_once(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_ids = [(await submit(application(), None)).case.case_id for _ in range(3)]
-    batch = [
-        DepartmentActed(
-            case_id=c, work_order_id=f"{c}-{d}", department=d, staff_id=f"{d}-01", acted_at=datetime.now(UTC), action=Accept()
-        )
-        for c in case_ids
-        for d in DEPARTMENTS
-    ]
+    batch = [acted(c, d, Accept(), staff_id=f"{d}-01") for c in case_ids for d in DEPARTMENTS]
     async with actions.sessions() as session, session.begin():
         for department in DEPARTMENTS:  # PostgreSQL once refused this as a concurrent update
             await actions.record(session, [a for a in batch if a.department == department], sender=department)
@@ -149,14 +142,7 @@ async def test_a_case_saved_by_another_writer_in_between_is_not_overwritten(desk
 async def test_an_action_on_one_departments_topic_naming_another_is_refused_as_impersonation(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_id = (await submit(application(), None)).case.case_id
-    forged = DepartmentActed(
-        case_id=case_id,
-        work_order_id=f"{case_id}-fire",
-        department="fire",
-        staff_id="t-01",
-        acted_at=datetime.now(UTC),
-        action=Accept(),
-    )
+    forged = acted(case_id, "fire", Accept())
     async with actions.sessions() as session, session.begin():
         await actions.record(session, [forged], sender="tax")  # it came on tax's own actions topic
     case = await actions.read(case_id)
@@ -174,9 +160,7 @@ async def test_a_deemed_approval_from_a_departments_own_topic_is_refused(desk) -
         await actions.department_acts(case_id, dept, f"{dept}-01", Accept())
     now = datetime.now(UTC)
     deemed = DeemedApproval(document_number="默许-1", deadline=now, urged_at=[now], silent_since=now)
-    forged = DepartmentActed(
-        case_id=case_id, work_order_id=f"{case_id}-tax", department="tax", staff_id="supervision", acted_at=now, action=deemed
-    )
+    forged = acted(case_id, "tax", deemed, staff_id="supervision")
     async with actions.sessions() as session, session.begin():
         await actions.record(session, [forged], sender="tax")
     case = await actions.read(case_id)
@@ -189,16 +173,9 @@ async def test_a_deemed_approval_from_a_departments_own_topic_is_refused(desk) -
 async def test_an_action_whose_signature_the_center_refuses_changes_nothing_and_is_told_to_its_sender(desk) -> None:  # type: ignore[no-untyped-def]
     submit, actions = desk
     case_id = (await submit(application(), None)).case.case_id
-    acted = DepartmentActed(
-        case_id=case_id,
-        work_order_id=f"{case_id}-tax",
-        department="tax",
-        staff_id="t-01",
-        acted_at=datetime.now(UTC),
-        action=Accept(),
-    )
+    unsigned = acted(case_id, "tax", Accept())
     async with actions.sessions() as session, session.begin():
-        await actions.record(session, [acted], sender="tax", unsigned=["未签名 (the action is not signed)"])
+        await actions.record(session, [unsigned], sender="tax", unsigned=["未签名 (the action is not signed)"])
     case = await actions.read(case_id)
     assert case is not None
     assert case.part_of("tax").state is PartState.FORWARDED
