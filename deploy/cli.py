@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import TopicAuthorizationFailedError
 from alembic import command
 
+from deploy import dev_issuer
 from deploy.dev_issuer import DevIssuer
 from services.department_adapter.adapters.orm import SCHEMA as ADAPTER
 from services.department_adapter.settings import AdapterSettings
@@ -192,20 +193,16 @@ async def audit_verify() -> int:
 
 def token(role: str, subject: str | None, department: str | None, id_number: str | None, ttl: int) -> str:
     """Minted with the key the development issuer keeps (LIANBAN_DEV_ISSUER_DIR, `.run/issuer` for `make run`)."""
-    issuer = DevIssuer.load(issuer_dir())
+    issuer = DevIssuer.load(dev_issuer.default_dir())
     center = None if role == Role.APPLICANT else ServiceSettings().center
     return issuer.mint(role, subject or f"{role}-dev", center=center, department=department, id_number=id_number, ttl=ttl)
-
-
-def issuer_dir() -> Path:
-    return Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer"))
 
 
 def _credentials() -> dict[str, str]:
     """LIANBAN_TOKEN (an administrator's token from the center's provider), or on a development system one
     minted from its issuer's key."""
     bearer = os.environ.get("LIANBAN_TOKEN") or (
-        token(Role.ADMIN, "lianban-cli", None, None, 300) if issuer_dir().exists() else ""
+        token(Role.ADMIN, "lianban-cli", None, None, 300) if dev_issuer.default_dir().exists() else ""
     )
     return {"Authorization": f"Bearer {bearer}"} if bearer else {}
 

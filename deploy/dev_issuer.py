@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 
 from shared.identity import KeySetSource, Role
+from shared.private_files import write_private
 
 AUDIENCE = "lianban"
 KEY_FILE, META_FILE = "key.pem", "issuer.json"
@@ -46,10 +47,7 @@ class DevIssuer:
         pem = issuer.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        key_path = directory / KEY_FILE
-        key_path.write_bytes(b"")
-        os.chmod(key_path, 0o600)
-        key_path.write_bytes(pem)
+        write_private(directory / KEY_FILE, pem)
         (directory / META_FILE).write_text(json.dumps({"issuer": issuer.url, "kid": issuer.kid}))
         return issuer
 
@@ -124,9 +122,14 @@ class DevIssuer:
         return app
 
 
+def default_dir() -> Path:
+    """Where the development issuer keeps its key: LIANBAN_DEV_ISSUER_DIR, or `make run`'s `.run/issuer`."""
+    return Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the development issuer's discovery document and keys.")
-    parser.add_argument("--dir", type=Path, default=Path(os.environ.get("LIANBAN_DEV_ISSUER_DIR", ".run/issuer")))
+    parser.add_argument("--dir", type=Path, default=default_dir())
     parser.add_argument("--port", type=int, default=int(os.environ.get("LIANBAN_DEV_ISSUER_PORT", "8100")))
     args = parser.parse_args()
     url = os.environ.get("LIANBAN_DEV_ISSUER_URL") or f"http://127.0.0.1:{args.port}"  # as the services reach it

@@ -29,7 +29,7 @@ from aiokafka.protocol.admin import CreateAclsRequest_v1
 from aiokafka.protocol.api import Request
 
 from shared.messaging.broker import client_security
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, ServiceSettings
 from shared.topics import CHANNELS, Channel, Topics
 
 ADMIN = "admin"
@@ -82,8 +82,6 @@ def department_principal(department: str) -> str:
 def center_departments() -> tuple[str, ...]:
     """Every department of the center (the departments file every process reads), with or without an
     adapter: each may run its own clients."""
-    from shared.settings import ServiceSettings
-
     return tuple(ServiceSettings().departments())
 
 

@@ -29,6 +29,7 @@ from xml.etree import ElementTree
 from deploy.kafka_acls import ADMIN, MECHANISM, default_principals
 from deploy.signals import wait_for_stop
 from shared.messaging.broker import client_security
+from shared.private_files import write_private
 from shared.settings import KafkaSettings
 
 POM = Path(__file__).parent / "kafka" / "pom.xml"
@@ -241,9 +242,8 @@ class LocalKafka:
         assert self.workdir is not None
         admin = self._passwords()[ADMIN]
         props = self.workdir / "server.properties"
-        props.touch(mode=0o600)
-        props.chmod(0o600)
-        props.write_text(
+        write_private(
+            props,
             SERVER.format(
                 port=self.port,
                 controller_port=self.controller_port,
@@ -252,7 +252,7 @@ class LocalKafka:
                 admin=ADMIN,
                 controller_jaas=_jaas("plain.PlainLoginModule", ADMIN, admin, f' user_{ADMIN}="{admin}"'),
                 clients_jaas=_jaas("scram.ScramLoginModule", ADMIN, admin),
-            )
+            ),
         )
         return props
 
@@ -293,8 +293,7 @@ class LocalKafka:
                 raise RuntimeError(f"{stored} predates principals {missing}: remove {self.workdir} to format anew")
             return passwords
         passwords = {principal: secrets.token_urlsafe(24) for principal in (ADMIN, *self.principals)}
-        with os.fdopen(os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
-            json.dump(passwords, out, indent=2)
+        write_private(stored, json.dumps(passwords, indent=2))
         return passwords
 
     def _cluster_id(self) -> str:

@@ -37,6 +37,7 @@ import httpx
 from deploy.kafka_local import CACHE, free_port
 from deploy.keycloak_realm import KeycloakAdmin
 from deploy.signals import wait_for_stop
+from shared.private_files import write_private
 
 VERSION = "26.4.0"
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
@@ -121,16 +122,11 @@ def template_database() -> tuple[Path, str]:
                         raise RuntimeError(f"Keycloak did not stop cleanly while making its template; see {workdir}")
                     template.mkdir()
                     shutil.copyfile(workdir / DATABASE, template / DATABASE.name)
-                    _write_secret(template / "admin-password", first.admin_password)
+                    write_private(template / "admin-password", first.admin_password)
                     marker.touch()
                 finally:
                     shutil.rmtree(workdir, ignore_errors=True)
     return template / DATABASE.name, (template / "admin-password").read_text()
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(value)
 
 
 @dataclass
@@ -182,14 +178,14 @@ class LocalKeycloak:
         else:  # a new database: Keycloak creates the administrator from the bootstrap variables
             current = wanted = self.admin_password or secrets.token_urlsafe(18)
         self.admin_password = current
-        _write_secret(stored, current)
+        write_private(stored, current)
         self._launch(root)
         try:
             self._wait_ready(timeout)
             if wanted != current:
                 self.admin.set_own_password(wanted)
                 self.admin_password = wanted
-                _write_secret(stored, wanted)
+                write_private(stored, wanted)
         except BaseException:
             self.stop()
             raise

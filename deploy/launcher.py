@@ -21,6 +21,8 @@ from deploy.dev_issuer import DevIssuer
 from deploy.kafka_acls import ADMIN, center_departments, department_principal, grant
 from deploy.kafka_local import KafkaAccess
 from deploy.postgres_local import create_database
+from shared.departments import connected
+from shared.settings import ServiceSettings
 from shared.signing import new_key_pair
 from shared.topics import Topics
 
@@ -40,9 +42,6 @@ def postgres_databases(server_url: str, prefix: str, *, fresh: bool = True) -> D
 
 def connected_departments() -> tuple[str, ...]:
     """The departments whose own IT system is bridged by an adapter (the center's departments file says which)."""
-    from shared.departments import connected
-    from shared.settings import ServiceSettings
-
     return connected(ServiceSettings().departments())
 
 
@@ -85,9 +84,14 @@ class System:
         return self.identity_provider or self.url("issuer")
 
     @property
+    def issuer_path(self) -> Path:
+        """Where the development issuer keeps its key."""
+        return self.issuer_dir or self.workdir / "issuer"
+
+    @property
     def issuer(self) -> DevIssuer:
         """The development issuer, to mint tokens as `lianban token` does (once the system has started)."""
-        return DevIssuer.load(self.issuer_dir or self.workdir / "issuer")
+        return DevIssuer.load(self.issuer_path)
 
     @property
     def topics(self) -> Topics:
@@ -118,24 +122,26 @@ class System:
     def register_keys(self) -> None:
         """An Ed25519 key per bridged department (its adapter signs what it sends) and the center's key
         registry of their public keys; intake then refuses an unsigned or forged action. Kept across restarts."""
-        registry = self.workdir / "keys" / "registry.json"
-        if registry.exists():
+        if self._key_registry.exists():
             return
         public = {}
         for department in self.departments:
-            _, key = new_key_pair(registry.parent, department)
-            public[department] = [{"key_id": f"{department}-1", "algorithm": "ed25519", "public_key": key}]
-        registry.write_text(json.dumps(public, indent=1))
+            _, key = new_key_pair(self._key_registry.parent, department)
+            public[department] = [{"key_id": _key_id(department), "algorithm": "ed25519", "public_key": key}]
+        self._key_registry.write_text(json.dumps(public, indent=1))
+
+    @property
+    def _key_registry(self) -> Path:
+        return self.workdir / "keys" / "registry.json"
 
     def _signing(self, component: Component) -> dict[str, str]:
-        keys = self.workdir / "keys"
         if component.name == "intake":
-            return {"LIANBAN_INTAKE_KEY_REGISTRY": str(keys / "registry.json"), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+            return {"LIANBAN_INTAKE_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
         if component.name.startswith("adapter-"):
             department = component.name.removeprefix("adapter-")
             return {
-                "LIANBAN_ADAPTER_SIGNING_KEY": str(keys / f"{department}.pem"),
-                "LIANBAN_ADAPTER_SIGNING_KEY_ID": f"{department}-1",
+                "LIANBAN_ADAPTER_SIGNING_KEY": str(self._key_registry.parent / f"{department}.pem"),
+                "LIANBAN_ADAPTER_SIGNING_KEY_ID": _key_id(department),
             }
         return {}
 
@@ -197,7 +203,7 @@ class System:
             "deploy.dev_issuer",
             {
                 "LIANBAN_DEV_ISSUER_PORT": str(self.ports.issuer),
-                "LIANBAN_DEV_ISSUER_DIR": str(self.issuer_dir or self.workdir / "issuer"),
+                "LIANBAN_DEV_ISSUER_DIR": str(self.issuer_path),
                 "LIANBAN_DEV_ISSUER_URL": self.url("issuer"),
             },
             self.url("issuer"),
@@ -255,3 +261,8 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _key_id(department: str) -> str:
+    """The id a department's signing key is registered under in a launched system."""
+    return f"{department}-1"

@@ -1,8 +1,10 @@
-"""Applicants' personal data in answers: ID numbers and phones masked (身份证号 3301**********1234) for
-every caller who has no need to see them whole (supervision, statistics, timelines)."""
+"""Applicants' personal data: masked in answers (身份证号 3301**********1234) for every caller who has no
+need to see it whole (supervision, statistics, timelines), and compared by digest where it must not be
+kept (an applicant's token, a case's query code)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 MASKED_FIELDS = {"id_number": (4, 4), "phone": (3, 4)}  # characters kept at the start and at the end
@@ -23,3 +25,13 @@ def masked(data: Any) -> Any:
     if isinstance(data, list):
         return [masked(v) for v in data]
     return data
+
+
+def id_number_digest(id_number: str) -> str:
+    """How an applicant's ID number is compared without being kept."""
+    return hashlib.sha256(f"lianban-applicant\n{id_number.strip().upper()}".encode()).hexdigest()
+
+
+def query_code_digest(case_id: str, code: str) -> str:
+    """How a case's query code (查询码) travels and is kept outside intake: hashed with its case."""
+    return hashlib.sha256(f"lianban-query-code\n{case_id}\n{code.strip().upper()}".encode()).hexdigest()

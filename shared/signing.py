@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.private_files import write_private
+
 SIGNATURE, KEY_ID, ALGORITHM = "lbsig", "lbsigkey", "lbsigalg"
 
 
@@ -133,9 +135,8 @@ def new_key_pair(directory: Path, name: str) -> tuple[Path, str]:
     key = Ed25519PrivateKey.generate()
     path = directory / f"{name}.pem"
     directory.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_private(
+        path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return path, b64(public)

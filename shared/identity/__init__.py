@@ -1,7 +1,7 @@
 """Identities and access: verified bearer tokens on HTTP (the topics' ACLs do the same on Kafka)."""
 
 from shared.identity.http import Access, access_for, not_found
-from shared.identity.principal import ROLE_TEXT, STAFF, InvalidClaims, Principal, Role, id_number_digest, query_code_digest
+from shared.identity.principal import ROLE_TEXT, STAFF, InvalidClaims, Principal, Role
 from shared.identity.verifier import KeySetSource, TokenVerifier, Unauthenticated, discovered_keys
 
 __all__ = [
@@ -16,7 +16,5 @@ __all__ = [
     "Unauthenticated",
     "access_for",
     "discovered_keys",
-    "id_number_digest",
     "not_found",
-    "query_code_digest",
 ]

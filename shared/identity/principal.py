@@ -3,11 +3,12 @@ which center and department (the token contract is in docs/integration.md, "Iden
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from shared.personal_data import id_number_digest
 
 
 class Role(StrEnum):
@@ -58,24 +59,16 @@ class Principal:
             raise InvalidClaims("工作人员令牌须含 lianban_center (a staff token names its center)")
         if role is Role.DEPARTMENT and department is None:
             raise InvalidClaims("部门人员令牌须含 lianban_department (a department token names its department)")
-        if role is Role.APPLICANT and not (isinstance(id_number, str) and 6 <= len(id_number) <= 32):
+        if role is not Role.APPLICANT:
+            return cls(subject, role, center, department)
+        if not (isinstance(id_number, str) and 6 <= len(id_number) <= 32):
             raise InvalidClaims("申请人令牌须含 lianban_id_number (an applicant token carries the ID number)")
-        return cls(subject, role, center, department, id_number_digest(id_number) if role is Role.APPLICANT else None)  # type: ignore[arg-type]
+        return cls(subject, role, center, department, id_number_digest(id_number))
 
     def __str__(self) -> str:
         """How a request's subject appears in logs: never an applicant's ID number."""
         scope = "/".join(x for x in (self.center, self.department) if x)
         return f"{self.role.value}:{self.subject}" + (f"@{scope}" if scope else "")
-
-
-def id_number_digest(id_number: str) -> str:
-    """How an applicant's ID number is compared without being kept."""
-    return hashlib.sha256(f"lianban-applicant\n{id_number.strip().upper()}".encode()).hexdigest()
-
-
-def query_code_digest(case_id: str, code: str) -> str:
-    """How a case's query code (查询码) travels and is kept outside intake: hashed with its case."""
-    return hashlib.sha256(f"lianban-query-code\n{case_id}\n{code.strip().upper()}".encode()).hexdigest()
 
 
 def _code(claims: dict[str, Any], name: str) -> str | None:

@@ -119,7 +119,7 @@ def lianban(system: System, *args: str) -> str:
     env = {
         **os.environ,
         **system.kafka.env(ADMIN),  # the center's operator
-        "LIANBAN_DEV_ISSUER_DIR": str(system.issuer_dir or system.workdir / "issuer"),  # mints its own token
+        "LIANBAN_DEV_ISSUER_DIR": str(system.issuer_path),  # mints its own token
         "LIANBAN_CENTER": system.center,
         "LIANBAN_INTAKE_PORT": str(system.ports.intake),
         "LIANBAN_SUPERVISION_PORT": str(system.ports.supervision),

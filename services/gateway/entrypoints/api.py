@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from services.gateway.adapters.orm import ApplicantView
 from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
-from shared.identity import Access, Principal, Role, id_number_digest, not_found, query_code_digest
+from shared.identity import Access, Principal, Role, not_found
+from shared.personal_data import id_number_digest, query_code_digest
 
 STAFF_READERS = (Role.WINDOW, Role.SUPERVISOR, Role.ADMIN)
 

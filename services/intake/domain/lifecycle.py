@@ -49,7 +49,7 @@ from shared.contracts import (
     WorkClosed,
     WorkOrder,
 )
-from shared.identity.principal import query_code_digest
+from shared.personal_data import query_code_digest
 
 SUPERVISION = "supervision"  # the staff id of electronic supervision's own actions
 FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)

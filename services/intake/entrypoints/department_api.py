@@ -14,8 +14,8 @@ from sqlalchemy import select
 from services.intake.adapters.orm import CaseRecord, PartRecord
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Part
-from services.intake.service_layer.act import CaseActions
-from shared.contracts import STATE_TEXT, Applicant, DepartmentAction, PartState
+from services.intake.service_layer.act import ActionNotAllowed, CaseActions, CaseNotFound
+from shared.contracts import STATE_TEXT, Applicant, DepartmentAction, PartState, RefusalRule
 from shared.db import SessionFactory
 from shared.identity import Access, Principal, Role, not_found
 
@@ -95,10 +95,13 @@ def router(sessions: SessionFactory, actions: CaseActions, access: Access) -> AP
         if body.action.kind == "deemed_approve":
             raise HTTPException(403, "超时默许只能由电子监察作出 (only supervision issues a deemed approval)")
         case_id = work_order_id.rsplit("-", 1)[0]
-        case = await actions.read(case_id)
-        if case is None or not any(p.work_order_id == work_order_id and p.department == department for p in case.parts):
-            raise not_found(f"工单 {work_order_id} (work order)")
-        done = await actions.department_acts(case_id, department, staff.subject, body.action, work_order_id, idempotency_key)
+        try:
+            done = await actions.department_acts(case_id, department, staff.subject, body.action, work_order_id, idempotency_key)
+        except (CaseNotFound, ActionNotAllowed) as exc:
+            if isinstance(exc, ActionNotAllowed) and exc.rule is not RefusalRule.NO_WORK_ORDER:
+                raise
+            # not this department's work order: recorded (a refused action), answered as if there were none
+            raise not_found(f"工单 {work_order_id} (work order)") from None
         return entry(done, department)
 
     return api

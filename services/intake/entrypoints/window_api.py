@@ -12,7 +12,7 @@ from services.intake.domain.lifecycle import JointCase
 from services.intake.service_layer.act import CaseActions, CaseNotFound
 from services.intake.service_layer.submit import SubmitCase
 from shared.contracts import STATE_TEXT, Applicant, CaseEvaluated
-from shared.identity import Access, Principal, Role, id_number_digest
+from shared.identity import Access, Principal, Role
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # a department, a matter, a case, a window
 MaterialName = Annotated[str, Field(min_length=1, max_length=100)]
@@ -134,11 +134,8 @@ def router(submit: SubmitCase, actions: CaseActions, access: Access) -> APIRoute
     async def evaluate(case_id: str, body: EvaluationIn, caller: Principal = window_or_applicant) -> EvaluationOut:
         """好差评: the applicant's mark for the case, given by the applicant (their own case only) or entered
         at the window on their behalf."""
-        if caller.role is Role.APPLICANT:
-            case = await actions.read(case_id)
-            if case is None or id_number_digest(case.applicant.id_number) != caller.id_number_sha256:
-                raise CaseNotFound(case_id)
-        case = await actions.evaluate(case_id, body.score, body.reason)
+        applicant = caller.id_number_sha256 if caller.role is Role.APPLICANT else None
+        case = await actions.evaluate(case_id, body.score, body.reason, applicant)
         return EvaluationOut(case_id=case.case_id, state_text=STATE_TEXT[case.state], evaluation=case.evaluation)
 
     return api

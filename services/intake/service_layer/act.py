@@ -21,6 +21,7 @@ from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, E
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.messaging.processed import already_processed, mark_processed
+from shared.personal_data import id_number_digest
 
 CaseStep = Callable[[JointCase, datetime], list[EventData]]
 HTTP_ACTIONS = "http-actions"  # the processed-message record of actions taken over HTTP
@@ -77,12 +78,16 @@ class CaseActions:
             refusal=dict(staff_id=staff_id, kind="deliver", detail={"method": method}),
         )
 
-    async def evaluate(self, case_id: str, score: int, reason: str | None) -> JointCase:
-        return await self._run(
-            case_id,
-            lambda c, at: c.evaluate(score, reason, at),
-            refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}),
-        )
+    async def evaluate(self, case_id: str, score: int, reason: str | None, applicant: str | None = None) -> JointCase:
+        """好差评; given `applicant` (the ID number's digest of an applicant who evaluates their own case),
+        anyone else's case is not found, as one that does not exist."""
+
+        def step(case: JointCase, at: datetime) -> list[EventData]:
+            if applicant is not None and id_number_digest(case.applicant.id_number) != applicant:
+                raise CaseNotFound(case_id)
+            return case.evaluate(score, reason, at)
+
+        return await self._run(case_id, step, refusal=dict(kind="evaluate", detail={"score": score, "reason": reason}))
 
     async def _run(
         self,
@@ -115,7 +120,7 @@ class CaseActions:
                         mark_processed(session, HTTP_ACTIONS, [key.key, key.request])
                 self.after_commit()
                 if refused is not None:
-                    raise ActionNotAllowed(case, refused)
+                    raise ActionNotAllowed(case, refused.reason, refused.rule)
                 return case
             except ConcurrentUpdate:
                 if attempt == attempts - 1:
@@ -190,14 +195,14 @@ def department_step(department: str, staff_id: str, action: DepartmentAction, wo
 
 
 class ActionNotAllowed(Exception):
-    def __init__(self, case: JointCase, reason: str) -> None:
+    def __init__(self, case: JointCase, reason: str, rule: RefusalRule) -> None:
         super().__init__(reason)
-        self.case, self.reason = case, reason
+        self.case, self.reason, self.rule = case, reason, rule
 
 
 async def apply(
     book: CaseBook, case_id: str, step: CaseStep, at: datetime, refusal: dict[str, object]
-) -> tuple[JointCase, str | None]:
+) -> tuple[JointCase, Refused | None]:
     """Run one step on a case in the book's transaction. A refusal is published and leaves the
     case as it was; it is returned (not raised) so that it commits with the transaction."""
     case = await book.get(case_id)
@@ -208,7 +213,7 @@ async def apply(
         events = step(trial, at)
     except Refused as refused:
         book.publish([refused_event(case_id, refused.reason, at=at, rule=refused.rule, **refusal)])  # type: ignore[arg-type]
-        return case, refused.reason
+        return case, refused
     book.save(trial)
     book.publish(events)
     return trial, None

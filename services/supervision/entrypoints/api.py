@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.chain import GENESIS
@@ -21,7 +21,7 @@ from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
-from services.supervision.service_layer.seal import link_of
+from services.supervision.service_layer.seal import sealed_record
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.clock import Clock, ManualClock
 from shared.contracts import AlertKind
@@ -207,46 +207,24 @@ def router(
     async def evidence(case_id: str, _caller: Principal = auditor) -> Evidence:
         """The case's sealed record, hashes and ledger links, to verify offline (docs/evidence.md)."""
         async with sessions() as session:
-            entries = list(
-                await session.scalars(
-                    select(TimelineEntry)
-                    .where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_not(None))
-                    .order_by(TimelineEntry.sequence)
-                )
-            )
-            unsealed = await session.scalar(
-                select(func.count()).where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_(None))
-            )
-            before = {e.ledger_position - 1 for e in entries if e.ledger_position}
-            linked = await session.execute(
-                select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash).where(TimelineEntry.ledger_position.in_(before))
-            )
-            previous = {position: digest for position, digest in linked}
-            head = (
-                await session.execute(
-                    select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash)
-                    .where(TimelineEntry.ledger_position.is_not(None))
-                    .order_by(TimelineEntry.ledger_position.desc())
-                    .limit(1)
-                )
-            ).first()
-        if not entries and not unsealed:
+            record = await sealed_record(session, case_id)
+        if not record.links and not record.unsealed:
             raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
         return Evidence(
             case_id=case_id,
             entries=[
                 EvidenceEntry(
-                    **link_of(e).fields,
-                    entry_hash=e.entry_hash or "",
-                    ledger_position=e.ledger_position or 0,
-                    ledger_previous=previous.get((e.ledger_position or 0) - 1) or GENESIS,
-                    ledger_hash=e.ledger_hash or "",
+                    **link.fields,
+                    entry_hash=link.entry_hash,
+                    ledger_position=link.ledger_position,
+                    ledger_previous=record.ledger_previous.get(link.ledger_position - 1, GENESIS),
+                    ledger_hash=link.ledger_hash,
                 )
-                for e in entries
+                for link in record.links
             ],
-            unsealed=int(unsealed or 0),
-            ledger_head_position=head[0] if head else 0,
-            ledger_head_hash=head[1] if head else GENESIS,
+            unsealed=record.unsealed,
+            ledger_head_position=record.head[0],
+            ledger_head_hash=record.head[1],
             exported_at=clock.now(),
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -125,6 +126,36 @@ async def _case_heads(session: AsyncSession, cases: set[str]) -> dict[str, tuple
         )
     )
     return {case: (int(sequence or 0), str(digest)) for case, sequence, digest in rows}
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """One case's sealed entries in sequence, the ledger hash before each, how many wait to be sealed,
+    and the ledger's head: what a third party needs to verify the case offline."""
+
+    links: list[Link]
+    ledger_previous: dict[int, str]
+    unsealed: int
+    head: tuple[int, str]
+
+
+async def sealed_record(session: AsyncSession, case_id: str) -> SealedRecord:
+    entries = await session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_not(None))
+        .order_by(TimelineEntry.sequence)
+    )
+    links = [link_of(e) for e in entries]
+    unsealed = await session.scalar(
+        select(func.count()).where(TimelineEntry.case_id == case_id, TimelineEntry.ledger_position.is_(None))
+    )
+    before = await session.execute(
+        select(TimelineEntry.ledger_position, TimelineEntry.ledger_hash).where(
+            TimelineEntry.ledger_position.in_([link.ledger_position - 1 for link in links])
+        )
+    )
+    previous = {int(position or 0): str(digest) for position, digest in before}
+    return SealedRecord(links, previous, int(unsealed or 0), await _ledger_head(session))
 
 
 async def audit(sessions: SessionFactory, chunk: int = 1000) -> tuple[int, int, list[str]]:
