@@ -39,6 +39,7 @@ from shared.identity import Role
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
 from shared.settings import KafkaSettings, ServiceSettings
+from shared.signing import KeyRegistry
 from shared.topics import Topics
 from shared.workdays import CHINA
 
@@ -178,17 +179,23 @@ def _local(moment: str | None) -> str:
 
 
 async def audit_verify() -> int:
-    """Read supervision's database as configured (LIANBAN_SUPERVISION_DATABASE_URL) and check its chains."""
-    engine = make_engine(SupervisionSettings().database("supervision"))
+    """Read supervision's database as configured (LIANBAN_SUPERVISION_DATABASE_URL) and check its chains and,
+    with the center's key registry (LIANBAN_KEY_REGISTRY), every signature it keeps."""
+    settings = SupervisionSettings()
+    registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
+    engine = make_engine(settings.database("supervision"))
     try:
-        sealed, waiting, problems = await audit(session_factory(engine))
+        report = await audit(session_factory(engine), registry)
     finally:
         await engine.dispose()
-    for problem in problems:
+    for problem in report.problems:
         print(f"BROKEN {problem}")
-    verdict = f"{len(problems)} broken links" if problems else "intact"
-    print(f"{sealed} entries sealed, {waiting} waiting to be sealed: {verdict} 完整性{'受损' if problems else '校验通过'}")
-    return 1 if problems else 0
+    checked = "checked" if report.signatures_checked else "NOT checked (no LIANBAN_KEY_REGISTRY)"
+    print(f"{report.signed} signed actions, signatures {checked}")
+    verdict = f"{len(report.problems)} problems" if report.problems else "intact"
+    integrity = "校验通过" if report.intact else "受损"
+    print(f"{report.sealed} entries sealed, {report.waiting} waiting to be sealed: {verdict} 完整性{integrity}")
+    return 0 if report.intact else 1
 
 
 def token(role: str, subject: str | None, department: str | None, id_number: str | None, ttl: int) -> str:

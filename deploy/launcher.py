@@ -100,6 +100,15 @@ class System:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{getattr(self.ports, service)}"
 
+    def audit_env(self) -> dict[str, str]:
+        """What `lianban audit verify` needs to read this system's record (once it has started)."""
+        supervision = self.components["supervision"].env
+        return {
+            k: v
+            for k, v in (supervision | self._signing(self.components["supervision"])).items()
+            if "DATABASE" in k or "KEY" in k
+        }
+
     def simulator_url(self, department: str) -> str:
         return f"http://127.0.0.1:{self.ports.simulators + self.departments.index(department)}"
 
@@ -136,7 +145,9 @@ class System:
 
     def _signing(self, component: Component) -> dict[str, str]:
         if component.name == "intake":
-            return {"LIANBAN_INTAKE_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+        if component.name == "supervision":
+            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # it checks the signatures in its record
         if component.name.startswith("adapter-"):
             department = component.name.removeprefix("adapter-")
             return {

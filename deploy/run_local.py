@@ -85,6 +85,7 @@ def print_urls(system: System) -> None:
     for dept in system.departments:
         print(f"  {dept} system (simulated) {system.simulator_url(dept)}")
     print(f"  logs and databases in {system.workdir}")
+    print(f"  audit 审计: {' '.join(f'{k}={v}' for k, v in system.audit_env().items())} .venv/bin/lianban audit verify")
 
 
 def demo(system: System, ready: float) -> None:

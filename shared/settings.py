@@ -71,6 +71,12 @@ class ServiceSettings(BaseSettings):
         validation_alias="LIANBAN_DEPARTMENTS",
         description="The center's departments, one file every process of the center reads.",
     )
+    key_registry: Path | None = Field(
+        None,
+        validation_alias="LIANBAN_KEY_REGISTRY",
+        description="The center's key registry: the departments' registered public keys (shared/signing.py), one file "
+        "intake checks actions against and supervision checks its record against.",
+    )
     signing_key: Path | None = Field(None, description="This process's Ed25519 private key (PEM): it signs what it sends.")
     signing_key_id: str = Field("", description="The id the center's key registry knows the signing key by.")
     max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")

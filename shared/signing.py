@@ -52,6 +52,15 @@ def signed_bytes(event: dict[str, Any]) -> bytes:
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def signed_event(raw: bytes) -> dict[str, Any] | None:
+    """The event as its sender wrote it, if it carries a signature (whether or not the signature holds)."""
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and event.get(SIGNATURE) else None
+
+
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -113,6 +122,10 @@ class KeyRegistry:
             event = json.loads(raw)
         except ValueError:
             return "不是 JSON (not JSON)"
+        return self.check(event, department)
+
+    def check(self, event: Any, department: str) -> str | None:
+        """`refusal` of an event already read."""
         if not isinstance(event, dict) or not event.get(SIGNATURE):
             return "未签名 (the action is not signed)"
         key = self.keys.get(str(event.get(KEY_ID)))

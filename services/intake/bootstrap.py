@@ -21,7 +21,7 @@ def signatures(settings: IntakeSettings) -> KeyRegistry | None:
     if not settings.require_signatures:
         return None
     if settings.key_registry is None:
-        raise RuntimeError("LIANBAN_INTAKE_REQUIRE_SIGNATURES needs LIANBAN_INTAKE_KEY_REGISTRY (the departments' public keys)")
+        raise RuntimeError("LIANBAN_INTAKE_REQUIRE_SIGNATURES needs LIANBAN_KEY_REGISTRY (the departments' public keys)")
     return KeyRegistry.load(settings.key_registry)
 
 

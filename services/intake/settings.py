@@ -14,5 +14,4 @@ class IntakeSettings(ServiceSettings):
 
     port: int = 8101
     catalog_path: Path = Path(__file__).parent / "catalog.json"
-    key_registry: Path | None = None  # the departments' registered public keys (shared/signing.py)
     require_signatures: bool = False  # refuse a department's action on Kafka that its registered key did not sign

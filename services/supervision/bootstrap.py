@@ -17,6 +17,7 @@ from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.http import make_app
 from shared.identity import TokenVerifier, access_for
 from shared.runtime import Runtime
+from shared.signing import KeyRegistry
 from shared.workdays import WorkingCalendar
 
 
@@ -30,7 +31,7 @@ def build(
     calendar = WorkingCalendar(settings.calendar_overrides, settings.workday_end)
     policy = settings.policy()
     clocks = Clocks(calendar, policy)
-    watcher = Watcher(clocks)
+    watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
     runtime.consume(consumers.handlers(topics, departments, watcher))
@@ -63,6 +64,7 @@ def build(
         await runtime.stop()
 
     app = make_app("Lianban supervision 电子监察", start, stop, max_body_bytes=settings.max_body_bytes)
-    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access))
+    registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
+    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access, registry))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import SettingsConfigDict
 
 from services.supervision.domain.ladder import Policy
+from services.supervision.domain.stated_time import TimeTrust
 from shared.settings import ServiceSettings
 
 LADDER = Policy()  # the thresholds a center starts from
+TRUST = TimeTrust()
 
 
 class SupervisionSettings(ServiceSettings):
@@ -33,6 +35,16 @@ class SupervisionSettings(ServiceSettings):
     red_after_overdue_days: int = LADDER.red_after_overdue_days
     red_after_yellow_cards: int = LADDER.red_after_yellow_cards
     deem_after_urge_days: int = LADDER.deem_after_urge_days
+
+    # A department's signed time ahead of its receipt by more than this, or behind it by more than
+    # that, is flagged (doubtful_time); a center whose departments use a ferry raises the transit.
+    stated_time_tolerance_seconds: float = TRUST.tolerance.total_seconds()
+    stated_time_max_transit_hours: float = TRUST.max_transit.total_seconds() / 3600
+
+    def time_trust(self) -> TimeTrust:
+        return TimeTrust(
+            timedelta(seconds=self.stated_time_tolerance_seconds), timedelta(hours=self.stated_time_max_transit_hours)
+        )
 
     def policy(self) -> Policy:
         return Policy(**{name: getattr(self, name) for name in Policy.__dataclass_fields__})

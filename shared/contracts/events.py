@@ -155,10 +155,18 @@ class PartActionRecorded(EventData):
     work_order_id: str
     department: str
     staff_id: StaffId
-    acted_at: datetime
+    acted_at: datetime = Field(description="When the department acted, as it stated (and signed) it.")
+    received_at: datetime | None = Field(
+        default=None, description="When Lianban received the action; absent in older events, where it was acted_at."
+    )
     action: DepartmentAction
     part_state: PartState
     case_state: CaseState
+    signed_event: dict[str, Any] | None = Field(
+        default=None,
+        description="The action exactly as the department sent it, signature attributes included (lbsig, lbsigkey, "
+        "lbsigalg), so that anyone can check the signature later (docs/evidence.md); None for an unsigned action.",
+    )
 
 
 class RefusalRule(StrEnum):

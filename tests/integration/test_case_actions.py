@@ -3,14 +3,16 @@ and a second application after rectification linked to the first."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.adapters.orm import SCHEMA, CaseRecord
-from services.intake.service_layer.act import HTTP_ACTIONS, ActionNotAllowed, CaseActions
+from services.intake.service_layer.act import HTTP_ACTIONS, ActionNotAllowed, CaseActions, Proof
 from services.intake.service_layer.idempotency import IdempotencyConflict
 from services.intake.service_layer.submit import SubmitCase
 from shared.contracts import (
@@ -21,6 +23,7 @@ from shared.contracts import (
     CaseSubmitted,
     CloudEvent,
     DeemedApproval,
+    PartActionRecorded,
     PartState,
     RefusalRule,
     Refuse,
@@ -28,8 +31,10 @@ from shared.contracts import (
 )
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.messaging.processed import mark_processed
+from shared.signing import signed_event
 from shared.topics import Topics
 from tests.builders import CATALOG, acted, application
+from tests.keys import department_keys
 from tests.servers import MakeSessions
 
 DEPARTMENTS = ("market", "fire", "tax")
@@ -175,9 +180,33 @@ async def test_an_action_whose_signature_the_center_refuses_changes_nothing_and_
     case_id = (await submit(application(), None)).case.case_id
     unsigned = acted(case_id, "tax", Accept())
     async with actions.sessions() as session, session.begin():
-        await actions.record(session, [unsigned], sender="tax", unsigned=["未签名 (the action is not signed)"])
+        await actions.record(session, [unsigned], sender="tax", proofs=[Proof(refusal="未签名 (the action is not signed)")])
     case = await actions.read(case_id)
     assert case is not None
     assert case.part_of("tax").state is PartState.FORWARDED
     refusals = [e.payload() for e in await events(actions, TOPICS.feedback("tax"))]
     assert [(r.rule, r.reason) for r in refusals] == [(RefusalRule.UNSIGNED, "未签名 (the action is not signed)")]  # type: ignore[attr-defined]
+
+
+async def test_a_decision_keeps_the_time_the_department_signed_and_its_signed_event(desk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The part records the department's signed time, not Lianban's receipt; the event that announces it
+    carries both and the department's signed action as sent, for supervision's record."""
+    submit, actions = desk
+    signers, registry = department_keys(tmp_path, "tax")
+    case_id = (await submit(application(), None)).case.case_id
+    for dept in DEPARTMENTS:
+        await actions.department_acts(case_id, dept, f"{dept}-01", Accept())
+    signed_at = datetime.now(UTC) - timedelta(hours=3)  # signed inside the department, three hours on the way
+    decision = acted(case_id, "tax", Approve(document_number="税-2026-1"), at=signed_at)
+    raw = signers["tax"].sign(CloudEvent.wrap(decision, source="/tax", subject=case_id).to_bytes())
+    async with actions.sessions() as session, session.begin():
+        await actions.record(session, [decision], sender="tax", proofs=[Proof(signed_event(raw), registry.refusal(raw, "tax"))])
+    case = await actions.read(case_id)
+    assert case is not None
+    assert (case.part_of("tax").state, case.part_of("tax").decided_at) == (PartState.APPROVED, signed_at)
+    recorded = [e.payload() for e in await events(actions) if e.type == PartActionRecorded.event_type][-1]
+    assert isinstance(recorded, PartActionRecorded)
+    assert recorded.acted_at == signed_at
+    assert recorded.received_at is not None
+    assert timedelta(hours=3) <= recorded.received_at - recorded.acted_at < timedelta(hours=3, minutes=1)
+    assert recorded.signed_event == json.loads(raw)

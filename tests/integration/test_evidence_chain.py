@@ -62,12 +62,14 @@ async def sealed(make_sessions: MakeSessions, cases: dict[str, int]) -> SessionF
 
 async def test_every_entry_is_sealed_and_the_record_verifies(make_sessions: MakeSessions) -> None:
     sessions = await sealed(make_sessions, {"LB1": 5, "LB2": 3, "LB3": 4})
-    entries, waiting, problems = await audit(sessions)
-    assert (entries, waiting, problems) == (12, 0, [])
+    report = await audit(sessions)
+    assert (report.sealed, report.waiting, report.problems) == (12, 0, [])
     await write_timeline(sessions, {"LB4": 2})
-    assert (await audit(sessions))[:2] == (12, 2)  # written, not sealed yet: counted, not broken
+    report = await audit(sessions)
+    assert (report.sealed, report.waiting, report.intact) == (12, 2, True)  # written, not sealed yet: counted, not broken
     await Sealer(sessions).seal()
-    assert await audit(sessions) == (14, 0, [])
+    report = await audit(sessions)
+    assert (report.sealed, report.waiting, report.problems) == (14, 0, [])
 
 
 async def test_a_row_changed_behind_the_databases_back_is_found(make_sessions: MakeSessions) -> None:
@@ -79,7 +81,7 @@ async def test_a_row_changed_behind_the_databases_back_is_found(make_sessions: M
         await session.execute(
             update(TimelineEntry).where(TimelineEntry.event_id == "LB2-e1").values(occurred_at=T0 + timedelta(days=3))
         )
-    _, _, problems = await audit(sessions)
+    problems = (await audit(sessions)).problems
     assert problems == [  # in ledger order: the entries were written interleaved
         "LB2#2: changed after it was sealed (event LB2-e1)",
         "LB1#3: changed after it was sealed (event LB1-e2)",
@@ -90,7 +92,7 @@ async def test_a_case_deleted_whole_is_found(make_sessions: MakeSessions) -> Non
     sessions = await sealed(make_sessions, {"LB1": 3, "LB2": 3, "LB3": 3})
     async with sessions() as session, session.begin():
         await session.execute(delete(TimelineEntry).where(TimelineEntry.case_id == "LB2"))
-    _, _, problems = await audit(sessions)
+    problems = (await audit(sessions)).problems
     assert all("missing (deleted)" in p for p in problems)
     assert len(problems) == 3  # one gap in the ledger per entry of LB2 (they were interleaved with the others)
 

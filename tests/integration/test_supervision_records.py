@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import ViolationRecord
+from services.supervision.domain.deadlines import ClockState, clock_state
 from services.supervision.service_layer.statistics import ranking, statistics
 from shared.contracts import (
     ActionRefused,
@@ -15,6 +16,7 @@ from shared.contracts import (
     CaseConcluded,
     CaseEvaluated,
     Outcome,
+    PartActionRecorded,
     RefusalRule,
 )
 from tests.integration.supervision_world import CALENDAR, World, accepted, acted, cst, submitted, world
@@ -119,3 +121,33 @@ async def test_statistics_for_seeded_cases_equal_the_figures_by_hand(make_sessio
     assert tax.urges == 1
     assert rest.received == 2
     assert [r[0] for r in ranked] == ["market", "tax", "fire"]  # fire has no decided part yet
+
+
+async def test_lateness_counts_from_the_signed_time_and_a_doubtful_signed_time_is_flagged(make_sessions: MakeSessions) -> None:
+    w = await world(make_sessions)
+    case = submitted("LB1", {"market": 3, "fire": 3, "tax": 3}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    deadline = (await w.part("LB1-tax")).deadline
+    assert deadline is not None
+    hour = timedelta(hours=1)
+
+    def arrived(department: str, signed: datetime, received: datetime) -> PartActionRecorded:
+        return acted("LB1", department, Approve(document_number="D-1"), signed).model_copy(update={"received_at": received})
+
+    await w.feed(
+        arrived("tax", deadline - hour, deadline + hour),  # signed in time, two hours on the way: on time
+        arrived("fire", deadline - 80 * hour, deadline - 2 * hour),  # signed 78 hours before it arrived: counted, flagged
+        arrived("market", deadline + 3 * hour, deadline + hour),  # signed "in the future": counted at receipt, flagged
+    )
+    tax, fire, market = [await w.part(f"LB1-{d}") for d in ("tax", "fire", "market")]
+    assert (tax.decided_at, tax.decision_received_at) == (deadline - hour, deadline + hour)
+    assert clock_state(tax.started_at, tax.deadline, False, tax.decided_at, deadline) is ClockState.DONE_ON_TIME
+    assert fire.decided_at == deadline - 80 * hour
+    assert market.decided_at == deadline + hour
+    assert clock_state(market.started_at, market.deadline, False, market.decided_at, deadline) is ClockState.DONE_LATE
+    async with w.sessions() as session:
+        flagged = await session.scalars(select(ViolationRecord).where(ViolationRecord.kind == "doubtful_time"))
+        details = {v.department: v.detail for v in flagged}
+    assert set(details) == {"fire", "market"}
+    assert "传输用时 78.0 小时，超过 24 小时的上限" in details["fire"]
+    assert "签署方时钟超前" in details["market"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.signing import KeyRegistry, Signer, new_key_pair
+from tests.keys import department_keys
 
 EVENT = {
     "specversion": "1.0",
@@ -22,15 +23,8 @@ EVENT = {
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Signer, Signer, KeyRegistry]:
-    tax_key, tax_public = new_key_pair(tmp_path, "tax")
-    fire_key, fire_public = new_key_pair(tmp_path, "fire")
-    registry = tmp_path / "registry.json"
-    registry.write_text(
-        json.dumps(
-            {"tax": [{"key_id": "tax-1", "public_key": tax_public}], "fire": [{"key_id": "fire-1", "public_key": fire_public}]}
-        )
-    )
-    return Signer.load(tax_key, "tax-1"), Signer.load(fire_key, "fire-1"), KeyRegistry.load(registry)
+    signers, registry = department_keys(tmp_path, "tax", "fire")
+    return signers["tax"], signers["fire"], registry
 
 
 def test_a_signed_event_verifies_and_any_change_after_signing_does_not(keys: tuple[Signer, Signer, KeyRegistry]) -> None:

@@ -11,6 +11,7 @@ Every method either returns the events it caused or raises `Refused` and changes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -50,6 +51,17 @@ from shared.contracts import (
     WorkOrder,
 )
 from shared.personal_data import query_code_digest
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The two times of a department's action: `at`, when Lianban takes it (the case's own steps, such as
+    acceptance or conclusion, happen then), and `stated`, when the department says it acted (its signed
+    time, kept on the part: decisions, suspensions and extensions are the department's acts)."""
+
+    at: datetime
+    stated: datetime
+
 
 SUPERVISION = "supervision"  # the staff id of electronic supervision's own actions
 FINAL_CASE_STATES = (CaseState.NOT_ACCEPTED, CaseState.CONCLUDED)
@@ -147,8 +159,13 @@ class JointCase(BaseModel):
 
     # -- department actions -------------------------------------------------------------------
 
-    def act(self, department: str, staff_id: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def act(
+        self, department: str, staff_id: str, action: DepartmentAction, at: datetime, acted_at: datetime | None = None
+    ) -> list[EventData]:
+        """`at` is when Lianban takes the action (the case's own steps happen then); `acted_at`, when the
+        department says it acted (its signed time), is what the part records."""
         part = self.part_of(department)
+        stated = acted_at or at
         handler = {
             "accept": self._pre_review,
             "supplement": self._pre_review,
@@ -162,20 +179,21 @@ class JointCase(BaseModel):
             "request_extension": self._request_extension,
             "decide_extension": self._decide_extension,
         }[action.kind]
-        follow_up = handler(part, staff_id, action, at)
+        follow_up = handler(part, staff_id, action, Moment(at, stated))
         recorded = PartActionRecorded(
             case_id=self.case_id,
             work_order_id=part.work_order_id,
             department=department,
             staff_id=staff_id,
-            acted_at=at,
+            acted_at=stated,
+            received_at=at,
             action=action,
             part_state=part.state,
             case_state=self.state,
         )
         return [recorded, *follow_up]
 
-    def _pre_review(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _pre_review(self, part: Part, _staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         require(
             self.state is CaseState.PRE_REVIEW,
             f"案件当前为「{STATE_TEXT[self.state]}」，不在受理审查阶段 (pre-review is over for this case)",
@@ -190,12 +208,12 @@ class JointCase(BaseModel):
                 "不予受理须说明理由和法律依据 (a refusal needs its reason and legal basis)",
                 RefusalRule.MISSING_LEGAL_BASIS,
             )
-            part.state, part.refusal, part.decided_at = PartState.PRE_REFUSED, action, at
+            part.state, part.refusal, part.decided_at = PartState.PRE_REFUSED, action, when.stated
         elif isinstance(action, RequestSupplement):
             part.state, part.supplement_items = PartState.SUPPLEMENT_REQUESTED, list(action.items)
         else:
             part.state = PartState.PRE_ACCEPTED
-        return self._consolidate_pre_review(at)
+        return self._consolidate_pre_review(when.at)
 
     def _consolidate_pre_review(self, at: datetime) -> list[EventData]:
         """Once every department has answered, the lead decides by the rule (the lead's 受理决定)."""
@@ -269,7 +287,7 @@ class JointCase(BaseModel):
         require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
         require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
 
-    def _decide(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _decide(self, part: Part, staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         self._require_handling(part)
         if isinstance(action, Approve):
             require(
@@ -302,13 +320,13 @@ class JointCase(BaseModel):
         else:
             part.state = PartState.RECTIFICATION_REQUIRED
         assert isinstance(action, Approve | Deny | RequireRectification | DeemedApproval)
-        part.decision, part.decided_at = action, at
+        part.decision, part.decided_at = action, when.stated
         if part.pending_extension:
-            part.pending_extension.approved, part.pending_extension.decided_at = False, at  # moot once decided
+            part.pending_extension.approved, part.pending_extension.decided_at = False, when.stated  # moot once decided
         if all(p.state in DECIDED for p in self.parts):
-            self.state, self.concluded_at = CaseState.CONCLUDED, at
+            self.state, self.concluded_at = CaseState.CONCLUDED, when.at
             self.outcome = conclude([p.state for p in self.parts])
-            return [self._concluded(at)]
+            return [self._concluded(when.at)]
         return []
 
     def _concluded(self, at: datetime) -> CaseConcluded:
@@ -321,7 +339,7 @@ class JointCase(BaseModel):
             concluded_at=at,
         )
 
-    def _suspend(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _suspend(self, part: Part, _staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         self._require_handling(part)
         assert isinstance(action, Suspend)
         require(
@@ -336,28 +354,28 @@ class JointCase(BaseModel):
                 kind=action.suspension_kind,
                 reason=action.reason,
                 applicant_notified_on=action.applicant_notified_on,
-                started_at=at,
+                started_at=when.stated,
             )
         )
         return []
 
-    def _resume(self, part: Part, _staff: str, _action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _resume(self, part: Part, _staff: str, _action: DepartmentAction, when: Moment) -> list[EventData]:
         require(part.state is PartState.SUSPENDED, "本部门办理未中止 (the part is not suspended)")
         part.state = PartState.HANDLING
-        part.suspensions[-1].ended_at = at
+        part.suspensions[-1].ended_at = when.stated
         return []
 
-    def _request_extension(self, part: Part, staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _request_extension(self, part: Part, staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         require(
             self.state is CaseState.HANDLING and part.state in (PartState.HANDLING, PartState.SUSPENDED),
             "只有办理中的事项可以申请延期 (only a part being handled can be extended)",
         )
         require(part.pending_extension is None, "已有待批准的延期申请 (an extension is already awaiting approval)")
         assert isinstance(action, RequestExtension)
-        part.extensions.append(Extension(days=action.days, reason=action.reason, requested_by=staff, requested_at=at))
+        part.extensions.append(Extension(days=action.days, reason=action.reason, requested_by=staff, requested_at=when.stated))
         return []
 
-    def _decide_extension(self, part: Part, _staff: str, action: DepartmentAction, at: datetime) -> list[EventData]:
+    def _decide_extension(self, part: Part, _staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         pending = part.pending_extension
         require(pending is not None, "没有待批准的延期申请 (no extension is awaiting a decision)")
         assert isinstance(action, DecideExtension)
@@ -367,7 +385,7 @@ class JointCase(BaseModel):
             "延期须经具名的部门负责人批准 (an extension needs a named department head)",
             RefusalRule.INCOMPLETE,
         )
-        pending.approved, pending.decided_at = action.approved, at
+        pending.approved, pending.decided_at = action.approved, when.stated
         pending.approver_name, pending.approver_title = action.approver_name, action.approver_title
         return []
 

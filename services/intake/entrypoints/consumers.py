@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.act import CaseActions, Proof
 from shared.contracts import DeemedApprovalIssued, DepartmentActed
 from shared.messaging.consumer import Apply, Delivery, expect
-from shared.signing import KeyRegistry
+from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
 
 
@@ -25,8 +25,11 @@ def handlers(
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
             """What this department's system did: steps on its parts of the cases."""
             acted = expect(DepartmentActed, deliveries)
-            unsigned = [signatures.refusal(d.record.value, department) for d in deliveries] if signatures else None
-            await actions.record(session, acted, sender=department, unsigned=unsigned)
+            proofs = [
+                Proof(signed_event(d.record.value), signatures.refusal(d.record.value, department) if signatures else None)
+                for d in deliveries
+            ]
+            await actions.record(session, acted, sender=department, proofs=proofs)
 
         return apply
 

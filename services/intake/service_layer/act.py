@@ -8,7 +8,9 @@ supervision sees it; over HTTP it becomes a 409 with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,25 +130,29 @@ class CaseActions:
         raise AssertionError("unreachable")
 
     async def record(
-        self, session: AsyncSession, actions: list[DepartmentActed], sender: str | None, unsigned: list[str | None] | None = None
+        self, session: AsyncSession, actions: list[DepartmentActed], sender: str | None, proofs: list[Proof] | None = None
     ) -> None:
         """Department actions that arrived through Kafka, in the consumer's transaction: from the
         `sender` department's own topic, or (sender None) supervision's deemed approvals. An action
         that names another department than its topic proves, or a deemed approval a department sent,
-        is refused as impersonation and changes nothing; so is one whose signature `unsigned` says is
-        missing or wrong, where the center requires signatures."""
+        is refused as impersonation and changes nothing; so is one whose proof says its signature is
+        missing or wrong, where the center requires signatures. What the department stated (its time,
+        its signed event) is kept with what it did."""
         book = CaseBook(session, self.outbox)
         await book.load(list({a.case_id for a in actions}))
         now = self.clock.now()
         for n, acted in enumerate(actions):
+            proof = proofs[n] if proofs else Proof()
             if sender is not None and (forged := impersonation(acted, sender)):
                 # the sender is told on its own feedback topic, whichever department it named
                 book.publish([refusal_of(acted, forged, RefusalRule.IMPERSONATION, now, department=sender)])
                 continue
-            if unsigned and (why := unsigned[n]):
-                book.publish([refusal_of(acted, why, RefusalRule.UNSIGNED, now, department=sender)])
+            if proof.refusal:
+                book.publish([refusal_of(acted, proof.refusal, RefusalRule.UNSIGNED, now, department=sender)])
                 continue
-            step = department_step(acted.department, acted.staff_id, acted.action, acted.work_order_id)
+            step = department_step(
+                acted.department, acted.staff_id, acted.action, acted.work_order_id, acted.acted_at, proof.signed_event
+            )
             refusal: dict[str, object] = dict(
                 department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id, action=acted.action
             )
@@ -181,15 +187,35 @@ def refusal_of(
     )
 
 
-def department_step(department: str, staff_id: str, action: DepartmentAction, work_order_id: str | None) -> CaseStep:
-    """A department's action on its part, named by its work order when the department gave one."""
+@dataclass(frozen=True)
+class Proof:
+    """What an action's signature says: the event as the department sent it, when it carries a signature
+    (kept with the record), and why the signature is not accepted, where the center requires one."""
+
+    signed_event: dict[str, Any] | None = None
+    refusal: str | None = None
+
+
+def department_step(
+    department: str,
+    staff_id: str,
+    action: DepartmentAction,
+    work_order_id: str | None,
+    acted_at: datetime | None = None,
+    signed_event: dict[str, Any] | None = None,
+) -> CaseStep:
+    """A department's action on its part, named by its work order when the department gave one, at the
+    time the department stated (else when Lianban takes it)."""
 
     def step(case: JointCase, at: datetime) -> list[EventData]:
         if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
             raise Refused(
                 f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)", RefusalRule.NO_WORK_ORDER
             )
-        return case.act(department, staff_id, action, at)
+        recorded, *follow_up = case.act(department, staff_id, action, at, acted_at)
+        if signed_event is not None:
+            recorded = recorded.model_copy(update={"signed_event": signed_event})
+        return [recorded, *follow_up]
 
     return step
 

@@ -59,7 +59,8 @@ class PartClock(Base):
     ladder_round: Mapped[int] = mapped_column(Integer, default=1)  # +1 per approved extension: a fresh ladder
     pending_extension_days: Mapped[int] = mapped_column(Integer, default=0)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # the department's signed time
+    decision_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     last_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     urges: Mapped[list[str]] = mapped_column(JSON, default=list)  # unanswered urges (ISO times)
     urge_count: Mapped[int] = mapped_column(Integer, default=0)  # every urge, answered or not

@@ -15,6 +15,7 @@ class Violation(StrEnum):
     NO_WORK_ORDER = "no_work_order"  # 无工单办理
     IMPERSONATION = "impersonation"  # 冒用其他部门名义或伪造超时默许
     UNSIGNED = "unsigned"  # 办理决定未签名或签名无效
+    DOUBTFUL_TIME = "doubtful_time"  # 签署时间异常（晚于接收或早于接收过久）
 
 
 TEXT = {
@@ -25,6 +26,7 @@ TEXT = {
     Violation.NO_WORK_ORDER: "无工单部门办理案件",
     Violation.IMPERSONATION: "冒用其他部门名义办理或伪造超时默许",
     Violation.UNSIGNED: "办理消息未经登记密钥签名或签名后被改动",
+    Violation.DOUBTFUL_TIME: "部门签署的办理时间存疑",
 }
 
 

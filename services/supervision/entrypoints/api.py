@@ -18,6 +18,7 @@ from sqlalchemy import select
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.chain import GENESIS
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
+from services.supervision.domain.signatures import key_ids
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
@@ -28,6 +29,7 @@ from shared.contracts import AlertKind
 from shared.db import SessionFactory
 from shared.identity import Access, Principal, Role, not_found
 from shared.personal_data import masked
+from shared.signing import KeyRegistry, b64
 from shared.workdays import WorkingCalendar
 
 Limit = Annotated[int, Query(ge=1, le=5000, description="How many rows at most.")]
@@ -43,7 +45,9 @@ class PartDeadline(BaseModel):
     deadline: datetime | None
     suspended_days: int
     extension_days: int
-    decided_at: datetime | None
+    decided_at: datetime | None = Field(description="The decision's signed time, as the department stated it (counted).")
+    decision_received_at: datetime | None = Field(description="When Lianban received the decision.")
+    decision_transit_seconds: float | None = Field(description="From the signed time to the receipt (a ferry: days).")
     urge_count: int
     state: ClockState
     state_text: str
@@ -103,13 +107,26 @@ class EvidenceEntry(BaseModel):
     ledger_hash: str
 
 
+class RegisteredKey(BaseModel):
+    """A department's public key as the center registered it: what a signed entry's `lbsigkey` names."""
+
+    key_id: str
+    department: str
+    algorithm: str
+    public_key: str = Field(description="The raw public key, base64url without padding (Ed25519: 32 bytes).")
+
+
 class Evidence(BaseModel):
     """A case's record as a third party verifies it offline: each entry's SHA-256 over its canonical JSON
-    and the one before it, and each entry's link in the center's ledger."""
+    and the one before it, each entry's link in the center's ledger, and each department's signature
+    over the action an entry records, with the keys they were made with."""
 
     case_id: str
     algorithm: str = "sha256"
     procedure: str = "docs/evidence.md"
+    keys: list[RegisteredKey] = Field(
+        description="The registered keys the case's signed actions name; compare them with the center's published registry."
+    )
     entries: list[EvidenceEntry]
     unsealed: int = Field(description="Entries of the case written but not sealed yet (sealed within seconds).")
     ledger_head_position: int
@@ -149,7 +166,9 @@ def router(
     after_commit: Callable[[], None],
     calendar: WorkingCalendar,
     access: Access,
+    registry: KeyRegistry | None = None,
 ) -> APIRouter:
+    """`registry`: the center's key registry, whose keys the evidence export gives beside the signatures."""
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
     reader = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW))
     reader_or_department = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.DEPARTMENT))
@@ -170,8 +189,11 @@ def router(
         state = clock_state(
             part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now, part.calendar_error
         )
+        received, decided = part.decision_received_at, part.decided_at
+        transit = (received - decided).total_seconds() if received and decided else None
         return PartDeadline(
             **{k: getattr(part, k) for k in PartDeadline.model_fields if hasattr(part, k)},
+            decision_transit_seconds=transit,
             state=state,
             state_text=STATE_TEXT[state],
         )
@@ -210,8 +232,14 @@ def router(
             record = await sealed_record(session, case_id)
         if not record.links and not record.unsealed:
             raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
+        used = key_ids([link.fields for link in record.links])
         return Evidence(
             case_id=case_id,
+            keys=[
+                RegisteredKey(key_id=k.key_id, department=k.department, algorithm=k.algorithm, public_key=b64(k.key))
+                for key_id in sorted(used)
+                if registry and (k := registry.keys.get(key_id))
+            ],
             entries=[
                 EvidenceEntry(
                     **link.fields,

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import TimelineEntry
 from services.supervision.domain.chain import GENESIS, Link, broken_links, entry_hash, instant, ledger_hash
+from services.supervision.domain.signatures import signature_problem, signed_event
 from shared.db import SessionFactory
+from shared.signing import KeyRegistry
 from shared.wakeup import woken_or_idle
 
 log = logging.getLogger(__name__)
@@ -158,8 +160,22 @@ async def sealed_record(session: AsyncSession, case_id: str) -> SealedRecord:
     return SealedRecord(links, previous, int(unsealed or 0), await _ledger_head(session))
 
 
-async def audit(sessions: SessionFactory, chunk: int = 1000) -> tuple[int, int, list[str]]:
-    """(entries sealed, entries waiting to be sealed, every broken link), the whole ledger read in order."""
+@dataclass(frozen=True)
+class AuditReport:
+    sealed: int
+    waiting: int  # written, not sealed yet: counted, not judged
+    problems: list[str]  # every broken link and every signature that does not hold, in ledger order
+    signed: int  # entries carrying a department's signed action
+    signatures_checked: bool  # False: no key registry to check them against
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+async def audit(sessions: SessionFactory, registry: KeyRegistry | None = None, chunk: int = 1000) -> AuditReport:
+    """The whole ledger read in order: its chains recomputed and, given the center's key registry, every
+    signed entry's signature checked again."""
     async with sessions() as session:
         waiting = await session.scalar(select(func.count()).where(TimelineEntry.ledger_position.is_(None)))
         stream = await session.stream_scalars(
@@ -167,4 +183,8 @@ async def audit(sessions: SessionFactory, chunk: int = 1000) -> tuple[int, int, 
             execution_options={"yield_per": chunk},
         )
         links = [link_of(entry) async for entry in stream]
-    return len(links), int(waiting or 0), broken_links(links)
+    problems = broken_links(links)
+    signed = [link for link in links if signed_event(link.fields) is not None]
+    if registry is not None:
+        problems += [p for link in signed if (p := signature_problem(link.fields, registry))]
+    return AuditReport(len(links), int(waiting or 0), problems, len(signed), registry is not None)

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
+from services.supervision.domain.stated_time import TimeTrust, stated_time
 from services.supervision.domain.violations import TEXT, Violation, from_refusal
 from services.supervision.service_layer.clocks import Clocks
 from shared.contracts import (
@@ -44,8 +45,8 @@ class Batch:
 
 
 class Watcher:
-    def __init__(self, clocks: Clocks) -> None:
-        self.clocks = clocks
+    def __init__(self, clocks: Clocks, trust: TimeTrust | None = None) -> None:
+        self.clocks, self.trust = clocks, trust or TimeTrust()
         self.handlers: dict[type[EventData], Callable[[Batch, Delivery, Any], None]] = {
             CaseSubmitted: self._submitted,
             CaseAccepted: self._case_accepted,
@@ -98,11 +99,18 @@ class Watcher:
             )
         twins.add(case.case_id)
 
-    def _part_acted(self, batch: Batch, _d: Delivery, event: PartActionRecorded) -> None:
+    def _part_acted(self, batch: Batch, d: Delivery, event: PartActionRecorded) -> None:
         part = batch.parts.get(event.work_order_id)
         if part is None:
             return
-        self._acted(part, event)
+        at = event.acted_at  # supervision's own acts (deemed approvals) keep supervision's time
+        if event.staff_id != SUPERVISION:
+            stated = stated_time(event, self.trust)
+            at = stated.counted
+            if stated.doubt:
+                kind, detail = Violation.DOUBTFUL_TIME, f"{TEXT[Violation.DOUBTFUL_TIME]}：{stated.doubt}"
+                _violation(batch.session, kind, event.case_id, event.department, d.event.id, detail, stated.received)
+        self._acted(part, event, at)
         owner = batch.cases.get(event.case_id)
         if owner is not None and owner.deadline is not None and part.deadline is not None:
             owner.deadline = max(owner.deadline, part.deadline)  # the case waits for its latest part
@@ -137,14 +145,15 @@ class Watcher:
             part.deemed = False
             part.next_check_at = self.clocks.calendar.shift(refused.refused_at, self.clocks.policy.urge_every_days)
 
-    def _acted(self, part: PartClock, event: PartActionRecorded) -> None:
+    def _acted(self, part: PartClock, event: PartActionRecorded, at: datetime) -> None:
+        """The part's clock after a department's action, counted from `at`, the time the department stated."""
         kind = event.action.kind
         if event.staff_id != SUPERVISION and (kind in DECISIONS or kind == "suspend"):
-            part.last_answer_at, part.urges = event.acted_at, []  # the department answered the urging
+            part.last_answer_at, part.urges = at, []  # the department answered the urging
         if kind == "suspend":
-            self.clocks.suspend(part, event.acted_at)
+            self.clocks.suspend(part, at)
         elif kind == "resume":
-            self.clocks.resume(part, event.acted_at)
+            self.clocks.resume(part, at)
         elif isinstance(event.action, RequestExtension):
             part.pending_extension_days = event.action.days
         elif isinstance(event.action, DecideExtension):
@@ -152,7 +161,7 @@ class Watcher:
                 self.clocks.extend(part, part.pending_extension_days)
             part.pending_extension_days = 0
         elif kind in DECISIONS and part.decided_at is None:
-            part.decided_at, part.next_check_at = event.acted_at, None
+            part.decided_at, part.decision_received_at, part.next_check_at = at, event.received_at or at, None
             part.deemed = kind == "deemed_approve"
 
 
@@ -248,11 +257,7 @@ def summary(data: EventData) -> dict[str, Any]:
     if isinstance(data, CaseSubmitted):
         return {"matter_code": data.matter_code, "parts": [p.department for p in data.parts], "staff_id": data.staff_id}
     if isinstance(data, PartActionRecorded):
-        return {
-            "staff_id": data.staff_id,
-            "action": data.action.model_dump(mode="json"),
-            "part_state": data.part_state,
-            "case_state": data.case_state,
-        }
+        shown = data.model_dump(mode="json", exclude={"case_id", "work_order_id", "department", "signed_event"})
+        return shown | ({"signed_event": data.signed_event} if data.signed_event else {})
     dumped = data.model_dump(mode="json", exclude={"applicant", "materials", "parts", "notice", "message"})
     return {k: v for k, v in dumped.items() if k != "case_id"}
