@@ -36,8 +36,8 @@ def bearer(role: Role, subject: str | None = None, **claims: Any) -> dict[str, s
 
 class AsStaff(httpx.Auth):
     """Each request with the token of the staff who would send it: a department's staff on its work
-    queue, the department `acknowledging` on an acknowledgement, an administrator on the clock, window
-    staff elsewhere. A request that already carries an Authorization header keeps it."""
+    queue, the department `acknowledging` on an acknowledgement, an administrator on the clock, a
+    supervisor on the evidence export, window staff elsewhere. A request that already carries an Authorization header keeps it."""
 
     def __init__(self, issuer: DevIssuer = ISSUER, center: str = CENTER, acknowledging: str = "fire") -> None:
         self.issuer, self.center, self.acknowledging = issuer, center, acknowledging
@@ -54,6 +54,8 @@ class AsStaff(httpx.Auth):
             return self.bearer(Role.DEPARTMENT, f"{self.acknowledging}-01", department=self.acknowledging)
         if path == "/api/v1/supervision/clock" and method == "POST":
             return self.bearer(Role.ADMIN)
+        if path.endswith("/evidence"):
+            return self.bearer(Role.SUPERVISOR, "SV-01")
         return self.bearer(Role.WINDOW, "S-0107")
 
     def bearer(self, role: Role, subject: str | None = None, **claims: Any) -> dict[str, str]:

@@ -4,7 +4,7 @@ and a second application after rectification linked to the first."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.adapters.orm import SCHEMA, CaseRecord
+from services.intake.domain.replay import ReplayError, replay
 from services.intake.service_layer.act import HTTP_ACTIONS, ActionNotAllowed, CaseActions, Proof
 from services.intake.service_layer.idempotency import IdempotencyConflict
 from services.intake.service_layer.submit import SubmitCase
@@ -22,15 +23,23 @@ from shared.contracts import (
     CaseState,
     CaseSubmitted,
     CloudEvent,
+    DecideExtension,
     DeemedApproval,
     PartActionRecorded,
     PartState,
     RefusalRule,
     Refuse,
+    RequestExtension,
+    RequestSupplement,
     RequireRectification,
+    Resume,
+    SupplementItem,
+    Suspend,
+    SuspensionKind,
 )
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.messaging.processed import mark_processed
+from shared.personal_data import query_code_digest
 from shared.signing import signed_event
 from shared.topics import Topics
 from tests.builders import CATALOG, acted, application
@@ -210,3 +219,51 @@ async def test_a_decision_keeps_the_time_the_department_signed_and_its_signed_ev
     assert recorded.received_at is not None
     assert timedelta(hours=3) <= recorded.received_at - recorded.acted_at < timedelta(hours=3, minutes=1)
     assert recorded.signed_event == json.loads(raw)
+
+
+async def test_replaying_a_cases_published_events_gives_the_state_intake_stored(desk) -> None:  # type: ignore[no-untyped-def]
+    """The events are the whole record: a supplement round, a suspension, an extension, decisions at the
+    departments' signed times, delivery and evaluation, replayed through the rules, give the stored case."""
+    submit, actions = desk
+    case_id = (await submit(application(), None)).case.case_id
+    missing = RequestSupplement(items=[SupplementItem(material="场所消防安全制度", reason="缺少疏散预案章节")])
+    await actions.department_acts(case_id, "fire", "F-01", missing)
+    for dept in ("market", "tax"):
+        await actions.department_acts(case_id, dept, f"{dept}-01", Accept())
+    await actions.supplement(case_id, {"fire": {"场所消防安全制度": "doc://fire/2"}}, "S-0107")
+    await actions.department_acts(case_id, "fire", "F-01", Accept())
+    signed_at = datetime.now(UTC) - timedelta(minutes=30)
+    on_the_way = [
+        acted(
+            case_id,
+            "fire",
+            Suspend(suspension_kind=SuspensionKind.INSPECTION_TESTING, applicant_notified_on=date(2026, 11, 30)),
+            at=signed_at,
+        ),
+        acted(case_id, "fire", Resume(), at=signed_at + timedelta(minutes=5)),
+        acted(case_id, "market", RequestExtension(days=5, reason="需现场核查"), at=signed_at),
+        acted(case_id, "market", DecideExtension(approved=True, approver_name="王局", approver_title="局长"), at=signed_at),
+    ]
+    for action in on_the_way:
+        async with actions.sessions() as session, session.begin():
+            await actions.record(session, [action], sender=action.department)
+    for dept in DEPARTMENTS:
+        decision = acted(case_id, dept, Approve(document_number=f"{dept}-2026-1"), at=signed_at + timedelta(minutes=10))
+        async with actions.sessions() as session, session.begin():
+            await actions.record(session, [decision], sender=dept)
+    await actions.deliver(case_id, "窗口领取", "S-0107")
+    await actions.evaluate(case_id, 5, None)
+
+    async with actions.sessions() as session:
+        rows = await session.scalars(select(OutboxRow).order_by(OutboxRow.id))
+        published = [e.payload() for e in map(CloudEvent.from_bytes, (r.payload for r in rows)) if e.subject == case_id]
+    stored = await actions.read(case_id)
+    assert stored is not None
+    assert stored.state is CaseState.CONCLUDED
+    assert stored.evaluation is not None
+    replayed = replay(published)
+    assert replayed.model_dump(exclude={"query_code"}) == stored.model_dump(exclude={"query_code"})
+    opened = next(e for e in published if isinstance(e, CaseSubmitted))
+    assert opened.query_code_sha256 == query_code_digest(case_id, stored.query_code)  # the code itself never travels
+    with pytest.raises(ReplayError, match="refused on replay"):  # an event the record cannot have held
+        replay([*published, published[-1]])

@@ -1,34 +1,39 @@
 """Supervision's record holds up in an audit: every timeline entry is sealed into its case's hash chain
 and the center's ledger; a row changed or a case deleted behind the database's back is found by
-`lianban audit verify`; a case's exported evidence verifies offline by the documented procedure
-(docs/evidence.md), here written out again with nothing but hashlib and json."""
+`lianban audit verify`; a case's exported evidence, hashes and signatures, verifies offline by the
+documented procedure (docs/evidence.md, written out again in tests/offline_evidence.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from services.supervision.adapters.orm import SCHEMA, TimelineEntry
 from services.supervision.entrypoints import api as supervision_api
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.seal import Sealer, audit
 from shared.clock import SYSTEM_CLOCK
+from shared.contracts import Approve, CloudEvent
 from shared.db import SessionFactory
 from shared.identity import Role
 from shared.messaging.outbox import Outbox
+from shared.signing import KeyRegistry
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
+from tests import builders
 from tests.builders import T0
 from tests.identity import access, bearer
+from tests.integration.supervision_world import accepted, acted, cst, submitted, world
+from tests.keys import department_keys
+from tests.offline_evidence import verify_chain_offline, verify_signatures_offline
 from tests.servers import MakeSessions
 
 
@@ -117,39 +122,68 @@ async def test_lianban_audit_verify_says_intact_then_broken(make_sessions: MakeS
     assert broken.stdout.splitlines()[0] == "BROKEN LB1#2: changed after it was sealed (event LB1-e1)"
 
 
-def verify_offline(evidence: dict[str, Any]) -> list[str]:
-    """docs/evidence.md, step by step, with nothing from Lianban."""
-    problems, previous = [], "0" * 64
-    for number, entry in enumerate(evidence["entries"], 1):
-        covered = {k: entry[k] for k in ("case_id", "sequence", "event_id", "event_type", "occurred_at", "department", "summary")}
-        covered["previous_hash"] = entry["previous_hash"]
-        text = json.dumps(covered, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        if entry["sequence"] != number or entry["previous_hash"] != previous:
-            problems.append(f"entry {number} does not follow the one before")
-        if hashlib.sha256(text.encode()).hexdigest() != entry["entry_hash"]:
-            problems.append(f"entry {number} does not hash to its entry_hash")
-        if hashlib.sha256((entry["ledger_previous"] + entry["entry_hash"]).encode()).hexdigest() != entry["ledger_hash"]:
-            problems.append(f"entry {number} is not linked into the ledger")
-        previous = entry["entry_hash"]
-    return problems
+async def export(
+    sessions: SessionFactory, case_id: str, registry: KeyRegistry | None = None, role: Role = Role.SUPERVISOR
+) -> httpx.Response:
+    """GET the case's evidence from supervision's API, as `role`."""
+    app = FastAPI()
+    desk = AlertDesk(Outbox("/test/supervision", Topics("test")))
+    app.include_router(supervision_api.router(sessions, SYSTEM_CLOCK, desk, lambda: None, WorkingCalendar(), access(), registry))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get(f"/api/v1/supervision/cases/{case_id}/evidence", headers=bearer(role))
 
 
 async def test_an_exported_case_verifies_offline_and_an_altered_export_does_not(make_sessions: MakeSessions) -> None:
     sessions = await sealed(make_sessions, {"LB1": 4, "LB2": 2})
-    app = FastAPI()
-    desk = AlertDesk(Outbox("/test/supervision", Topics("test")))
-    app.include_router(supervision_api.router(sessions, SYSTEM_CLOCK, desk, lambda: None, WorkingCalendar(), access()))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/api/v1/supervision/cases/LB1/evidence", headers=bearer(Role.SUPERVISOR))
-        refused = await client.get("/api/v1/supervision/cases/LB1/evidence", headers=bearer(Role.WINDOW))
-    assert refused.status_code == 403
+    response = await export(sessions, "LB1")
+    assert (await export(sessions, "LB1", role=Role.WINDOW)).status_code == 403
     assert response.status_code == 200, response.text
     evidence = response.json()
     assert [e["sequence"] for e in evidence["entries"]] == [1, 2, 3, 4]
     assert evidence["ledger_head_position"] == 6
-    assert verify_offline(evidence) == []
+    assert verify_chain_offline(evidence) == []
     size = len(response.content)
     assert size < 10_000, size
     evidence["entries"][1]["summary"]["staff_id"] = "SOMEONE-ELSE"
-    assert verify_offline(evidence) == ["entry 2 does not hash to its entry_hash"]
+    assert verify_chain_offline(evidence) == ["entry 2 does not hash to its entry_hash"]
+
+
+async def test_signed_decisions_verify_offline_and_audit_finds_a_record_rewritten_with_fresh_hashes(
+    make_sessions: MakeSessions, tmp_path: Path
+) -> None:
+    """Someone who can write the database changes a decision and recomputes every hash: the chains hold, the
+    department's signature does not."""
+    w = await world(make_sessions)
+    signers, registry = department_keys(tmp_path, "tax", "fire")
+    case = submitted("LB1", {"tax": 3, "fire": 3}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    for department, decision in (("tax", Approve(document_number="税-1")), ("fire", Approve(document_number="消-1"))):
+        sent = builders.acted("LB1", department, decision, staff_id="staff", at=cst(11, 24))
+        signed = json.loads(signers[department].sign(CloudEvent.wrap(sent, source=f"/{department}", subject="LB1").to_bytes()))
+        recorded = acted("LB1", department, decision, cst(11, 24)).model_copy(update={"signed_event": signed})
+        await w.feed(recorded.model_copy(update={"received_at": cst(11, 24, 9, 1)}))
+    while await Sealer(w.sessions).seal():
+        pass
+    report = await audit(w.sessions, registry)
+    assert (report.sealed, report.signed, report.problems) == (4, 2, [])
+
+    response = await export(w.sessions, "LB1", registry)
+    assert response.status_code == 200, response.text
+    evidence = response.json()
+    assert [k["key_id"] for k in evidence["keys"]] == ["fire-1", "tax-1"]
+    assert verify_chain_offline(evidence) == []
+    assert verify_signatures_offline(evidence) == []
+    forged = json.loads(json.dumps(evidence))
+    forged["entries"][2]["summary"]["action"]["document_number"] = "税-假"
+    assert verify_signatures_offline(forged) == ["entry 3 says other than the action its department signed"]
+
+    async with w.sessions() as session, session.begin():  # the rewrite: a changed decision, every hash recomputed
+        entry = await session.scalar(select(TimelineEntry).where(TimelineEntry.sequence == 3))
+        assert entry is not None
+        entry.summary = {**entry.summary, "action": {**entry.summary["action"], "document_number": "税-假"}}
+        await session.execute(update(TimelineEntry).values(sequence=None, ledger_position=None, ledger_hash=None))
+    while await Sealer(w.sessions).seal():
+        pass
+    assert (await audit(w.sessions)).problems == []  # the chains alone are fooled
+    assert (await audit(w.sessions, registry)).problems == ["LB1#3: says other than the signed action (action)"]

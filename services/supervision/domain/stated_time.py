@@ -37,8 +37,8 @@ def stated_time(event: PartActionRecorded, trust: TimeTrust) -> StatedTime:
     if stated - received > trust.tolerance:
         doubt = f"签署时间 {_text(stated)} 晚于接收时间 {_text(received)}（签署方时钟超前），按接收时间计"
     elif received - stated > trust.max_transit:
-        hours = (received - stated).total_seconds() / 3600
-        doubt = f"签署时间 {_text(stated)}，接收时间 {_text(received)}，传输用时 {hours:.1f} 小时，超过 {_hours(trust)} 小时的上限"
+        hours, limit = (received - stated).total_seconds() / 3600, _hours(trust)
+        doubt = f"签署时间 {_text(stated)}，接收时间 {_text(received)}，传输用时 {hours:.1f} 小时，超过 {limit} 小时的上限"
     return StatedTime(min(stated, received), received, doubt)
 
 
