@@ -31,7 +31,8 @@ from services.gateway.settings import GatewaySettings
 from services.intake.adapters.orm import SCHEMA as INTAKE
 from services.intake.settings import IntakeSettings
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION
-from services.supervision.service_layer.seal import audit
+from services.supervision.domain.chain import Anchor
+from services.supervision.service_layer.seal import audit, ledger_head
 from services.supervision.settings import SupervisionSettings
 from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
 from shared.db import make_engine, session_factory
@@ -79,8 +80,20 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="supervision's tamper-evident record").add_subparsers(
         required=True, metavar="ACTION"
     )
-    verify = audit.add_parser("verify", help="recompute every case's hash chain and the center's ledger (exit 1 if broken)")
-    verify.set_defaults(run=lambda a: sys.exit(asyncio.run(audit_verify())))
+    verify = audit.add_parser(
+        "verify", help="recompute every case's hash chain and the center's ledger, check every signature (exit 1 if broken)"
+    )
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        type=Anchor.parse,
+        default=[],
+        metavar="POSITION:HASH",
+        help="a ledger head copied out earlier (`lianban audit head`): the ledger must still hold it; repeatable",
+    )
+    verify.set_defaults(run=lambda a: sys.exit(asyncio.run(audit_verify(a.anchor))))
+    head = audit.add_parser("head", help="the ledger's head, POSITION:HASH, to keep outside the database as an anchor")
+    head.set_defaults(run=lambda a: print(asyncio.run(audit_head())))
 
     mint = commands.add_parser("token", help="a token from the development issuer of `make run` (not for production)")
     mint.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -178,24 +191,33 @@ def _local(moment: str | None) -> str:
     return f"{datetime.fromisoformat(moment).astimezone(CHINA):%Y-%m-%d %H:%M:%S}" if moment else "—"
 
 
-async def audit_verify() -> int:
-    """Read supervision's database as configured (LIANBAN_SUPERVISION_DATABASE_URL) and check its chains and,
-    with the center's key registry (LIANBAN_KEY_REGISTRY), every signature it keeps."""
+async def audit_verify(anchors: list[Anchor]) -> int:
+    """Read supervision's database as configured (LIANBAN_SUPERVISION_DATABASE_URL) and check its chains, the
+    anchors given and, with the center's key registry (LIANBAN_KEY_REGISTRY), every signature it keeps."""
     settings = SupervisionSettings()
     registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
     engine = make_engine(settings.database("supervision"))
     try:
-        report = await audit(session_factory(engine), registry)
+        report = await audit(session_factory(engine), registry, anchors)
     finally:
         await engine.dispose()
     for problem in report.problems:
         print(f"BROKEN {problem}")
     checked = "checked" if report.signatures_checked else "NOT checked (no LIANBAN_KEY_REGISTRY)"
-    print(f"{report.signed} signed actions, signatures {checked}")
+    print(f"{report.signed} signed actions, signatures {checked}; {len(anchors)} anchors checked")
     verdict = f"{len(report.problems)} problems" if report.problems else "intact"
     integrity = "校验通过" if report.intact else "受损"
     print(f"{report.sealed} entries sealed, {report.waiting} waiting to be sealed: {verdict} 完整性{integrity}")
     return 0 if report.intact else 1
+
+
+async def audit_head() -> str:
+    engine = make_engine(SupervisionSettings().database("supervision"))
+    try:
+        position, digest = await ledger_head(session_factory(engine))
+    finally:
+        await engine.dispose()
+    return f"{position}:{digest}"
 
 
 def token(role: str, subject: str | None, department: str | None, id_number: str | None, ttl: int) -> str:

@@ -17,9 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy import delete, select, update
 
 from services.supervision.adapters.orm import SCHEMA, TimelineEntry
+from services.supervision.domain.chain import Anchor
 from services.supervision.entrypoints import api as supervision_api
 from services.supervision.service_layer.alerts import AlertDesk
-from services.supervision.service_layer.seal import Sealer, audit
+from services.supervision.service_layer.seal import Sealer, audit, ledger_head
 from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Approve, CloudEvent
 from shared.db import SessionFactory
@@ -122,6 +123,29 @@ async def test_lianban_audit_verify_says_intact_then_broken(make_sessions: MakeS
     assert broken.stdout.splitlines()[0] == "BROKEN LB1#2: changed after it was sealed (event LB1-e1)"
 
 
+async def test_an_anchor_copied_out_finds_entries_cut_off_the_end(make_sessions: MakeSessions, database_url: str) -> None:
+    """The chains cannot see their own last entries removed; a head kept outside the database can."""
+    sessions = await sealed(make_sessions, {"LB1": 3, "LB2": 2})
+    env = {**os.environ, "LIANBAN_SUPERVISION_DATABASE_URL": database_url}
+
+    def lianban(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "deploy.cli", "audit", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    head = lianban("head").stdout.strip()
+    assert head.startswith("5:")
+    await write_timeline(sessions, {"LB3": 2})
+    await Sealer(sessions).seal()
+    assert lianban("verify", "--anchor", head).returncode == 0  # the ledger grew past the anchor: it still holds it
+    async with sessions() as session, session.begin():
+        await session.execute(delete(TimelineEntry).where(TimelineEntry.ledger_position >= 5))
+    assert lianban("verify").returncode == 0  # the chains alone are fooled: what is left links up
+    cut = lianban("verify", "--anchor", head)
+    assert cut.returncode == 1
+    assert cut.stdout.splitlines()[0] == "BROKEN anchor 5: the ledger ends at 4 (entries cut off its end)"
+    assert lianban("verify", "--anchor", "5:nonsense").returncode == 2  # a mistyped anchor is refused, not ignored
+
+
 async def export(
     sessions: SessionFactory, case_id: str, registry: KeyRegistry | None = None, role: Role = Role.SUPERVISOR
 ) -> httpx.Response:
@@ -178,6 +202,7 @@ async def test_signed_decisions_verify_offline_and_audit_finds_a_record_rewritte
     forged["entries"][2]["summary"]["action"]["document_number"] = "税-假"
     assert verify_signatures_offline(forged) == ["entry 3 says other than the action its department signed"]
 
+    anchor = Anchor(*await ledger_head(w.sessions))  # copied out of the database before the rewrite
     async with w.sessions() as session, session.begin():  # the rewrite: a changed decision, every hash recomputed
         entry = await session.scalar(select(TimelineEntry).where(TimelineEntry.sequence == 3))
         assert entry is not None
@@ -187,3 +212,6 @@ async def test_signed_decisions_verify_offline_and_audit_finds_a_record_rewritte
         pass
     assert (await audit(w.sessions)).problems == []  # the chains alone are fooled
     assert (await audit(w.sessions, registry)).problems == ["LB1#3: says other than the signed action (action)"]
+    assert (await audit(w.sessions, anchors=[anchor])).problems == [
+        "anchor 4: the ledger hash differs (the record up to it was rewritten)"
+    ]

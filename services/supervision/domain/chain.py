@@ -66,3 +66,33 @@ def broken_links(links: Iterable[Link]) -> list[str]:
         heads[case] = (link.fields["sequence"], link.entry_hash)
         position, previous_ledger = link.ledger_position, link.ledger_hash
     return problems
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The ledger's head as someone copied it out of the database at some time (`lianban audit head`): the
+    ledger must still reach that position with that hash."""
+
+    position: int
+    ledger_hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        position, _, digest = text.partition(":")
+        if not position.isdigit() or len(digest) != 64:
+            raise ValueError(f"an anchor is POSITION:LEDGER_HASH (64 hex digits), not {text!r}")
+        return cls(int(position), digest.lower())
+
+
+def anchor_problems(links: Iterable[Link], anchors: Iterable[Anchor]) -> list[str]:
+    """Where the ledger no longer holds an anchor: entries cut off its end, or the record before the
+    anchor rewritten (every hash recomputed by someone who could write the database)."""
+    at = {link.ledger_position: link.ledger_hash for link in links}
+    head = max(at, default=0)
+    problems = []
+    for anchor in anchors:
+        if anchor.position > head:
+            problems.append(f"anchor {anchor.position}: the ledger ends at {head} (entries cut off its end)")
+        elif at.get(anchor.position) != anchor.ledger_hash:
+            problems.append(f"anchor {anchor.position}: the ledger hash differs (the record up to it was rewritten)")
+    return problems

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import TimelineEntry
-from services.supervision.domain.chain import GENESIS, Link, broken_links, entry_hash, instant, ledger_hash
+from services.supervision.domain.chain import (
+    GENESIS,
+    Anchor,
+    Link,
+    anchor_problems,
+    broken_links,
+    entry_hash,
+    instant,
+    ledger_hash,
+)
 from services.supervision.domain.signatures import signature_problem, signed_event
 from shared.db import SessionFactory
 from shared.signing import KeyRegistry
@@ -103,6 +113,12 @@ async def _exclusive(session: AsyncSession) -> bool:
     return bool(await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({SEALER_LOCK})")))
 
 
+async def ledger_head(sessions: SessionFactory) -> tuple[int, str]:
+    """The ledger's last sealed position and hash: the anchor to copy out of the database."""
+    async with sessions() as session:
+        return await _ledger_head(session)
+
+
 async def _ledger_head(session: AsyncSession) -> tuple[int, str]:
     row = (
         await session.execute(
@@ -173,9 +189,11 @@ class AuditReport:
         return not self.problems
 
 
-async def audit(sessions: SessionFactory, registry: KeyRegistry | None = None, chunk: int = 1000) -> AuditReport:
-    """The whole ledger read in order: its chains recomputed and, given the center's key registry, every
-    signed entry's signature checked again."""
+async def audit(
+    sessions: SessionFactory, registry: KeyRegistry | None = None, anchors: Iterable[Anchor] = (), chunk: int = 1000
+) -> AuditReport:
+    """The whole ledger read in order: its chains recomputed, every anchor copied out earlier found again
+    and, given the center's key registry, every signed entry's signature checked again."""
     async with sessions() as session:
         waiting = await session.scalar(select(func.count()).where(TimelineEntry.ledger_position.is_(None)))
         stream = await session.stream_scalars(
@@ -183,7 +201,7 @@ async def audit(sessions: SessionFactory, registry: KeyRegistry | None = None, c
             execution_options={"yield_per": chunk},
         )
         links = [link_of(entry) async for entry in stream]
-    problems = broken_links(links)
+    problems = broken_links(links) + anchor_problems(links, anchors)
     signed = [link for link in links if signed_event(link.fields) is not None]
     if registry is not None:
         problems += [p for link in signed if (p := signature_problem(link.fields, registry))]
