@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka keycloak migrate
+.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka keycloak s3proxy migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,16 @@ keycloak: $(STAMP)  ## resolve, unpack and build Keycloak once (Maven Central, c
 run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
 	$(PY) -m deploy.run_local
 
-test: $(STAMP) $(NODE_TOOLS) kafka keycloak  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
+s3proxy: $(STAMP)  ## resolve S3Proxy's jars (Maven Central, cached): the S3-compatible store of the materials tests
+	$(PY) -m deploy.s3proxy_local fetch
+
+test: $(STAMP) $(NODE_TOOLS) kafka keycloak s3proxy  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
 
 migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)
 	$(PY) -m deploy.cli db upgrade
 
-test-fast: $(STAMP) $(NODE_TOOLS)  ## unit and database tests (SQLite and PostgreSQL), no broker
+test-fast: $(STAMP) $(NODE_TOOLS) s3proxy  ## unit and database tests (SQLite and PostgreSQL), no broker
 	$(PY) -m pytest -m "not e2e"
 
 lint: $(STAMP)  ## ruff (lint and format check) and mypy --strict, as the pre-commit hooks do

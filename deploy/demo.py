@@ -3,8 +3,10 @@ end-to-end tests and the benchmark."""
 
 from __future__ import annotations
 
+import struct
 import time
 import uuid
+import zlib
 from typing import Any
 
 import httpx
@@ -34,3 +36,25 @@ def wait_for_reply(gateway: str, case_id: str, credentials: dict[str, str], time
             return dict(response.json())
         time.sleep(0.2)
     raise TimeoutError(f"no unified reply for {case_id} within {timeout}s")
+
+
+# -- small real files, as a window scans them in ------------------------------------------------
+
+PDF_HEAD = b"%PDF-1.4\n"
+
+
+def sample_pdf(text: str, padding: int = 0) -> bytes:
+    """A one-page PDF whose content says `text`, padded (in a comment) to grow it."""
+    body = f"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n% {text}\n".encode()
+    return PDF_HEAD + body + b"%" + b"0" * padding + b"\n%%EOF\n"
+
+
+def sample_png(width: int = 2, height: int = 2) -> bytes:
+    """A tiny grey PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")

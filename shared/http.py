@@ -12,7 +12,12 @@ from shared.request_guard import RequestGuard
 
 
 def make_app(
-    title: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]], *, max_body_bytes: int
+    title: str,
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    *,
+    max_body_bytes: int,
+    streamed: tuple[str, ...] = (),
 ) -> FastAPI:
     """A FastAPI app whose lifespan starts and stops the service's runtime, with a health check, a
     limit on request bodies and a line per request naming who made it."""
@@ -24,7 +29,7 @@ def make_app(
         await stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
-    app.add_middleware(RequestGuard, max_bytes=max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=max_body_bytes, streamed=streamed)  # uploads: their own limit
     app.add_middleware(AccessLog)  # outermost: every request, refused or not, with its subject
 
     @app.get("/health", tags=["ops"])

@@ -1,6 +1,7 @@
 """What no request may carry, refused before any handler sees it: a body larger than the service
 allows (413, naming the limit; never read past it), and NUL characters, which PostgreSQL cannot
-store (422), in the path, the query or the body."""
+store (422), in the path, the query or the body. A file upload's path is left to its handler, which
+streams the body to storage under its own limit (shared/materials)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,15 @@ class RequestGuard:
     then handed to the app as if it came from the client: a refusal is this middleware's answer,
     never an error raised inside the framework's own body parsing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: tuple[str, ...] = ()) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope.get("path") in self.streamed and scope.get("method") in ("POST", "PUT"):
+            await self.app(scope, receive, send)  # a file upload: its handler streams it with its own limit
             return
         try:
             self._check_head(scope)

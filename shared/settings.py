@@ -48,6 +48,20 @@ class AuthSettings(BaseSettings):
     audience: str = Field("lianban", description="What every token's `aud` must contain.")
 
 
+class MaterialsSettings(BaseSettings):
+    """Where the center keeps material files (shared/materials): one store every service of the center uses."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANBAN_MATERIALS_", extra="ignore")
+
+    backend: Literal["filesystem", "s3"] = "filesystem"
+    root: Path = Field(DATA_DIR / "materials", description="The files (filesystem), and where uploads are staged (both).")
+    s3_endpoint: str = Field("", description="An S3-compatible endpoint (S3Proxy, MinIO, Ceph...); empty: AWS.")
+    s3_bucket: str = "lianban-materials"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+
+
 class ServiceSettings(BaseSettings):
     """What every service shares: its center, its broker, its own database."""
 
@@ -56,6 +70,7 @@ class ServiceSettings(BaseSettings):
     center: str = Field("demo", validation_alias="LIANBAN_CENTER", pattern=r"^[a-z0-9_-]+$")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    materials: MaterialsSettings = Field(default_factory=MaterialsSettings)
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 0

@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.catalog import Catalog
-from services.intake.entrypoints import catalog_api, consumers, department_api, errors, window_api
+from services.intake.entrypoints import catalog_api, consumers, department_api, errors, materials_api, window_api
 from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.materials import MaterialDesk
 from services.intake.service_layer.submit import SubmitCase
 from services.intake.settings import IntakeSettings
 from shared.http import make_app
 from shared.identity import TokenVerifier, access_for
+from shared.materials import open_store
 from shared.runtime import Runtime
 from shared.signing import KeyRegistry
 
@@ -35,9 +37,23 @@ def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None
     actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
     runtime.consume(consumers.handlers(topics, catalog.departments, actions, signatures(settings)))
     runtime.publishes_to(topics.case_events, *(t for d in catalog.departments for t in (topics.work(d), topics.feedback(d))))
-    app = make_app("Lianban intake 联办受理", runtime.start, runtime.stop, max_body_bytes=settings.max_body_bytes)
+    store = open_store(settings.materials)
+    desk = MaterialDesk(runtime.sessions, store, settings.upload_rules(), settings.case_materials_max_bytes)
+
+    async def start() -> None:
+        await store.start()
+        await runtime.start()
+
+    async def stop() -> None:
+        await runtime.stop()
+        await store.stop()
+
+    app = make_app(
+        "Lianban intake 联办受理", start, stop, max_body_bytes=settings.max_body_bytes, streamed=(materials_api.UPLOAD_PATH,)
+    )
     errors.install(app)
-    app.include_router(window_api.router(submit, actions, access))
+    app.include_router(window_api.router(submit, actions, desk, access))
+    app.include_router(materials_api.router(desk, actions, access))
     app.include_router(department_api.router(runtime.sessions, actions, access))
     app.include_router(catalog_api.router(catalog))
     app.state.runtime = runtime  # tests reach the wiring through it

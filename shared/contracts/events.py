@@ -47,6 +47,24 @@ class PartSummary(BaseModel):
     silence_means_yes: bool = Field(default=False, description="超时默许 may apply to this part.")
 
 
+class MaterialFile(BaseModel):
+    """A file the applicant brought, stored once by its SHA-256 (shared/materials): each version of each
+    material of a part. A supplement adds a version; none is overwritten."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(examples=["经营场所平面图"])
+    version: int = Field(default=1, ge=1, description="1, then 2, 3... as supplements bring the material again.")
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="The content's SHA-256: check the bytes you fetch against it.")
+    size: int = Field(ge=0, description="Bytes.")
+    media_type: str = Field(examples=["application/pdf"], description="As found in the content, not from the file's name.")
+    url: str = Field(
+        description="Where the department fetches it: relative to the center's intake address, with the department's "
+        "token (docs/integration.md, 'Materials').",
+        examples=["/api/v1/materials/9f86d0…?case_id=LB20261123A1B2C3D4E5F6"],
+    )
+
+
 class CaseSubmitted(EventData):
     """The lead window took a joint case; every department receives its part at once (抄告各方)."""
 
@@ -88,8 +106,12 @@ class WorkOrder(EventData):
     applicant: Applicant
     materials: dict[str, str] = Field(
         default_factory=dict,
-        description="Material name to a reference (file id or URL) the department can fetch.",
-        examples=[{"营业执照申请书": "doc://demo/0001"}],
+        description="Material name to its reference: `sha256:<hex>` for a file stored by the center (details in "
+        "material_files), else a reference the window was given (a link into another system).",
+        examples=[{"营业执照申请书": "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}],
+    )
+    material_files: list[MaterialFile] = Field(
+        default_factory=list, description="Every stored file of the part, every version, to fetch and check."
     )
     time_limit_days: int = Field(ge=0)
     pre_review_days: int = Field(ge=0)
@@ -108,6 +130,7 @@ class HandlingStarted(EventData):
     part_name: str
     applicant: Applicant
     materials: dict[str, str]
+    material_files: list[MaterialFile] = Field(default_factory=list)
     time_limit_days: int = Field(ge=0)
     accepted_at: datetime
 
@@ -236,6 +259,7 @@ class CaseSupplemented(EventData):
     case_id: str
     round: int
     materials: dict[str, dict[str, str]]
+    material_files: list[MaterialFile] = Field(default_factory=list, description="The stored files brought, as new versions.")
     staff_id: StaffId
     supplemented_at: datetime
 

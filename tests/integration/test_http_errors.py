@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +24,6 @@ from services.gateway.entrypoints import api as gateway_api
 from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import SCHEMA as INTAKE_SCHEMA
 from services.intake.adapters.orm import CaseRecord
-from services.intake.entrypoints import catalog_api, department_api, errors, window_api
-from services.intake.service_layer.act import CaseActions
-from services.intake.service_layer.submit import SubmitCase
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION_SCHEMA
 from services.supervision.adapters.orm import Alert, PartClock
 from services.supervision.entrypoints import api as supervision_api
@@ -36,8 +34,9 @@ from shared.identity import Role
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
-from tests.builders import CATALOG, T0, materials_for
-from tests.identity import AsStaff, access, bearer
+from tests.builders import T0, materials_for
+from tests.identity import access, bearer
+from tests.integration.intake_http import client_of, intake_app
 from tests.servers import MakeSessions
 
 Json = dict[str, Any]
@@ -45,26 +44,13 @@ NOBODY = "LBNOBODY"  # a case id nobody filed
 DEPARTMENTS = ["market", "fire", "tax"]  # the parts of JM-REST-001, in the catalog's order
 
 
-def client_of(app: FastAPI) -> httpx.AsyncClient:
-    """Every request with the token of the staff who would send it (see AsStaff)."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://test", auth=AsStaff())
-
-
 # -- intake ----------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-async def intake(make_sessions: MakeSessions) -> AsyncIterator[httpx.AsyncClient]:
+async def intake(make_sessions: MakeSessions, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """Intake as services/intake/bootstrap.py composes it, without Kafka."""
-    sessions = await make_sessions(INTAKE_SCHEMA)
-    outbox = Outbox("/test/intake", Topics("test"))
-    actions = CaseActions(sessions, outbox, lambda: None)
-    app = FastAPI()
-    errors.install(app)
-    app.include_router(window_api.router(SubmitCase(sessions, CATALOG, outbox, lambda: None), actions, access()))
-    app.include_router(department_api.router(sessions, actions, access()))
-    app.include_router(catalog_api.router(CATALOG))
+    app = await intake_app(await make_sessions(INTAKE_SCHEMA), tmp_path / "materials")
     async with client_of(app) as client:
         yield client
 

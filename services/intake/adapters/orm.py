@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -41,6 +41,32 @@ class PartRecord(Base):
     case_id: Mapped[str] = mapped_column(String(64), index=True)
     department: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(32))
+
+
+class MaterialRecord(Base):
+    """A file received at a window, by its SHA-256 (the bytes are in the material store)."""
+
+    __tablename__ = "materials"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MaterialRead(Base):
+    """Every read of a material: who, for which case, when (责任可溯)."""
+
+    __tablename__ = "material_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    reader: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 SCHEMA = Schema("intake", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.intake.domain.catalog import Catalog, JointMatter
 from services.intake.domain.lifecycle import JointCase
-from services.intake.domain.part import Part
+from services.intake.domain.part import FileFacts, Part
 from shared.contracts import Applicant
 
 
@@ -28,6 +28,7 @@ class Application:
     staff_id: str
     materials: dict[str, dict[str, str]]
     previous_case_id: str | None = None
+    files: FileFacts = field(default_factory=dict)  # the stored files the materials name (checked by the service layer)
 
 
 def open_case(
@@ -60,6 +61,8 @@ def open_case(
         )
         for m in matters
     ]
+    for part in parts:
+        part.take_files(case_id, part.materials, application.files)
     return JointCase(
         case_id=case_id,
         center=center,

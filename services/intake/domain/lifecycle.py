@@ -16,7 +16,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from services.intake.domain.part import DECIDED, Extension, Part, Suspension, require
+from services.intake.domain.part import DECIDED, Extension, FileFacts, Part, Suspension, require
 from shared.contracts import (
     STATE_TEXT,
     Applicant,
@@ -152,6 +152,7 @@ class JointCase(BaseModel):
             part_name=part.part_name,
             applicant=self.applicant.model_copy(update={"phone": None}),  # what the department needs, no more
             materials=part.materials,
+            material_files=part.files,
             time_limit_days=part.time_limit_days,
             pre_review_days=self.pre_review_days,
             issued_at=at,
@@ -270,6 +271,7 @@ class JointCase(BaseModel):
                 part_name=p.part_name,
                 applicant=self.applicant,
                 materials=p.materials,
+                material_files=p.files,
                 time_limit_days=p.time_limit_days,
                 accepted_at=at,
             )
@@ -391,8 +393,11 @@ class JointCase(BaseModel):
 
     # -- lead window actions ------------------------------------------------------------------
 
-    def supplement(self, materials: dict[str, dict[str, str]], staff_id: str, at: datetime) -> list[EventData]:
-        """The applicant brings what the one-time notice listed; the same case is pre-reviewed again."""
+    def supplement(
+        self, materials: dict[str, dict[str, str]], staff_id: str, at: datetime, known: FileFacts | None = None
+    ) -> list[EventData]:
+        """The applicant brings what the one-time notice listed; the same case is pre-reviewed again. A stored
+        file (`known` gives its size and type) is added as the next version of its material, never over one."""
         require(self.state is CaseState.AWAITING_SUPPLEMENT, "本案没有待补正的告知 (the case awaits no supplement)")
         asking = {p.department: p for p in self.parts if p.state is PartState.SUPPLEMENT_REQUESTED}
         strangers = sorted(set(materials) - set(asking))
@@ -403,8 +408,16 @@ class JointCase(BaseModel):
         require(not missing, f"补正材料不全：{'、'.join(missing)} (the supplement lacks these)", RefusalRule.INCOMPLETE)
         self.round += 1
         self.state = CaseState.PRE_REVIEW
+        brought = [f for d, part in asking.items() for f in part.take_files(self.case_id, materials[d], known or {})]
         events: list[EventData] = [
-            CaseSupplemented(case_id=self.case_id, round=self.round, materials=materials, staff_id=staff_id, supplemented_at=at)
+            CaseSupplemented(
+                case_id=self.case_id,
+                round=self.round,
+                materials=materials,
+                material_files=brought,
+                staff_id=staff_id,
+                supplemented_at=at,
+            )
         ]
         for department, part in asking.items():
             part.materials = {**part.materials, **materials[department]}

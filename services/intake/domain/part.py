@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
@@ -10,6 +11,7 @@ from shared.contracts import (
     Approve,
     DeemedApproval,
     Deny,
+    MaterialFile,
     Outcome,
     PartOutcome,
     PartState,
@@ -61,6 +63,20 @@ class Extension(BaseModel):
     decided_at: datetime | None = None
 
 
+FILE_REFERENCE = "sha256:"  # a material the center stores (shared/materials), as a case names it
+FileFacts = Mapping[str, tuple[int, str]]  # a stored file's SHA-256 to its size and media type
+
+
+def stored_file(reference: str) -> str | None:
+    """The SHA-256 a material's reference names, if it names a stored file."""
+    return reference.removeprefix(FILE_REFERENCE) if reference.startswith(FILE_REFERENCE) else None
+
+
+def material_url(sha256: str, case_id: str) -> str:
+    """Where the department fetches a file of its part, relative to the center's intake."""
+    return f"/api/v1/materials/{sha256}?case_id={case_id}"
+
+
 class Part(BaseModel):
     work_order_id: str
     department: str
@@ -70,6 +86,7 @@ class Part(BaseModel):
     time_limit_days: int
     silence_means_yes: bool = False
     materials: dict[str, str]
+    files: list[MaterialFile] = Field(default_factory=list)  # every version of every stored material, oldest first
     state: PartState = PartState.FORWARDED
     round: int = 1
     supplement_items: list[SupplementItem] = Field(default_factory=list)
@@ -78,6 +95,28 @@ class Part(BaseModel):
     decided_at: datetime | None = None
     suspensions: list[Suspension] = Field(default_factory=list)
     extensions: list[Extension] = Field(default_factory=list)
+
+    def take_files(self, case_id: str, materials: dict[str, str], known: FileFacts) -> list[MaterialFile]:
+        """The stored files among `materials`, each as the next version of its material; the new ones."""
+        taken = []
+        for name, reference in materials.items():
+            sha256 = stored_file(reference)
+            if sha256 is None:
+                continue
+            size, media_type = known[sha256]
+            version = 1 + sum(1 for f in self.files if f.name == name)
+            taken.append(
+                MaterialFile(
+                    name=name,
+                    version=version,
+                    sha256=sha256,
+                    size=size,
+                    media_type=media_type,
+                    url=material_url(sha256, case_id),
+                )
+            )
+        self.files += taken
+        return taken
 
     @property
     def pending_extension(self) -> Extension | None:

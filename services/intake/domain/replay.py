@@ -45,11 +45,13 @@ def step(case: JointCase | None, event: EventData) -> JointCase:
     if case is None:
         raise ReplayError(f"{type(event).__name__} before the case was submitted")
     if isinstance(event, WorkOrder) and event.round == 1:
-        case.part_of(event.department).materials = dict(event.materials)
+        part = case.part_of(event.department)
+        part.materials, part.files = dict(event.materials), list(event.material_files)
     elif isinstance(event, PartActionRecorded):
         case.act(event.department, event.staff_id, event.action, event.received_at or event.acted_at, event.acted_at)
     elif isinstance(event, CaseSupplemented):
-        case.supplement(event.materials, event.staff_id, event.supplemented_at)
+        known = {f.sha256: (f.size, f.media_type) for f in event.material_files}
+        case.supplement(event.materials, event.staff_id, event.supplemented_at, known)
     elif isinstance(event, DocumentsDelivered):
         case.deliver(event.method, event.staff_id, event.delivered_at)
     elif isinstance(event, CaseEvaluated):

@@ -11,6 +11,7 @@ from services.intake.domain.part import Refused
 from services.intake.service_layer.act import ActionNotAllowed, CaseNotFound
 from services.intake.service_layer.idempotency import IdempotencyConflict
 from services.intake.service_layer.submit import UnknownMatter
+from shared.materials.upload import UploadRefused
 
 
 def install(app: FastAPI) -> None:
@@ -40,6 +41,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConcurrentUpdate)
     async def busy(_r: Request, exc: ConcurrentUpdate) -> JSONResponse:
         return reply(409, f"办件 {exc} 正被同时修改，请重试 (changed concurrently; retry)")
+
+    @app.exception_handler(UploadRefused)
+    async def too_much(_r: Request, exc: UploadRefused) -> JSONResponse:
+        return reply(exc.status, exc.detail)
 
     @app.exception_handler(ApplicationInvalid)
     async def invalid(_r: Request, exc: ApplicationInvalid) -> JSONResponse:

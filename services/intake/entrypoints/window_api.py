@@ -10,13 +10,21 @@ from pydantic import BaseModel, Field
 from services.intake.domain.case import Application
 from services.intake.domain.lifecycle import JointCase
 from services.intake.service_layer.act import CaseActions, CaseNotFound
+from services.intake.service_layer.materials import MaterialDesk
 from services.intake.service_layer.submit import SubmitCase
 from shared.contracts import STATE_TEXT, Applicant, CaseEvaluated
 from shared.identity import Access, Principal, Role
 
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]  # a department, a matter, a case, a window
 MaterialName = Annotated[str, Field(min_length=1, max_length=100)]
-MaterialRef = Annotated[str, Field(min_length=1, max_length=2048, description="A reference the department can fetch.")]
+MaterialRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="`sha256:<hex>` for a file uploaded to POST /api/v1/materials, else a reference to another system.",
+    ),
+]
 Materials = Annotated[
     dict[Code, Annotated[dict[MaterialName, MaterialRef], Field(max_length=50)]],
     Field(
@@ -82,7 +90,7 @@ def case_out(case: JointCase) -> CaseOut:
     )
 
 
-def router(submit: SubmitCase, actions: CaseActions, access: Access) -> APIRouter:
+def router(submit: SubmitCase, actions: CaseActions, desk: MaterialDesk, access: Access) -> APIRouter:
     api = APIRouter(prefix="/api/v1/cases", tags=["lead window"])
     window = Depends(access.allow(Role.WINDOW))
     window_or_applicant = Depends(access.allow(Role.WINDOW, Role.APPLICANT))
@@ -106,7 +114,7 @@ def router(submit: SubmitCase, actions: CaseActions, access: Access) -> APIRoute
             body.materials,
             body.previous_case_id,
         )
-        result = await submit(application, idempotency_key)
+        result = await submit(await desk.checked(application), idempotency_key)
         if not result.created:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"/api/v1/cases/{result.case.case_id}"
@@ -123,7 +131,10 @@ def router(submit: SubmitCase, actions: CaseActions, access: Access) -> APIRoute
     @api.post("/{case_id}/supplement", response_model=CaseOut)
     async def supplement(case_id: str, body: SupplementIn, staff: Principal = window) -> CaseOut:
         """The applicant brings what the one-time notice listed; the departments that asked review again."""
-        return case_out(await actions.supplement(case_id, body.materials, staff.subject))
+        case = await actions.read(case_id)
+        held = sum({f.sha256: f.size for p in case.parts for f in p.files}.values()) if case else 0
+        known = await desk.facts(body.materials, already=held)
+        return case_out(await actions.supplement(case_id, body.materials, staff.subject, known))
 
     @api.post("/{case_id}/delivery", response_model=CaseOut)
     async def deliver(case_id: str, body: DeliveryIn, staff: Principal = window) -> CaseOut:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.domain.lifecycle import JointCase
-from services.intake.domain.part import Refused
+from services.intake.domain.part import FileFacts, Refused
 from services.intake.service_layer.idempotency import ActionKey, IdempotencyConflict
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
@@ -66,10 +66,12 @@ class CaseActions:
         async with self.sessions() as session:
             return await CaseBook(session, self.outbox).get(case_id)
 
-    async def supplement(self, case_id: str, materials: dict[str, dict[str, str]], staff_id: str) -> JointCase:
+    async def supplement(
+        self, case_id: str, materials: dict[str, dict[str, str]], staff_id: str, known: FileFacts | None = None
+    ) -> JointCase:
         return await self._run(
             case_id,
-            lambda c, at: c.supplement(materials, staff_id, at),
+            lambda c, at: c.supplement(materials, staff_id, at, known),
             refusal=dict(staff_id=staff_id, kind="supplement", detail={"materials": materials}),
         )
 

@@ -1,0 +1,116 @@
+"""Materials at intake: received once at the window, named by the cases that use them, read only by the
+departments whose parts list them (and the window), every read recorded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+
+from services.intake.adapters.orm import MaterialRead, MaterialRecord
+from services.intake.domain.case import Application, ApplicationInvalid
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import FILE_REFERENCE, FileFacts, stored_file
+from shared.clock import SYSTEM_CLOCK, Clock
+from shared.db import SessionFactory
+from shared.identity import Principal, Role
+from shared.materials import MaterialStore, StoredFile, UploadRules, receive
+from shared.materials.upload import UploadRefused
+
+SHA256 = re.compile("^[0-9a-f]{64}$")
+
+
+class NotReadable(LookupError):
+    """No such file among what this caller may read: answered as not found, whichever it is."""
+
+
+@dataclass
+class MaterialDesk:
+    sessions: SessionFactory
+    store: MaterialStore
+    rules: UploadRules
+    case_limit: int
+    clock: Clock = SYSTEM_CLOCK
+
+    async def upload(self, chunks: AsyncIterator[bytes], staff: Principal) -> StoredFile:
+        stored = await receive(chunks, self.store, self.rules)
+        async with self.sessions() as session, session.begin():
+            if await session.get(MaterialRecord, stored.sha256) is None:
+                session.add(
+                    MaterialRecord(
+                        sha256=stored.sha256,
+                        size=stored.size,
+                        media_type=stored.media_type,
+                        uploaded_by=staff.subject,
+                        uploaded_at=self.clock.now(),
+                    )
+                )
+        return stored
+
+    async def facts(self, materials: dict[str, dict[str, str]], already: int = 0) -> FileFacts:
+        """The stored files the materials name, each one checked to exist; every unknown one is a problem of
+        the application, named by its field; more than the case's limit in all (with the `already` bytes the
+        case holds) is refused (413)."""
+        named = {
+            (department, name): reference
+            for department, given in materials.items()
+            for name, reference in given.items()
+            if reference.startswith(FILE_REFERENCE)
+        }
+        wanted = {stored_file(r) or "" for r in named.values()}
+        async with self.sessions() as session:
+            rows = await session.scalars(select(MaterialRecord).where(MaterialRecord.sha256.in_(wanted)))
+            known = {r.sha256: (r.size, r.media_type) for r in rows}
+        problems = [
+            (f"materials.{department}.{name}", f"no uploaded file {reference} (upload it first: POST /api/v1/materials)")
+            for (department, name), reference in named.items()
+            if stored_file(reference) not in known
+        ]
+        if problems:
+            raise ApplicationInvalid(problems)
+        total = already + sum(size for size, _ in known.values())
+        if total > self.case_limit:
+            limit = self.case_limit
+            raise UploadRefused(
+                413, f"材料总量过大 the case's files come to {total} bytes, over the limit of {limit} bytes per case"
+            )
+        return known
+
+    async def checked(self, application: Application) -> Application:
+        """The application with the facts of the files it names."""
+        return replace(application, files=await self.facts(application.materials))
+
+    async def read(self, sha256: str, case: JointCase | None, reader: Principal) -> tuple[MaterialRecord, AsyncIterator[bytes]]:
+        """The file's facts and bytes, if the reader may read it in this case: a department only its own
+        part's files (every version), window staff and administrators any file of the case. The read is
+        recorded before the first byte leaves."""
+        if case is None or not SHA256.match(sha256) or not may_read(case, sha256, reader):
+            raise NotReadable(sha256)
+        async with self.sessions() as session, session.begin():
+            record = await session.get(MaterialRecord, sha256)
+            if record is None:
+                raise NotReadable(sha256)
+            session.add(
+                MaterialRead(
+                    sha256=sha256,
+                    case_id=case.case_id,
+                    reader=reader.subject,
+                    role=reader.role.value,
+                    department=reader.department,
+                    read_at=self.clock.now(),
+                )
+            )
+        chunks = self.store.read(sha256)
+        return record, chunks
+
+
+def may_read(case: JointCase, sha256: str, reader: Principal) -> bool:
+    if reader.center is not None and reader.center != case.center:
+        return False
+    if reader.role in (Role.WINDOW, Role.ADMIN):
+        return any(f.sha256 == sha256 for p in case.parts for f in p.files)
+    if reader.role is Role.DEPARTMENT:
+        return any(f.sha256 == sha256 for p in case.parts if p.department == reader.department for f in p.files)
+    return False
