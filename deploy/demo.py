@@ -11,19 +11,37 @@ from typing import Any
 
 import httpx
 
+RESTAURANT_MATERIALS = {
+    "market": {"食品经营许可申请书": "doc://demo/food-licence-form", "经营场所平面图": "doc://demo/floor-plan"},
+    "fire": {"消防安全检查申请表": "doc://demo/fire-form", "场所消防安全制度": "doc://demo/fire-rules"},
+    "tax": {"财务负责人信息": "doc://demo/finance-officer"},
+}
 
-def restaurant_case(applicant_id: str | None = None, name: str = "杭州味道餐饮管理有限公司") -> dict[str, Any]:
+
+def restaurant_case(
+    applicant_id: str | None = None, name: str = "杭州味道餐饮管理有限公司", materials: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The case's body; its materials are links into another system unless `materials` names uploaded files."""
     applicant_id = applicant_id or f"9133{uuid.uuid4().hex[:14].upper()}"
     return {
         "matter_code": "JM-REST-001",
         "applicant": {"kind": "enterprise", "name": name, "id_number": applicant_id, "phone": "0571-88880000"},
         "lead_window": {"department": "market", "window_id": "W-03"},
-        "materials": {
-            "market": {"食品经营许可申请书": "doc://demo/food-licence-form", "经营场所平面图": "doc://demo/floor-plan"},
-            "fire": {"消防安全检查申请表": "doc://demo/fire-form", "场所消防安全制度": "doc://demo/fire-rules"},
-            "tax": {"财务负责人信息": "doc://demo/finance-officer"},
-        },
+        "materials": materials or RESTAURANT_MATERIALS,
     }
+
+
+def upload_restaurant_files(intake: str, credentials: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Every material of the restaurant case as a small real file, uploaded at the window: the case's
+    materials naming them (`sha256:…`)."""
+    materials: dict[str, dict[str, str]] = {}
+    for department, named in RESTAURANT_MATERIALS.items():
+        for title in named:
+            content = sample_png() if title == "经营场所平面图" else sample_pdf(f"{department} {title} {uuid.uuid4()}")
+            response = httpx.post(f"{intake}/api/v1/materials", content=content, headers=credentials, timeout=30)
+            response.raise_for_status()
+            materials.setdefault(department, {})[title] = response.json()["reference"]
+    return materials
 
 
 def wait_for_reply(gateway: str, case_id: str, credentials: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:

@@ -188,7 +188,7 @@ class System:
                 Component(
                     f"simulator-{dept}",
                     "deploy.simulators",
-                    {"LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port)},
+                    {"LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port), **self._service_account()},
                     f"http://127.0.0.1:{sim_port}",
                 )
             )
@@ -200,6 +200,7 @@ class System:
                         "LIANBAN_ADAPTER_DEPARTMENT": dept,
                         "LIANBAN_ADAPTER_PORT": str(adapter_port),
                         "LIANBAN_ADAPTER_CONNECTOR_URL": f"http://127.0.0.1:{sim_port}",
+                        "LIANBAN_ADAPTER_INTAKE_URL": self.url("intake"),
                         "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}"),
                     },
                     f"http://127.0.0.1:{adapter_port}",
@@ -207,6 +208,11 @@ class System:
                 )
             )
         return plan
+
+    def _service_account(self) -> dict[str, str]:
+        """How a simulated department system gets its token to fetch its files: from the development issuer
+        (a real identity provider would give it a client of its own)."""
+        return {} if self.identity_provider else {"LIANBAN_DEV_ISSUER_DIR": str(self.issuer_path)}
 
     def _issuer(self) -> Component:
         return Component(
@@ -227,6 +233,7 @@ class System:
             "LIANBAN_CENTER": self.center,
             "LIANBAN_INSTANCE": component.name,  # one process each: static group members
             "LIANBAN_AUTH_ISSUER": self.auth_issuer,
+            "LIANBAN_MATERIALS_ROOT": str(self.workdir / "materials"),  # the center's files (or S3 given in env)
             **self._signing(component),
             **self.env,
             **component.env,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from deploy.demo import restaurant_case, wait_for_reply
+from deploy.demo import restaurant_case, upload_restaurant_files, wait_for_reply
 from deploy.kafka_local import KafkaAccess, LocalKafka, kafka_version
 from deploy.launcher import Databases, System, postgres_databases
 from deploy.postgres_local import LocalPostgres
@@ -90,15 +90,16 @@ def print_urls(system: System) -> None:
 
 def demo(system: System, ready: float) -> None:
     window = system.issuer.mint(Role.WINDOW, "S-0107", center=system.center)  # a clerk at the lead window
+    files = upload_restaurant_files(system.url("intake"), {"Authorization": f"Bearer {window}"})
     response = httpx.post(
         f"{system.url('intake')}/api/v1/cases",
-        json=restaurant_case(),
+        json=restaurant_case(materials=files),
         timeout=10,
         headers={"Idempotency-Key": f"demo-{time.time_ns()}", "Authorization": f"Bearer {window}"},
     )
     response.raise_for_status()
     case_id = response.json()["case"]["case_id"]
-    print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel)")
+    print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel), with 5 files the departments fetch")
     query_code = response.json()["case"]["query_code"]
     print(f"查询码 (query code on the applicant's receipt): {query_code}")
     case = wait_for_reply(system.url("gateway"), case_id, {"X-Query-Code": query_code})

@@ -9,14 +9,20 @@ applicant's case slow or denied.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from deploy.dev_issuer import DevIssuer
+from shared.identity import Role
 
 DEFAULT_BASIS = "《中华人民共和国行政许可法》第三十八条"
 DENIAL_BASIS = {
@@ -29,6 +35,9 @@ DENIAL_BASIS = {
 class Attachment(BaseModel):
     name: str
     url: str
+    sha256: str | None = None  # a file the center stores: fetched and checked at pre-review
+    size: int | None = None
+    mediaType: str | None = None  # noqa: N815
 
 
 class ApplicationIn(BaseModel):
@@ -59,6 +68,56 @@ class SimulatorSettings(BaseSettings):
     port: int = 8201
     decision: Literal["approve", "deny", "rectify", "silent"] = "approve"
     delay_seconds: float = 0.0
+    center: str = Field("demo", validation_alias="LIANBAN_CENTER")
+    # The development issuer (make run): the system's service account token for fetching its files comes from it.
+    # Without one (a real identity provider), files are not fetched.
+    issuer_dir: Path | None = Field(None, validation_alias="LIANBAN_DEV_ISSUER_DIR")
+
+
+class FileCheck:
+    """What a department's pre-review does first: fetch every stored file with its own token and check it
+    against the hash the work order gives; what cannot be read or does not match is asked for again."""
+
+    def __init__(self, settings: SimulatorSettings) -> None:
+        self.settings = settings
+        self.checked, self.failed = 0, 0
+        self._token: str | None = None
+
+    def token(self) -> str | None:
+        if self._token is None and self.settings.issuer_dir is not None:
+            issuer = DevIssuer.load(self.settings.issuer_dir)
+            dept = self.settings.department
+            self._token = issuer.mint(Role.DEPARTMENT, f"{dept}-system", center=self.settings.center, department=dept, ttl=86400)
+        return self._token
+
+    async def unreadable(self, attachments: list[Attachment]) -> list[dict[str, str]]:
+        token = self.token()
+        if token is None:
+            return []
+        missing = []
+        async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+            for attachment in attachments:
+                if attachment.sha256 is None:
+                    continue
+                self.checked += 1
+                if await self._fetched_sha256(client, attachment.url) != attachment.sha256:
+                    self.failed += 1
+                    missing.append({"name": attachment.name, "reason": "材料无法读取或与登记的校验值不符，请重新提交"})
+        return missing
+
+    @staticmethod
+    async def _fetched_sha256(client: httpx.AsyncClient, url: str) -> str | None:
+        """The SHA-256 of what the URL serves, or None if it cannot be read whole."""
+        digest = hashlib.sha256()
+        try:
+            async with client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    return None
+                async for chunk in response.aiter_bytes():
+                    digest.update(chunk)
+        except httpx.HTTPError:
+            return None  # cut off: a transfer that ended before its declared length
+        return digest.hexdigest()
 
 
 def build(settings: SimulatorSettings) -> FastAPI:
@@ -69,6 +128,7 @@ def build(settings: SimulatorSettings) -> FastAPI:
     calls = {"received": 0}
     notices: list[dict[str, Any]] = []
     serial = itertools.count(1)
+    files = FileCheck(settings)
 
     async def answer_once(key: str, body: ApplicationIn, decide: Callable[[Rule], dict[str, Any]]) -> dict[str, Any]:
         calls["received"] += 1
@@ -84,7 +144,11 @@ def build(settings: SimulatorSettings) -> FastAPI:
 
     @app.post("/gov/v1/prereview")
     async def prereview(body: ApplicationIn) -> dict[str, Any]:
-        """受理审查: ACCEPT, SUPPLEMENT (first round only, naming the first attachment) or REFUSE."""
+        """受理审查: the files checked first (any unreadable one is asked for again), then ACCEPT,
+        SUPPLEMENT (first round only, naming the first attachment) or REFUSE."""
+        key = f"{body.bizNo}#review{body.round}"
+        if key not in answers and (unreadable := await files.unreadable(body.attachments)):
+            return await answer_once(key, body, lambda _rule: {"result": "SUPPLEMENT", "missing": unreadable})
 
         def decide(rule: Rule) -> dict[str, Any]:
             if rule.prereview == "refuse":
@@ -98,7 +162,7 @@ def build(settings: SimulatorSettings) -> FastAPI:
                 return {"result": "SUPPLEMENT", "missing": [{"name": first, "reason": "材料不清晰，请重新提交"}]}
             return {"result": "ACCEPT"}
 
-        return await answer_once(f"{body.bizNo}#review{body.round}", body, decide)
+        return await answer_once(key, body, decide)
 
     @app.post("/gov/v1/applications")
     async def apply(body: ApplicationIn) -> dict[str, Any]:
@@ -122,7 +186,12 @@ def build(settings: SimulatorSettings) -> FastAPI:
 
     @app.get("/gov/v1/stats")
     async def stats() -> dict[str, int]:
-        return {"received": calls["received"], "distinct": len(answers)}
+        return {
+            "received": calls["received"],
+            "distinct": len(answers),
+            "files_checked": files.checked,
+            "files_failed": files.failed,
+        }
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -17,7 +17,7 @@ from shared.runtime import Runtime
 
 
 def connector_for(settings: AdapterSettings) -> Connector:
-    return HttpConnector(settings.connector_url, settings.connector_timeout_seconds)
+    return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
 
 
 def build(settings: AdapterSettings | None = None) -> FastAPI:

@@ -17,6 +17,7 @@ class AdapterSettings(ServiceSettings):
     connector: Literal["http"] = "http"
     connector_url: str = "http://127.0.0.1:8201"
     connector_timeout_seconds: float = 30.0
+    intake_url: str = "http://127.0.0.1:8101"  # the center's intake, where the department fetches its files
     attempts: int = 30  # with the backoff capped at 5 minutes: about two hours before giving up
     retry_backoff_seconds: float = 0.5
     retry_backoff_max_seconds: float = 300.0

@@ -32,8 +32,12 @@ RETRY_LATER = {408, 425, 429}  # timeout, too early, too many requests: the syst
 
 
 class HttpConnector:
-    def __init__(self, base_url: str, timeout: float) -> None:
+    """`intake_url`: the center's intake address, against which a work order's file URLs resolve for the
+    department system (it fetches them with its own service account's token, docs/integration.md)."""
+
+    def __init__(self, base_url: str, timeout: float, intake_url: str = "") -> None:
         self.base_url, self.timeout = base_url.rstrip("/"), aiohttp.ClientTimeout(total=timeout)
+        self.intake_url = intake_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -43,12 +47,12 @@ class HttpConnector:
         return self._session
 
     async def pre_review(self, order: WorkOrder) -> Answer:
-        body = await self._post("/gov/v1/prereview", {**_request(order), "round": order.round})
+        body = await self._post("/gov/v1/prereview", {**self._request(order), "round": order.round})
         with _nonsense_is_an_error():
             return Answer(_pre_review_action(body), body.get("handler") or "unknown")
 
     async def decide(self, work: HandlingStarted) -> Answer:
-        body = await self._post("/gov/v1/applications", _request(work))
+        body = await self._post("/gov/v1/applications", self._request(work))
         if body["result"] == "PENDING":
             raise NotYetDecided(work.work_order_id)
         with _nonsense_is_an_error():
@@ -77,6 +81,25 @@ class HttpConnector:
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             raise ConnectorError(f"department system: {type(exc).__name__}: {exc}") from exc
 
+    def _request(self, work: WorkOrder | HandlingStarted) -> dict[str, Any]:
+        latest = {f.name: f for f in work.material_files}  # versions in order: the last one of each name
+        attachments: list[dict[str, object]] = []
+        for name, reference in work.materials.items():
+            file = latest.get(name)
+            if file is None or reference != f"sha256:{file.sha256}":
+                attachments.append({"name": name, "url": reference})  # a link into another system, as given
+                continue
+            url = f"{self.intake_url}{file.url}"
+            attachments.append({"name": name, "url": url, "sha256": file.sha256, "size": file.size, "mediaType": file.media_type})
+        return {
+            "bizNo": work.work_order_id,
+            "caseRef": work.case_id,
+            "itemCode": work.part_code,
+            "applicantName": work.applicant.name,
+            "applicantCertNo": work.applicant.id_number,
+            "attachments": attachments,
+        }
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -89,17 +112,6 @@ def _nonsense_is_an_error() -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError) as exc:
         raise ConnectorError(f"department system answered nonsense: {type(exc).__name__}: {exc}") from exc
-
-
-def _request(work: WorkOrder | HandlingStarted) -> dict[str, Any]:
-    return {
-        "bizNo": work.work_order_id,
-        "caseRef": work.case_id,
-        "itemCode": work.part_code,
-        "applicantName": work.applicant.name,
-        "applicantCertNo": work.applicant.id_number,
-        "attachments": [{"name": n, "url": u} for n, u in work.materials.items()],
-    }
 
 
 def _pre_review_action(body: dict[str, Any]) -> DepartmentAction:
