@@ -188,7 +188,12 @@ class System:
                 Component(
                     f"simulator-{dept}",
                     "deploy.simulators",
-                    {"LIANBAN_SIM_DEPARTMENT": dept, "LIANBAN_SIM_PORT": str(sim_port), **self._service_account()},
+                    {
+                        "LIANBAN_SIM_DEPARTMENT": dept,
+                        "LIANBAN_SIM_PORT": str(sim_port),
+                        "LIANBAN_SIM_INTAKE_URL": self.url("intake"),
+                        **self._service_account(),
+                    },
                     f"http://127.0.0.1:{sim_port}",
                 )
             )

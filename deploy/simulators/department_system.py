@@ -21,10 +21,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from deploy.demo import sample_pdf
 from deploy.dev_issuer import DevIssuer
 from shared.identity import Role
 
 DEFAULT_BASIS = "《中华人民共和国行政许可法》第三十八条"
+CERTIFICATE = {"market": "食品经营许可证", "fire": "消防安全检查合格证", "tax": "发票票种核定通知书"}
 DENIAL_BASIS = {
     "tax": "《中华人民共和国税收征收管理法》第十五条",
     "fire": "《中华人民共和国消防法》第十五条",
@@ -72,6 +74,7 @@ class SimulatorSettings(BaseSettings):
     # The development issuer (make run): the system's service account token for fetching its files comes from it.
     # Without one (a real identity provider), files are not fetched.
     issuer_dir: Path | None = Field(None, validation_alias="LIANBAN_DEV_ISSUER_DIR")
+    intake_url: str = ""  # where the system uploads the certificates it issues
 
 
 class FileCheck:
@@ -104,6 +107,18 @@ class FileCheck:
                     self.failed += 1
                     missing.append({"name": attachment.name, "reason": "材料无法读取或与登记的校验值不符，请重新提交"})
         return missing
+
+    async def issue(self, case_id: str) -> list[dict[str, str]]:
+        """The licence the department issues with an approval (电子证照), uploaded to the center as a file."""
+        token = self.token()
+        if token is None or not self.settings.intake_url:
+            return []
+        name = CERTIFICATE.get(self.settings.department, "许可证")
+        licence = sample_pdf(f"{name} {case_id} {self.settings.department}")
+        async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
+            response = await client.post(f"{self.settings.intake_url}/api/v1/materials", content=licence)
+            response.raise_for_status()
+        return [{"name": name, "sha256": response.json()["sha256"]}]
 
     @staticmethod
     async def _fetched_sha256(client: httpx.AsyncClient, url: str) -> str | None:
@@ -166,8 +181,11 @@ def build(settings: SimulatorSettings) -> FastAPI:
 
     @app.post("/gov/v1/applications")
     async def apply(body: ApplicationIn) -> dict[str, Any]:
-        """办理决定: PASS with a document number, REJECT with the legal basis, RECTIFY, or PENDING."""
-        return await answer_once(body.bizNo, body, lambda rule: _answer(settings.department, rule, next(serial)))
+        """办理决定: PASS with a document number (and the licence as a file), REJECT with the legal basis,
+        RECTIFY, or PENDING."""
+        rule = rules.get(body.applicantCertNo, default)
+        issued = await files.issue(body.caseRef) if body.bizNo not in answers and rule.decision == "approve" else []
+        return await answer_once(body.bizNo, body, lambda rule: _answer(settings.department, rule, next(serial), issued))
 
     @app.post("/gov/v1/notices")
     async def notice(body: dict[str, Any]) -> dict[str, Any]:
@@ -200,11 +218,11 @@ def build(settings: SimulatorSettings) -> FastAPI:
     return app
 
 
-def _answer(department: str, rule: Rule, serial: int) -> dict[str, Any]:
+def _answer(department: str, rule: Rule, serial: int, certificates: list[dict[str, str]]) -> dict[str, Any]:
     if rule.decision == "silent":
         return {"result": "PENDING"}  # the department never decides
     if rule.decision == "approve":
-        return {"result": "PASS", "docNo": f"{department.upper()}-{datetime.now():%Y}-{serial:06d}"}
+        return {"result": "PASS", "docNo": f"{department.upper()}-{datetime.now():%Y}-{serial:06d}", "certificates": certificates}
     if rule.decision == "rectify":
         return {"result": "RECTIFY", "rectifyItems": ["按现场检查意见整改后重新申请"]}
     return {"result": "REJECT", "lawBasis": DENIAL_BASIS.get(department, DEFAULT_BASIS), "opinion": "申请材料不符合法定条件"}

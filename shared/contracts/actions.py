@@ -50,12 +50,24 @@ class Refuse(_Action):
     legal_basis: Text | None = None
 
 
+class Certificate(BaseModel):
+    """电子证照: a document the department issued, as a file it uploaded to the center (POST /api/v1/materials)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name = Field(examples=["食品经营许可证"])
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class Approve(_Action):
     """Handling: approved (准予), with the document or certificate number."""
 
     kind: Literal["approve"] = "approve"
     document_number: Name | None = None
     documents: list[Name] = Field(default_factory=list, max_length=50, description="Names of the documents issued.")
+    certificates: list[Certificate] = Field(
+        default_factory=list, max_length=20, description="The issued documents as files, delivered with the one reply."
+    )
 
 
 class Deny(_Action):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.actions import DepartmentAction
+from shared.contracts.actions import Certificate, DepartmentAction
 from shared.contracts.envelope import EventData
 from shared.contracts.states import AlertKind, CaseState, PartState
 
@@ -299,6 +299,11 @@ class PartOutcome(BaseModel):
     outcome: Outcome
     document_number: str | None = None
     documents: list[str] = Field(default_factory=list)
+    certificates: list[Certificate] = Field(
+        default_factory=list,
+        description="电子证照 issued with the approval: the applicant fetches each at the gateway, "
+        "/api/v1/cases/{case_id}/certificates/{sha256}, with the query code.",
+    )
     legal_basis: str | None = None
     reason: str | None = None
     rectification_items: list[str] = Field(default_factory=list)

@@ -32,7 +32,8 @@ def test_each_department_fetches_and_checks_its_files_before_it_answers(system: 
     files = upload_restaurant_files(system.url("intake"), as_role(system, Role.WINDOW, "S-0107"))
     response = submit(system, restaurant_case(new_applicant(), materials=files))
     assert response.status_code == 201, response.text
-    reply = reply_of(system, response.json()["case"]["case_id"])["reply"]
+    case_id, query_code = response.json()["case"]["case_id"], response.json()["case"]["query_code"]
+    reply = reply_of(system, case_id)["reply"]
     assert reply["outcome"] == "approved"
     after = file_checks(system)
     assert {d: (after[d][0] - before[d][0], after[d][1] - before[d][1]) for d in DEPARTMENTS} == {
@@ -40,6 +41,22 @@ def test_each_department_fetches_and_checks_its_files_before_it_answers(system: 
         "fire": (2, 0),
         "tax": (1, 0),
     }
+    # each department issued its licence as a file: the applicant fetches it at the gateway with the query code
+    issued = {p["department"]: p["certificates"] for p in reply["parts"]}
+    assert {d: [c["name"] for c in issued[d]] for d in DEPARTMENTS} == {
+        "market": ["食品经营许可证"],
+        "fire": ["消防安全检查合格证"],
+        "tax": ["发票票种核定通知书"],
+    }
+    assert "电子证照「食品经营许可证」可凭查询码下载" in reply["message"]
+    licence = issued["market"][0]
+    url = f"{system.url('gateway')}/api/v1/cases/{case_id}/certificates/{licence['sha256']}"
+    fetched = httpx.get(url, headers={"X-Query-Code": query_code}, timeout=10)
+    assert fetched.status_code == 200
+    assert hashlib.sha256(fetched.content).hexdigest() == licence["sha256"]
+    assert fetched.content.startswith(PDF_HEAD)
+    assert httpx.get(url, headers={"X-Query-Code": "WRONG234"}, timeout=10).status_code == 404
+    assert httpx.get(url, timeout=10).status_code == 401
 
 
 def test_a_file_changed_in_the_store_is_asked_for_again(system: System) -> None:

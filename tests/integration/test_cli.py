@@ -43,7 +43,7 @@ async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "intake: at revision 0003",
-        "gateway: at revision 0003",
+        "gateway: at revision 0004",
         "supervision: at revision 0004",
         "adapter-tax: at revision 0002",
     ]

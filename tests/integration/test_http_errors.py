@@ -31,6 +31,7 @@ from services.supervision.service_layer.alerts import AlertDesk
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.db import SessionFactory
 from shared.identity import Role
+from shared.materials import FilesystemStore
 from shared.messaging.outbox import Outbox
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
@@ -473,9 +474,9 @@ async def test_a_concluded_case_takes_one_delivery_and_one_evaluation_and_a_poor
 # -- gateway ---------------------------------------------------------------------------------------
 
 
-async def test_a_case_nobody_filed_is_a_404_at_the_gateway(make_sessions: MakeSessions) -> None:
+async def test_a_case_nobody_filed_is_a_404_at_the_gateway(make_sessions: MakeSessions, tmp_path: Path) -> None:
     app = FastAPI()
-    app.include_router(gateway_api.router(await make_sessions(GATEWAY_SCHEMA), access()))
+    app.include_router(gateway_api.router(await make_sessions(GATEWAY_SCHEMA), access(), FilesystemStore(tmp_path)))
     async with client_of(app) as gateway:
         response = await gateway.get(f"/api/v1/cases/{NOBODY}")
     assert response.status_code == 404

@@ -62,6 +62,11 @@ async def file_case(client: httpx.AsyncClient, files: dict[str, dict[str, str]])
     return dict(response.json()["case"])
 
 
+async def act(client: httpx.AsyncClient, code: str, case_id: str, action: Json) -> httpx.Response:
+    """A department's action on its part of the case, as its staff send it."""
+    return await client.post(f"/api/v1/departments/{code}/work/{case_id}-{code}/actions", json={"action": action})
+
+
 async def work_orders(client: httpx.AsyncClient) -> list[WorkOrder]:
     sessions = client.app.state.actions.sessions  # type: ignore[attr-defined]
     async with sessions() as session:
@@ -165,12 +170,10 @@ async def test_a_supplement_adds_a_version_and_the_first_stays_readable(intake: 
     first_ref = (await upload(intake, first))["reference"]
     case_id = (await file_case(intake, {"fire": {"场所消防安全制度": first_ref}}))["case_id"]
     missing = {"kind": "supplement", "items": [{"material": "场所消防安全制度", "reason": "缺少疏散预案章节"}]}
-    asked = await intake.post(f"/api/v1/departments/fire/work/{case_id}-fire/actions", json={"action": missing})
+    asked = await act(intake, "fire", case_id, missing)
     assert asked.status_code == 200, asked.text
     for code in ("market", "tax"):
-        accepted = await intake.post(
-            f"/api/v1/departments/{code}/work/{case_id}-{code}/actions", json={"action": {"kind": "accept"}}
-        )
+        accepted = await act(intake, code, case_id, {"kind": "accept"})
         assert accepted.status_code == 200, accepted.text
     second_ref = (await upload(intake, second))["reference"]
     brought = await intake.post(
@@ -222,3 +225,24 @@ async def test_on_an_s3_compatible_store_a_department_reads_what_the_window_uplo
             assert list((tmp_path / "staging").iterdir()) == []
     finally:
         await store.stop()
+
+
+async def test_an_approval_carries_the_certificates_the_department_uploaded_and_no_other(intake: httpx.AsyncClient) -> None:
+    case_id = (await file_case(intake, {}))["case_id"]
+    for code in ("market", "fire", "tax"):
+        accepted = await act(intake, code, case_id, {"kind": "accept"})
+        assert accepted.status_code == 200, accepted.text
+    licence = sample_pdf("食品经营许可证 JY13301000000001")
+    uploaded = await intake.post("/api/v1/materials", content=licence, headers=department("market"))
+    assert uploaded.status_code == 201, uploaded.text
+    never = {"name": "假证照", "sha256": "f" * 64}
+    approve = {"kind": "approve", "document_number": "JY13301000000001", "certificates": [never]}
+    refused = await act(intake, "market", case_id, approve)
+    assert refused.status_code == 409
+    assert "证照文件未上传：假证照" in refused.json()["detail"]["reason"]
+    approve["certificates"] = [{"name": "食品经营许可证", "sha256": uploaded.json()["sha256"]}]
+    approved = await act(intake, "market", case_id, approve)
+    assert approved.status_code == 200, approved.text
+    case = (await intake.get(f"/api/v1/cases/{case_id}")).json()["case"]
+    market = next(p for p in case["parts"] if p["department"] == "market")
+    assert market["decision"]["certificates"] == approve["certificates"]

@@ -17,6 +17,7 @@ from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.contracts import (
     Accept,
     Approve,
+    Certificate,
     Deny,
     DepartmentAction,
     HandlingStarted,
@@ -128,7 +129,8 @@ def _pre_review_action(body: dict[str, Any]) -> DepartmentAction:
 def _decision(body: dict[str, Any]) -> DepartmentAction:
     verdict = body["result"]
     if verdict == "PASS":
-        return Approve(document_number=body.get("docNo"), documents=body.get("docs") or [])
+        certificates = [Certificate(name=c["name"], sha256=c["sha256"]) for c in body.get("certificates") or []]
+        return Approve(document_number=body.get("docNo"), documents=body.get("docs") or [], certificates=certificates)
     if verdict == "REJECT":
         return Deny(legal_basis=body.get("lawBasis"), reason=body.get("opinion"), written_opinion=body.get("opinion"))
     if verdict == "RECTIFY":

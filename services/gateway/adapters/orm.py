@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, MetaData, String
+from sqlalchemy import JSON, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -34,6 +34,19 @@ class ApplicantView(Base):
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     query_code_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class CertificateRead(Base):
+    """Every fetch of an issued certificate: who (a staff id, an applicant, or the holder of the query
+    code), for which case, when (责任可溯)."""
+
+    __tablename__ = "certificate_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    reader: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 SCHEMA = Schema("gateway", Base.metadata, Path(__file__).parents[1] / "migrations")

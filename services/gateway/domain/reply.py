@@ -27,7 +27,12 @@ def _line(part: PartOutcome) -> str:
     if part.outcome is Outcome.APPROVED:
         how = "超时默许，视为准予" if part.deemed else "准予"
         documents = "、".join(part.documents) if part.documents else ""
-        return f"{who}：{how}，文书编号 {part.document_number}" + (f"（{documents}）" if documents else "")
+        issued = "、".join(c.name for c in part.certificates)
+        return (
+            f"{who}：{how}，文书编号 {part.document_number}"
+            + (f"（{documents}）" if documents else "")
+            + (f"；电子证照「{issued}」可凭查询码下载" if issued else "")
+        )
     if part.outcome is Outcome.RECTIFICATION_REQUIRED:
         return f"{who}：需整改：{'；'.join(part.rectification_items)}"
     verdict = "不予受理" if part.outcome is Outcome.NOT_ACCEPTED else "不予许可"

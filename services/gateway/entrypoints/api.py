@@ -7,19 +7,24 @@ read any case; a case that is not the caller's answers 404, as one that does not
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from services.gateway.adapters.orm import ApplicantView
+from services.gateway.adapters.orm import ApplicantView, CertificateRead
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
 from shared.identity import Access, Principal, Role, not_found
+from shared.materials import MaterialStore
 from shared.personal_data import id_number_digest, query_code_digest
 
 STAFF_READERS = (Role.WINDOW, Role.SUPERVISOR, Role.ADMIN)
+QueryCode = Annotated[str | None, Header(max_length=32, description="查询码 from the applicant's receipt.")]
 
 
 class CaseStatus(BaseModel):
@@ -47,18 +52,13 @@ def may_read(view: ApplicantView, caller: Principal | None, query_code: str | No
     )
 
 
-def router(sessions: SessionFactory, access: Access) -> APIRouter:
+def router(sessions: SessionFactory, access: Access, store: MaterialStore, clock: Clock = SYSTEM_CLOCK) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["gateway"])
     caller_if_any = Depends(access.optional)
 
-    @api.get("/cases/{case_id}", response_model=CaseStatus)
-    async def case_status(
-        case_id: str,
-        x_query_code: Annotated[str | None, Header(max_length=32, description="查询码 from the applicant's receipt.")] = None,
-        caller: Principal | None = caller_if_any,
-    ) -> CaseStatus:
-        """The case's status, every department part, the one-time notice if any, and the unified reply."""
-        if caller is None and not x_query_code:
+    async def readable(case_id: str, caller: Principal | None, query_code: str | None) -> ApplicantView:
+        """The case, if this caller may read it (401 with neither token nor code; 404 if not theirs)."""
+        if caller is None and not query_code:
             raise HTTPException(
                 401,
                 "需要访问令牌或查询码 (a bearer token or the X-Query-Code header is required)",
@@ -68,8 +68,14 @@ def router(sessions: SessionFactory, access: Access) -> APIRouter:
             raise HTTPException(403, "部门人员请在工作队列中查看本部门事项 (department staff use their work queue)")
         async with sessions() as session:
             view = await session.get(ApplicantView, case_id)
-        if view is None or not may_read(view, caller, x_query_code):
+        if view is None or not may_read(view, caller, query_code):
             raise not_found(f"办件 {case_id} (case; the gateway may not know it yet)")
+        return view
+
+    @api.get("/cases/{case_id}", response_model=CaseStatus)
+    async def case_status(case_id: str, x_query_code: QueryCode = None, caller: Principal | None = caller_if_any) -> CaseStatus:
+        """The case's status, every department part, the one-time notice if any, and the unified reply."""
+        view = await readable(case_id, caller, x_query_code)
         parts = [p | {"state_text": STATE_TEXT.get(p["state"], p["state"])} for p in view.parts]
         return CaseStatus(
             case_id=view.case_id,
@@ -85,5 +91,35 @@ def router(sessions: SessionFactory, access: Access) -> APIRouter:
             delivery=view.delivery,
             evaluation=view.evaluation,
         )
+
+    @api.get(
+        "/cases/{case_id}/certificates/{sha256}",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    async def certificate(
+        case_id: str, sha256: str, x_query_code: QueryCode = None, caller: Principal | None = caller_if_any
+    ) -> StreamingResponse:
+        """电子证照: a document a department issued with its approval, as the one reply lists it; for whoever
+        may read the case (the query code, the applicant, staff). Each fetch is recorded."""
+        view = await readable(case_id, caller, x_query_code)
+        issued = {c["sha256"] for p in (view.reply or {}).get("parts", []) for c in p.get("certificates", [])}
+        if sha256 not in issued:
+            raise not_found(f"证照 {sha256}")
+        chunks = store.read(sha256)
+        try:
+            first = await anext(chunks, b"")
+        except FileNotFoundError:
+            raise not_found(f"证照 {sha256}") from None
+        async with sessions() as session, session.begin():
+            reader = caller.subject if caller is not None else "查询码"
+            session.add(CertificateRead(sha256=sha256, case_id=case_id, reader=reader, read_at=clock.now()))
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+
+        return StreamingResponse(body(), media_type="application/pdf", headers={"X-Content-SHA256": sha256})
 
     return api

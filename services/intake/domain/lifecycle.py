@@ -11,6 +11,7 @@ Every method either returns the events it caused or raises `Refused` and changes
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -161,12 +162,26 @@ class JointCase(BaseModel):
     # -- department actions -------------------------------------------------------------------
 
     def act(
-        self, department: str, staff_id: str, action: DepartmentAction, at: datetime, acted_at: datetime | None = None
+        self,
+        department: str,
+        staff_id: str,
+        action: DepartmentAction,
+        at: datetime,
+        acted_at: datetime | None = None,
+        stored: Collection[str] = (),
     ) -> list[EventData]:
         """`at` is when Lianban takes the action (the case's own steps happen then); `acted_at`, when the
-        department says it acted (its signed time), is what the part records."""
+        department says it acted (its signed time), is what the part records. `stored`: the SHA-256s of the
+        files the center holds among those the action names (an approval's certificates)."""
         part = self.part_of(department)
         stated = acted_at or at
+        if isinstance(action, Approve):
+            unknown = [c.name for c in action.certificates if c.sha256 not in stored]
+            require(
+                not unknown,
+                f"证照文件未上传：{'、'.join(unknown)} (upload the certificates first: POST /api/v1/materials)",
+                RefusalRule.INCOMPLETE,
+            )
         handler = {
             "accept": self._pre_review,
             "supplement": self._pre_review,

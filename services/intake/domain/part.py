@@ -150,6 +150,7 @@ class Part(BaseModel):
                 "document_number": d.document_number if isinstance(d, Approve | DeemedApproval) else None,
                 "deemed": isinstance(d, DeemedApproval),
                 "documents": d.documents if isinstance(d, Approve) else [],
+                "certificates": d.certificates if isinstance(d, Approve) else [],
                 "legal_basis": d.legal_basis if isinstance(d, Deny) else None,
                 "reason": d.reason if isinstance(d, Deny) else None,
                 "rectification_items": d.items if isinstance(d, RequireRectification) else [],

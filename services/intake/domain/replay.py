@@ -48,7 +48,8 @@ def step(case: JointCase | None, event: EventData) -> JointCase:
         part = case.part_of(event.department)
         part.materials, part.files = dict(event.materials), list(event.material_files)
     elif isinstance(event, PartActionRecorded):
-        case.act(event.department, event.staff_id, event.action, event.received_at or event.acted_at, event.acted_at)
+        held = {c.sha256 for c in getattr(event.action, "certificates", [])}  # checked when it was recorded
+        case.act(event.department, event.staff_id, event.action, event.received_at or event.acted_at, event.acted_at, held)
     elif isinstance(event, CaseSupplemented):
         known = {f.sha256: (f.size, f.media_type) for f in event.material_files}
         case.supplement(event.materials, event.staff_id, event.supplemented_at, known)

@@ -27,7 +27,7 @@ class Uploaded(BaseModel):
 
 def router(desk: MaterialDesk, actions: CaseActions, access: Access) -> APIRouter:
     api = APIRouter(prefix=UPLOAD_PATH, tags=["materials"])
-    window = Depends(access.allow(Role.WINDOW))
+    uploader = Depends(access.allow(Role.WINDOW, Role.DEPARTMENT))  # the window's materials, a department's certificates
     reader = Depends(access.allow(Role.WINDOW, Role.ADMIN, Role.DEPARTMENT))
 
     @api.post(
@@ -36,9 +36,11 @@ def router(desk: MaterialDesk, actions: CaseActions, access: Access) -> APIRoute
         response_model=Uploaded,
         responses={413: {"description": "over the per-file limit"}, 415: {"description": "a type not taken"}},
     )
-    async def upload(request: Request, staff: Principal = window) -> Uploaded | JSONResponse:
+    async def upload(request: Request, staff: Principal = uploader) -> Uploaded | JSONResponse:
         """One file as the request body (any Content-Type; the type is read from the content): PDF, JPEG, PNG
-        or TIFF, at most the center's per-file limit. The same file uploaded twice is stored once."""
+        or TIFF, at most the center's per-file limit. The same file uploaded twice is stored once. Window
+        staff upload the applicant's materials; a department uploads the certificates it issues (电子证照)
+        before it names them in its approval."""
         try:
             stored = await desk.upload(request.stream(), staff)
         except UploadRefused as refused:

@@ -7,19 +7,21 @@ supervision sees it; over HTTP it becomes a 409 with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
+from services.intake.adapters.orm import MaterialRecord
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import FileFacts, Refused
 from services.intake.service_layer.idempotency import ActionKey, IdempotencyConflict
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.contracts import ActionRefused, DepartmentActed, DepartmentAction, EventData, RefusalRule
+from shared.contracts import ActionRefused, Approve, DepartmentActed, DepartmentAction, EventData, RefusalRule
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 from shared.messaging.processed import already_processed, mark_processed
@@ -53,9 +55,11 @@ class CaseActions:
         work_order_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> JointCase:
+        async with self.sessions() as session:
+            held = await stored(session, [action])
         return await self._run(
             case_id,
-            department_step(department, staff_id, action, work_order_id),
+            department_step(department, staff_id, action, work_order_id, stored=held),
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
             key=ActionKey.of(
                 work_order_id or f"{case_id}-{department}", department, idempotency_key, f"{staff_id}\n{action.model_dump_json()}"
@@ -142,6 +146,7 @@ class CaseActions:
         its signed event) is kept with what it did."""
         book = CaseBook(session, self.outbox)
         await book.load(list({a.case_id for a in actions}))
+        held = await stored(session, [a.action for a in actions])
         now = self.clock.now()
         for n, acted in enumerate(actions):
             proof = proofs[n] if proofs else Proof()
@@ -153,7 +158,7 @@ class CaseActions:
                 book.publish([refusal_of(acted, proof.refusal, RefusalRule.UNSIGNED, now, department=sender)])
                 continue
             step = department_step(
-                acted.department, acted.staff_id, acted.action, acted.work_order_id, acted.acted_at, proof.signed_event
+                acted.department, acted.staff_id, acted.action, acted.work_order_id, acted.acted_at, proof.signed_event, held
             )
             refusal: dict[str, object] = dict(
                 department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id, action=acted.action
@@ -163,6 +168,14 @@ class CaseActions:
             except CaseNotFound:
                 book.publish([refusal_of(acted, "案件不存在 (no such case)", RefusalRule.NO_WORK_ORDER, now)])
         await book.flush()  # every case the batch changed, in one statement
+
+
+async def stored(session: AsyncSession, actions: list[DepartmentAction]) -> set[str]:
+    """The files the center holds among those the actions name (approvals' certificates), in one query."""
+    named = {c.sha256 for a in actions if isinstance(a, Approve) for c in a.certificates}
+    if not named:
+        return set()
+    return set(await session.scalars(select(MaterialRecord.sha256).where(MaterialRecord.sha256.in_(named))))
 
 
 def impersonation(acted: DepartmentActed, sender: str) -> str | None:
@@ -205,6 +218,7 @@ def department_step(
     work_order_id: str | None,
     acted_at: datetime | None = None,
     signed_event: dict[str, Any] | None = None,
+    stored: Collection[str] = (),
 ) -> CaseStep:
     """A department's action on its part, named by its work order when the department gave one, at the
     time the department stated (else when Lianban takes it)."""
@@ -214,7 +228,7 @@ def department_step(
             raise Refused(
                 f"工单 {work_order_id} 不属于 {department} (the work order is not this department's)", RefusalRule.NO_WORK_ORDER
             )
-        recorded, *follow_up = case.act(department, staff_id, action, at, acted_at)
+        recorded, *follow_up = case.act(department, staff_id, action, at, acted_at, stored)
         if signed_event is not None:
             recorded = recorded.model_copy(update={"signed_event": signed_event})
         return [recorded, *follow_up]
