@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from services.department_adapter.settings import AdapterSettings
 from services.gateway.adapters.orm import SCHEMA as GATEWAY
 from services.gateway.settings import GatewaySettings
 from services.intake.adapters.orm import SCHEMA as INTAKE
+from services.intake.service_layer.retention import expire
 from services.intake.settings import IntakeSettings
 from services.supervision.adapters.orm import SCHEMA as SUPERVISION
 from services.supervision.domain.chain import Anchor
@@ -37,6 +38,7 @@ from services.supervision.settings import SupervisionSettings
 from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
 from shared.db import make_engine, session_factory
 from shared.identity import Role
+from shared.materials import open_store
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
 from shared.settings import KafkaSettings, ServiceSettings
@@ -94,6 +96,15 @@ def parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=lambda a: sys.exit(asyncio.run(audit_verify(a.anchor))))
     head = audit.add_parser("head", help="the ledger's head, POSITION:HASH, to keep outside the database as an anchor")
     head.set_defaults(run=lambda a: print(asyncio.run(audit_head())))
+
+    materials = commands.add_parser("materials", help="the center's material files").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    expiry = materials.add_parser(
+        "expire", help="remove the files past their retention (LIANBAN_INTAKE_MATERIAL_RETENTION_DAYS); run it daily"
+    )
+    expiry.add_argument("--keep-days", type=int, help="instead of the configured retention period")
+    expiry.set_defaults(run=lambda a: print(asyncio.run(materials_expire(a.keep_days))))
 
     mint = commands.add_parser("token", help="a token from the development issuer of `make run` (not for production)")
     mint.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -209,6 +220,20 @@ async def audit_verify(anchors: list[Anchor]) -> int:
     integrity = "校验通过" if report.intact else "受损"
     print(f"{report.sealed} entries sealed, {report.waiting} waiting to be sealed: {verdict} 完整性{integrity}")
     return 0 if report.intact else 1
+
+
+async def materials_expire(keep_days: int | None) -> str:
+    """Intake's database and the material store, as intake reads them."""
+    settings = IntakeSettings()
+    keep = timedelta(days=settings.material_retention_days if keep_days is None else keep_days)
+    engine, store = make_engine(settings.database("intake")), open_store(settings.materials)
+    await store.start()
+    try:
+        removed = await expire(session_factory(engine), store, keep, datetime.now(UTC))
+    finally:
+        await store.stop()
+        await engine.dispose()
+    return f"{removed.files} files past {keep.days} days of retention removed ({removed.bytes} bytes) 已删除过期材料"
 
 
 async def audit_head() -> str:

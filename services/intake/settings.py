@@ -22,6 +22,9 @@ class IntakeSettings(ServiceSettings):
     case_materials_max_bytes: int = 2 * 1024 * 1024 * 1024
     material_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png", "image/tiff")
     material_scan_command: str = ""
+    # Files of concluded cases are kept this long after the conclusion, then removed by `lianban materials expire`
+    # (their records and every read stay); set it to the center's archive rules.
+    material_retention_days: int = 3650
 
     def upload_rules(self) -> UploadRules:
         return UploadRules(self.material_max_bytes, self.material_types, self.material_scan_command)

@@ -42,7 +42,7 @@ async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: 
     done = lianban("db", "upgrade", "--department", "tax", env={f"LIANBAN_{s}_DATABASE_URL": url for s, url in urls.items()})
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "intake: at revision 0003",
+        "intake: at revision 0004",
         "gateway: at revision 0004",
         "supervision: at revision 0004",
         "adapter-tax: at revision 0002",

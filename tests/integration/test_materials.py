@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,11 @@ from sqlalchemy import select
 
 from deploy.demo import sample_pdf, sample_png
 from deploy.s3proxy_local import LocalS3Proxy
-from services.intake.adapters.orm import SCHEMA, MaterialRead
+from services.intake.adapters.orm import SCHEMA, CaseRecord, MaterialRead, MaterialRecord
+from services.intake.service_layer.retention import expire
 from shared.contracts import CloudEvent, WorkOrder
 from shared.identity import Role
-from shared.materials import S3Store, UploadRules
+from shared.materials import FilesystemStore, S3Store, UploadRules
 from shared.messaging.outbox import OutboxRow
 from shared.settings import MaterialsSettings
 from tests.builders import materials_for
@@ -246,3 +248,37 @@ async def test_an_approval_carries_the_certificates_the_department_uploaded_and_
     case = (await intake.get(f"/api/v1/cases/{case_id}")).json()["case"]
     market = next(p for p in case["parts"] if p["department"] == "market")
     assert market["decision"]["certificates"] == approve["certificates"]
+
+
+async def test_files_past_their_retention_are_removed_while_their_record_and_reads_stay(
+    intake: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    shared, closed_only, orphan = [(await upload(intake, sample_pdf(n)))["reference"] for n in ("共用", "已结", "无人引用")]
+    closed = (await file_case(intake, {"market": {"经营场所平面图": shared}, "fire": {"场所消防安全制度": closed_only}}))[
+        "case_id"
+    ]
+    await file_case(intake, {"market": {"经营场所平面图": shared}})  # still open: what it names stays
+    sha = closed_only.removeprefix("sha256:")
+    assert (await intake.get(f"/api/v1/materials/{sha}?case_id={closed}", headers=department("fire"))).status_code == 200
+    sessions = intake.app.state.actions.sessions  # type: ignore[attr-defined]
+    concluded_at = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        record = await session.get(CaseRecord, closed)
+        assert record is not None
+        record.document = record.document | {"state": "concluded", "concluded_at": concluded_at.isoformat()}
+
+    store = FilesystemStore(tmp_path / "materials")
+    later = concluded_at + timedelta(days=3651)  # the retention period after the conclusion, and a day
+    removed = await expire(sessions, store, timedelta(days=3650), later)
+    assert removed.files == 2  # the closed case's own file, and the upload no case ever named
+    assert {s for s in (shared, closed_only, orphan) if await store.has(s.removeprefix("sha256:"))} == {shared}
+    gone = await intake.get(f"/api/v1/materials/{sha}?case_id={closed}", headers=department("fire"))
+    assert gone.status_code == 410
+    assert "已超过保存期限" in gone.json()["detail"]
+    async with sessions() as session:
+        kept = await session.get(MaterialRecord, sha)
+        reads = list(await session.scalars(select(MaterialRead).where(MaterialRead.sha256 == sha)))
+    assert kept is not None
+    assert kept.removed_at == later
+    assert [r.reader for r in reads] == ["fire-01"]  # who read it stays on file
+    assert (await expire(sessions, store, timedelta(days=3650), later)).files == 0  # once is enough

@@ -53,6 +53,7 @@ class MaterialRecord(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # past its retention: bytes gone
 
 
 class MaterialRead(Base):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.intake.service_layer.act import CaseActions
-from services.intake.service_layer.materials import MaterialDesk, NotReadable
+from services.intake.service_layer.materials import MaterialDesk, NotReadable, Removed
 from shared.identity import Access, Principal, Role, not_found
 from shared.materials.upload import UploadRefused
 
@@ -59,6 +59,8 @@ def router(desk: MaterialDesk, actions: CaseActions, access: Access) -> APIRoute
             first = await anext(chunks, b"")
         except (NotReadable, FileNotFoundError):
             raise not_found(f"材料 {sha256}") from None
+        except Removed as removed:
+            raise HTTPException(410, str(removed)) from None
 
         async def body() -> AsyncIterator[bytes]:
             yield first

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -26,6 +27,13 @@ class NotReadable(LookupError):
     """No such file among what this caller may read: answered as not found, whichever it is."""
 
 
+class Removed(LookupError):
+    """The file was this caller's to read, but its retention period ended and its bytes are gone."""
+
+    def __init__(self, removed_at: datetime) -> None:
+        super().__init__(f"已超过保存期限，于 {removed_at:%Y-%m-%d} 删除 (removed when its retention period ended)")
+
+
 @dataclass
 class MaterialDesk:
     sessions: SessionFactory
@@ -37,7 +45,9 @@ class MaterialDesk:
     async def upload(self, chunks: AsyncIterator[bytes], staff: Principal) -> StoredFile:
         stored = await receive(chunks, self.store, self.rules)
         async with self.sessions() as session, session.begin():
-            if await session.get(MaterialRecord, stored.sha256) is None:
+            if (earlier := await session.get(MaterialRecord, stored.sha256)) is not None:
+                earlier.removed_at = None  # brought again after its retention ended: stored again
+            else:
                 session.add(
                     MaterialRecord(
                         sha256=stored.sha256,
@@ -61,7 +71,9 @@ class MaterialDesk:
         }
         wanted = {stored_file(r) or "" for r in named.values()}
         async with self.sessions() as session:
-            rows = await session.scalars(select(MaterialRecord).where(MaterialRecord.sha256.in_(wanted)))
+            rows = await session.scalars(
+                select(MaterialRecord).where(MaterialRecord.sha256.in_(wanted), MaterialRecord.removed_at.is_(None))
+            )
             known = {r.sha256: (r.size, r.media_type) for r in rows}
         problems = [
             (f"materials.{department}.{name}", f"no uploaded file {reference} (upload it first: POST /api/v1/materials)")
@@ -92,6 +104,8 @@ class MaterialDesk:
             record = await session.get(MaterialRecord, sha256)
             if record is None:
                 raise NotReadable(sha256)
+            if record.removed_at is not None:
+                raise Removed(record.removed_at)
             session.add(
                 MaterialRead(
                     sha256=sha256,
