@@ -3,6 +3,7 @@ end-to-end tests and the benchmark."""
 
 from __future__ import annotations
 
+import copy
 import struct
 import time
 import uuid
@@ -27,7 +28,7 @@ def restaurant_case(
         "matter_code": "JM-REST-001",
         "applicant": {"kind": "enterprise", "name": name, "id_number": applicant_id, "phone": "0571-88880000"},
         "lead_window": {"department": "market", "window_id": "W-03"},
-        "materials": materials or RESTAURANT_MATERIALS,
+        "materials": copy.deepcopy(materials or RESTAURANT_MATERIALS),  # the caller's to change
     }
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,9 +22,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 from deploy.kafka_acls import ADMIN, MECHANISM, default_principals
+from deploy.maven_jars import pom_property, runtime_jars
 from deploy.signals import wait_for_stop
 from shared.messaging.broker import client_security
 from shared.private_files import write_private
@@ -34,7 +32,6 @@ from shared.settings import KafkaSettings
 
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 CREDENTIALS = "credentials.json"  # in the broker's work directory: every principal's password, mode 0600
-CACHE = Path(os.environ.get("LIANBAN_CACHE", Path.home() / ".cache" / "lianban"))
 
 LOG4J2 = """\
 status = warn
@@ -83,11 +80,7 @@ log.flush.interval.ms=1000
 
 def kafka_version() -> str:
     """The Kafka version pinned in the pom, the single place it is set."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ElementTree.parse(POM).getroot().find("m:properties/m:kafka.version", ns)
-    assert node is not None
-    assert node.text
-    return node.text
+    return pom_property(POM, "kafka.version")
 
 
 def free_port() -> int:
@@ -122,20 +115,8 @@ def new_cluster_id() -> str:
 
 
 def resolve_jars() -> Path:
-    """Copy the broker's runtime jars into the cache once; later calls are instant."""
-    lib = CACHE / f"kafka-{kafka_version()}" / "lib"
-    marker = lib / ".complete"
-    if marker.exists():
-        return lib
-    if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise RuntimeError("Java 17+ and Maven are needed to start a local Kafka broker")
-    lib.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
-        check=True,
-    )
-    marker.touch()
-    return lib
+    """The broker's runtime jars, copied into the cache once; later calls are instant."""
+    return runtime_jars(POM, f"kafka-{kafka_version()}", "a local Kafka broker")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ prepares the cache, `... run` keeps a server up.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import secrets
@@ -27,15 +26,15 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from deploy.kafka_local import CACHE, free_port
+from deploy.kafka_local import free_port
 from deploy.keycloak_realm import KeycloakAdmin
+from deploy.maven_jars import CACHE, cache_lock
 from deploy.signals import wait_for_stop
 from shared.private_files import write_private
 
@@ -56,25 +55,13 @@ def _stamp() -> str:
     return json.dumps({"artifact": ARTIFACT, "build": BUILD_OPTIONS})
 
 
-@contextmanager
-def _cache_lock() -> Iterator[None]:
-    """One process at a time prepares the cached distribution (parallel test runs wait for it)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"keycloak-{VERSION}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def resolve_distribution() -> Path:
     """Download, unpack and build the server once; later calls are instant. Returns its home."""
     root = home()
     marker = root / ".lianban-complete"
     if marker.exists() and marker.read_text() == _stamp():
         return root
-    with _cache_lock():
+    with cache_lock(f"keycloak-{VERSION}"):
         if marker.exists() and marker.read_text() == _stamp():
             return root
         if shutil.which("mvn") is None or shutil.which("java") is None:
@@ -111,7 +98,7 @@ def template_database() -> tuple[Path, str]:
     template = resolve_distribution() / "lianban-template"
     marker = template / ".complete"
     if not marker.exists():
-        with _cache_lock():
+        with cache_lock(f"keycloak-{VERSION}"):
             if not marker.exists():
                 shutil.rmtree(template, ignore_errors=True)
                 workdir = Path(tempfile.mkdtemp(dir=CACHE, prefix=".keycloak-template-"))

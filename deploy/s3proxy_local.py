@@ -18,21 +18,16 @@ gives).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import secrets
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
 import httpx
 
-from deploy.kafka_local import CACHE, free_port
+from deploy.kafka_local import free_port
+from deploy.maven_jars import pom_property, runtime_jars
 from deploy.signals import wait_for_stop
 from shared.private_files import write_private
 
@@ -69,50 +64,12 @@ LOGBACK = """\
 
 def version() -> str:
     """The S3Proxy version pinned in the pom, the single place it is set."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ElementTree.parse(POM).getroot().find("m:properties/m:s3proxy.version", ns)
-    assert node is not None
-    assert node.text
-    return node.text
-
-
-@contextmanager
-def _cache_lock() -> Iterator[None]:
-    """One process at a time resolves the jars (parallel test runs wait for it)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"s3proxy-{version()}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return pom_property(POM, "s3proxy.version")
 
 
 def fetch() -> Path:
-    """Copy S3Proxy's runtime jars into the cache once; later calls are instant. Returns their folder."""
-    root = CACHE / f"s3proxy-{version()}"
-    lib = root / "lib"
-    marker = root / ".complete"
-    if marker.exists():
-        return lib
-    with _cache_lock():
-        if marker.exists():
-            return lib
-        if shutil.which("mvn") is None or shutil.which("java") is None:
-            raise RuntimeError("Java 17+ and Maven are needed to start a local S3Proxy")
-        shutil.rmtree(root, ignore_errors=True)
-        with tempfile.TemporaryDirectory(dir=CACHE, prefix=".s3proxy-") as tmp:
-            subprocess.run(
-                [
-                    *("mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"),
-                    *("-DincludeScope=runtime", f"-DoutputDirectory={Path(tmp) / 'lib'}"),
-                ],
-                check=True,
-            )
-            root.mkdir()
-            (Path(tmp) / "lib").rename(lib)  # whole or not at all
-        marker.touch()
-    return lib
+    """S3Proxy's runtime jars, copied into the cache once; later calls are instant. Returns their folder."""
+    return runtime_jars(POM, f"s3proxy-{version()}", "a local S3Proxy")
 
 
 @dataclass(frozen=True)
