@@ -4,6 +4,7 @@ and request guard on a real database, materials in a directory, called in proces
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from shared.materials import FilesystemStore, MaterialStore, UploadRules
 from shared.messaging.outbox import Outbox
 from shared.request_guard import RequestGuard
 from shared.topics import Topics
-from tests.builders import CATALOG
+from tests.builders import CATALOG, materials_for
 from tests.identity import AsStaff, access
 
 DEFAULTS = IntakeSettings()
@@ -51,3 +52,13 @@ def client_of(app: FastAPI) -> httpx.AsyncClient:
     """Every request with the token of the staff who would send it (see AsStaff)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://test", auth=AsStaff())
+
+
+def filing(**changes: Any) -> dict[str, Any]:
+    """The lead window's body for a restaurant opening (JM-REST-001) with every material."""
+    return {
+        "matter_code": "JM-REST-001",
+        "applicant": {"kind": "enterprise", "name": "杭州味道餐饮管理有限公司", "id_number": "91330100MA2H000001"},
+        "lead_window": {"department": "market", "window_id": "W-03"},
+        "materials": materials_for("JM-REST-001"),
+    } | changes

@@ -37,7 +37,7 @@ from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.builders import T0, materials_for
 from tests.identity import access, bearer
-from tests.integration.intake_http import client_of, intake_app
+from tests.integration.intake_http import client_of, filing, intake_app
 from tests.servers import MakeSessions
 
 Json = dict[str, Any]
@@ -54,16 +54,6 @@ async def intake(make_sessions: MakeSessions, tmp_path: Path) -> AsyncIterator[h
     app = await intake_app(await make_sessions(INTAKE_SCHEMA), tmp_path / "materials")
     async with client_of(app) as client:
         yield client
-
-
-def filing(**changes: Any) -> Json:
-    """The lead window's body for a restaurant opening (JM-REST-001) with every material."""
-    return {
-        "matter_code": "JM-REST-001",
-        "applicant": {"kind": "enterprise", "name": "杭州味道餐饮管理有限公司", "id_number": "91330100MA2H000001"},
-        "lead_window": {"department": "market", "window_id": "W-03"},
-        "materials": materials_for("JM-REST-001"),
-    } | changes
 
 
 async def file_case(client: httpx.AsyncClient) -> str:

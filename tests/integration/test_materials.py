@@ -25,7 +25,7 @@ from shared.messaging.outbox import OutboxRow
 from shared.settings import MaterialsSettings
 from tests.builders import materials_for
 from tests.identity import bearer
-from tests.integration.intake_http import client_of, intake_app
+from tests.integration.intake_http import client_of, filing, intake_app
 from tests.servers import MakeSessions
 
 Json = dict[str, Any]
@@ -53,13 +53,7 @@ async def file_case(client: httpx.AsyncClient, files: dict[str, dict[str, str]])
     materials = materials_for("JM-REST-001")
     for code, named in files.items():
         materials[code] |= named
-    body = {
-        "matter_code": "JM-REST-001",
-        "applicant": {"kind": "enterprise", "name": "杭州味道餐饮管理有限公司", "id_number": "91330100MA2H000001"},
-        "lead_window": {"department": "market", "window_id": "W-03"},
-        "materials": materials,
-    }
-    response = await client.post("/api/v1/cases", json=body)
+    response = await client.post("/api/v1/cases", json=filing(materials=materials))
     assert response.status_code == 201, response.text
     return dict(response.json()["case"])
 
@@ -109,31 +103,16 @@ async def test_limits_and_types_are_stated_and_enforced(make_sessions: MakeSessi
         assert list((tmp_path / "materials" / "staging").iterdir()) == []  # nothing refused is kept
 
         a, b = [await upload(client, sample_pdf(n, padding=80_000)) for n in ("a", "b")]
-        over = await client.post(
-            "/api/v1/cases",
-            json={
-                "matter_code": "JM-REST-001",
-                "applicant": {"kind": "enterprise", "name": "某公司", "id_number": "91330100MA2H000001"},
-                "lead_window": {"department": "market", "window_id": "W-03"},
-                "materials": materials_for("JM-REST-001")
-                | {"fire": {"消防安全检查申请表": a["reference"], "场所消防安全制度": b["reference"]}},
-            },
-        )
+        both = {"fire": {"消防安全检查申请表": a["reference"], "场所消防安全制度": b["reference"]}}
+        over = await client.post("/api/v1/cases", json=filing(materials=materials_for("JM-REST-001") | both))
         assert over.status_code == 413
         assert "150000 bytes per case" in over.json()["detail"]
 
 
 async def test_a_case_naming_a_file_never_uploaded_is_refused_field_by_field(intake: httpx.AsyncClient) -> None:
     unknown = "sha256:" + "0" * 64
-    response = await intake.post(
-        "/api/v1/cases",
-        json={
-            "matter_code": "JM-REST-001",
-            "applicant": {"kind": "enterprise", "name": "某公司", "id_number": "91330100MA2H000001"},
-            "lead_window": {"department": "market", "window_id": "W-03"},
-            "materials": materials_for("JM-REST-001") | {"tax": {"财务负责人信息": unknown}},
-        },
-    )
+    named = materials_for("JM-REST-001") | {"tax": {"财务负责人信息": unknown}}
+    response = await intake.post("/api/v1/cases", json=filing(materials=named))
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert problem["loc"] == ["body", "materials", "tax", "财务负责人信息"]

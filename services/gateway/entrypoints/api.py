@@ -21,6 +21,7 @@ from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
 from shared.identity import Access, Principal, Role, not_found
 from shared.materials import MaterialStore
+from shared.materials.upload import sniffed
 from shared.personal_data import id_number_digest, query_code_digest
 
 STAFF_READERS = (Role.WINDOW, Role.SUPERVISOR, Role.ADMIN)
@@ -120,6 +121,7 @@ def router(sessions: SessionFactory, access: Access, store: MaterialStore, clock
             async for chunk in chunks:
                 yield chunk
 
-        return StreamingResponse(body(), media_type="application/pdf", headers={"X-Content-SHA256": sha256})
+        media_type = sniffed(first) or "application/octet-stream"  # as its content says: a PDF, or a scan
+        return StreamingResponse(body(), media_type=media_type, headers={"X-Content-SHA256": sha256})
 
     return api

@@ -103,6 +103,7 @@ class Part(BaseModel):
             sha256 = stored_file(reference)
             if sha256 is None:
                 continue
+            require(sha256 in known, f"材料「{name}」的文件未上传 (no uploaded file {reference})", RefusalRule.INCOMPLETE)
             size, media_type = known[sha256]
             version = 1 + sum(1 for f in self.files if f.name == name)
             taken.append(

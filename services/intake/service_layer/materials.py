@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.intake.adapters.orm import MaterialRead, MaterialRecord
 from services.intake.domain.case import Application, ApplicationInvalid
@@ -44,19 +45,23 @@ class MaterialDesk:
 
     async def upload(self, chunks: AsyncIterator[bytes], staff: Principal) -> StoredFile:
         stored = await receive(chunks, self.store, self.rules)
-        async with self.sessions() as session, session.begin():
-            if (earlier := await session.get(MaterialRecord, stored.sha256)) is not None:
-                earlier.removed_at = None  # brought again after its retention ended: stored again
-            else:
-                session.add(
-                    MaterialRecord(
-                        sha256=stored.sha256,
-                        size=stored.size,
-                        media_type=stored.media_type,
-                        uploaded_by=staff.subject,
-                        uploaded_at=self.clock.now(),
+        now = self.clock.now()
+        try:
+            async with self.sessions() as session, session.begin():
+                if (earlier := await session.get(MaterialRecord, stored.sha256)) is None:
+                    session.add(
+                        MaterialRecord(
+                            sha256=stored.sha256,
+                            size=stored.size,
+                            media_type=stored.media_type,
+                            uploaded_by=staff.subject,
+                            uploaded_at=now,
+                        )
                     )
-                )
+                elif earlier.removed_at is not None:  # brought again after its retention ended: stored again
+                    earlier.removed_at, earlier.uploaded_at = None, now
+        except IntegrityError:
+            pass  # the same file, uploaded by someone else at the same moment: recorded once, by them
         return stored
 
     async def facts(self, materials: dict[str, dict[str, str]], already: int = 0) -> FileFacts:
