@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-supervision docs clean kafka keycloak s3proxy migrate
+.PHONY: install run test test-fast lint bench bench-open bench-supervision docs clean kafka keycloak s3proxy migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ lint: $(STAMP)  ## ruff (lint and format check) and mypy --strict, as the pre-co
 
 bench: $(STAMP) kafka  ## cases through HTTP intake to unified replies on local Kafka
 	$(PY) -m tests.bench.bench_cases $(BENCH_ARGS)
+
+bench-open: $(STAMP) kafka  ## the same at a fixed arrival rate (open loop): make bench-open RATE=100
+	$(PY) -m tests.bench.bench_cases --rate $(or $(RATE),20) $(BENCH_ARGS)
 
 bench-supervision: $(STAMP)  ## supervision with 1,000,000 open parts: memory, start-up, alert lag
 	$(PY) -m tests.bench.bench_supervision $(BENCH_ARGS)

@@ -95,7 +95,7 @@ class ServiceSettings(BaseSettings):
     signing_key: Path | None = Field(None, description="This process's Ed25519 private key (PEM): it signs what it sends.")
     signing_key_id: str = Field("", description="The id the center's key registry knows the signing key by.")
     max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", validation_alias="LIANBAN_LOG_LEVEL", description="One level for every process.")
     log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
 
     def departments(self) -> Departments:

@@ -1,7 +1,10 @@
-"""`make bench`: N joint cases (3 departments each, simulators answering at once) through HTTP
-intake to unified replies on a real local Kafka. Prints cases/s and submit-to-reply latency.
+"""`make bench`: joint cases (3 departments each, simulators answering at once) through HTTP intake to
+unified replies on a real local Kafka. Prints throughput, latency, what each process costs per case
+(CPU milliseconds, peak RSS, from /proc; the broker's too when it is local) and the ceiling: the same
+number of messages per case through raw aiokafka on the same broker.
 
-    make bench BENCH_ARGS="--cases 5000 --concurrency 128"
+    make bench BENCH_ARGS="--cases 5000 --concurrency 128"     # closed loop: N clients as fast as they can
+    make bench-open RATE=100 BENCH_ARGS="--cases 3000"         # open loop: a fixed arrival rate
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from deploy.demo import restaurant_case
 from deploy.kafka_acls import ADMIN
@@ -25,10 +28,46 @@ from deploy.launcher import Ports, System, postgres_databases
 from deploy.postgres_local import LocalPostgres
 from shared.contracts import CloudEvent
 from shared.identity import Role
+from shared.messaging.admin import ensure_topics
+from tests.bench.processes import Sample, cost_table, sample
 from tests.e2e.api import as_role
 
+MESSAGE_BYTES = 1024  # about a CloudEvent of a case's messages
 
-async def run(system: System, cases: int, concurrency: int) -> None:
+
+class Run:
+    """One bench run: when each case was sent and when its reply came."""
+
+    def __init__(self, system: System, cases: int) -> None:
+        self.system, self.cases = system, cases
+        self.submitted: dict[str, float] = {}
+        self.filing: list[float] = []  # the HTTP answer to each filing, seconds
+        self.replied: dict[str, float] = {}
+        self.retries = 0
+
+    async def file(self, client: httpx.AsyncClient, n: int, started: float) -> None:
+        key, body = f"bench-{n}-{uuid.uuid4().hex[:8]}", restaurant_case()
+        for attempt in range(3):  # a dropped connection is retried with the same key: still one case
+            try:
+                response = await client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": key})
+                break
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+                self.retries += 1
+        response.raise_for_status()
+        self.filing.append(time.perf_counter() - started)
+        self.submitted[response.json()["case"]["case_id"]] = started
+
+    async def collect(self, replies: AIOKafkaConsumer) -> None:
+        while len(self.replied) < self.cases:
+            for records in (await replies.getmany(timeout_ms=200)).values():
+                now = time.perf_counter()
+                for record in records:
+                    self.replied.setdefault(CloudEvent.from_bytes(record.value).subject, now)
+
+
+async def run(system: System, cases: int, concurrency: int, rate: float | None) -> Run:
     replies = AIOKafkaConsumer(
         system.topics.replies,
         **system.kafka.client_options(ADMIN),
@@ -39,63 +78,96 @@ async def run(system: System, cases: int, concurrency: int) -> None:
     await replies.start()
     while not replies.assignment():
         await replies.getmany(timeout_ms=100)
-    submitted: dict[str, float] = {}
-    replied: dict[str, float] = {}
-
-    async def collect() -> None:
-        while len(replied) < cases:
-            for records in (await replies.getmany(timeout_ms=200)).values():
-                now = time.perf_counter()
-                for record in records:
-                    replied.setdefault(CloudEvent.from_bytes(record.value).subject, now)
-
-    collector = asyncio.create_task(collect())
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(cases):
-        queue.put_nowait(i)
-
-    retries = [0]
-
-    async def submitter(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            started, key = time.perf_counter(), f"bench-{n}-{uuid.uuid4().hex[:8]}"
-            body = restaurant_case()
-            for attempt in range(3):  # a dropped connection is retried with the same key: still one case
-                try:
-                    response = await client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": key})
-                    break
-                except httpx.TransportError:
-                    if attempt == 2:
-                        raise
-                    retries[0] += 1
-            response.raise_for_status()
-            submitted[response.json()["case"]["case_id"]] = started
-
-    began = time.perf_counter()
+    bench = Run(system, cases)
+    collector = asyncio.create_task(bench.collect(replies))
     limits = httpx.Limits(max_connections=concurrency)
     window = as_role(system, Role.WINDOW, "S-BENCH")  # one clerk, one token: the bench measures the system, not minting
     async with httpx.AsyncClient(base_url=system.url("intake"), limits=limits, timeout=60, headers=window) as client:
-        await asyncio.gather(*(submitter(client) for _ in range(concurrency)))
-    submit_done = time.perf_counter()
-    await asyncio.wait_for(collector, timeout=max(120, cases / 10))
-    finished = time.perf_counter()
-    await replies.stop()
+        if rate is None:
+            queue = list(range(cases))
 
-    latencies = sorted(replied[c] - submitted[c] for c in submitted)
-    elapsed = finished - began
-    print(
-        f"Kafka {kafka_version()} (local KRaft), {os.cpu_count()} cores; {cases} cases x 3 departments, "
-        f"{concurrency} concurrent HTTP clients"
-    )
+            async def submitter() -> None:
+                while queue:
+                    await bench.file(client, queue.pop(), time.perf_counter())
+
+            await asyncio.gather(*(submitter() for _ in range(concurrency)))
+        else:  # each case at its own moment, whether or not the ones before were answered (no coordinated omission)
+            began, tasks = time.perf_counter(), []
+            for n in range(cases):
+                due = began + n / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(bench.file(client, n, due)))
+            await asyncio.gather(*tasks)
+    await asyncio.wait_for(collector, timeout=max(120, cases / 10))
+    await replies.stop()
+    return bench
+
+
+async def messages_on(system: System) -> int:
+    """Every message on the center's topics so far (end offsets)."""
+    consumer = AIOKafkaConsumer(**system.kafka.client_options(ADMIN), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        topics = [t for t in await consumer.topics() if t.startswith(f"lianban.{system.center}.")]
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def ceiling(system: System, messages: int) -> tuple[float, float]:
+    """Raw aiokafka on the same broker, as the services' clients are set (acks all, idempotent): CPU seconds
+    of this process to produce `messages` CloudEvent-sized messages and to consume them again."""
+    topic = f"lianban.{system.center}.bench-ceiling"
+    await ensure_topics(system.kafka.settings(ADMIN), [topic])
+    value = os.urandom(MESSAGE_BYTES // 2).hex().encode()
+    producer = AIOKafkaProducer(**system.kafka.client_options(ADMIN), acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    started = time.process_time()
+    try:
+        batch = []
+        for n in range(messages):
+            batch.append(await producer.send(topic, value, key=str(n % 1000).encode()))
+            if len(batch) >= 5000:
+                await asyncio.gather(*batch)
+                batch = []
+        await asyncio.gather(*batch)
+    finally:
+        await producer.stop()
+    produced = time.process_time() - started
+    consumer = AIOKafkaConsumer(topic, **system.kafka.client_options(ADMIN), auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    started, read = time.process_time(), 0
+    try:
+        while read < messages:
+            read += sum(len(r) for r in (await consumer.getmany(timeout_ms=500, max_records=5000)).values())
+    finally:
+        await consumer.stop()
+    return produced, time.process_time() - started
+
+
+def samples(pids: dict[str, int]) -> dict[str, Sample]:
+    return {name: s for name, pid in pids.items() if (s := sample(pid)) is not None}
+
+
+def report(bench: Run, began: float, submit_done: float, finished: float, concurrency: int, rate: float | None) -> None:
+    cases = bench.cases
+    latencies = sorted(bench.replied[c] - bench.submitted[c] for c in bench.submitted)
+    filing = sorted(bench.filing)
+    load = f"{concurrency} concurrent HTTP clients" if rate is None else f"open loop at {rate:g} cases/s"
+    print(f"Kafka {kafka_version()} (local KRaft), {os.cpu_count()} cores; {cases} cases x 3 departments, {load}")
     print(f"  intake accepted   {cases / (submit_done - began):8.1f} cases/s over HTTP")
+    elapsed = finished - began
     print(f"  end to end        {cases / elapsed:8.1f} cases/s (first submit to last unified reply, {elapsed:.1f} s)")
-    print(
-        f"  submit-to-reply   p50 {_ms(statistics.median(latencies))}  p99 {_ms(latencies[int(len(latencies) * 0.99) - 1])}"
-        f"  max {_ms(latencies[-1])}"
-    )
-    if retries[0]:
-        print(f"  {retries[0]} submissions retried after a dropped connection (same Idempotency-Key)")
+    print(f"  filing (HTTP)     p50 {_ms(_at(filing, 0.5))}  p99 {_ms(_at(filing, 0.99))}  max {_ms(filing[-1])}")
+    median, p99, worst = statistics.median(latencies), _at(latencies, 0.99), latencies[-1]
+    print(f"  submit-to-reply   p50 {_ms(median)}  p99 {_ms(p99)}  max {_ms(worst)}")
+    if bench.retries:
+        print(f"  {bench.retries} submissions retried after a dropped connection (same Idempotency-Key)")
+
+
+def _at(ordered: list[float], quantile: float) -> float:
+    return ordered[max(0, int(len(ordered) * quantile) - 1)]
 
 
 def _ms(seconds: float) -> str:
@@ -106,7 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, help="open loop: cases per second, sent on schedule")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="every service's database")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the raw aiokafka comparison")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
     center = f"bench{uuid.uuid4().hex[:6]}"
@@ -137,7 +211,31 @@ def main() -> None:
     try:
         system.start()
         print(f"databases: {args.db}")
-        asyncio.run(run(system, args.cases, args.concurrency))
+        pids = {c.name: c.process.pid for c in system.components.values() if c.process is not None}
+        if kafka is not None and kafka.process is not None:
+            pids["kafka (broker)"] = kafka.process.pid
+        if postgres is not None and postgres.process is not None:
+            pids["postgres (server)"] = postgres.process.pid
+        before, messages_before = samples(pids), asyncio.run(messages_on(system))
+        began = time.perf_counter()
+        bench = asyncio.run(run(system, args.cases, args.concurrency, args.rate))
+        finished = time.perf_counter()
+        after, messages = samples(pids), asyncio.run(messages_on(system)) - messages_before
+        submit_done = began + max(bench.submitted[c] - began + bench.filing[i] for i, c in enumerate(bench.submitted))
+        report(bench, began, submit_done, finished, args.concurrency, args.rate)
+        print("  cost per case (CPU while the run lasted; postgres: its main process only):")
+        print("\n".join(cost_table(before, after, args.cases)))
+        per_case = messages / args.cases
+        print(f"  messages per case {per_case:8.1f} (produced on the center's topics)")
+        if not args.no_ceiling:
+            produce, consume = asyncio.run(ceiling(system, messages))
+            raw_ms = (produce + consume) * 1000 / args.cases
+            total_ms = sum((after[n].cpu_seconds - before[n].cpu_seconds) for n in after if n in before) * 1000 / args.cases
+            print(
+                f"  ceiling: raw aiokafka, {messages} messages of {MESSAGE_BYTES} B: produce {messages / produce:,.0f} msg/s, "
+                f"consume {messages / consume:,.0f} msg/s of client CPU; {raw_ms:.2f} ms CPU per case for the messaging "
+                f"itself, {total_ms:.2f} ms for Lianban ({raw_ms / total_ms:.1%} of it)"
+            )
         conflicts = sum(log.read_text(errors="replace").count("ConcurrentUpdate") for log in system.workdir.glob("*.log"))
         print(f"  ConcurrentUpdate in the services' logs: {conflicts}")
     finally:

@@ -34,6 +34,17 @@ def test_the_case_benchmark_prints_throughput_and_latency(kafka: KafkaAccess) ->
     assert "cases/s (first submit to last unified reply" in out
     assert "submit-to-reply   p50" in out
     assert "ConcurrentUpdate in the services' logs: 0" in out
+    assert "CPU ms/case" in out
+    assert "  intake  " in out  # a row per process
+    assert "messages per case" in out
+    assert "ceiling: raw aiokafka" in out
+
+
+def test_the_open_loop_benchmark_prints_latency_at_a_fixed_rate(kafka: KafkaAccess) -> None:
+    out = bench("tests.bench.bench_cases", "--cases", "60", "--rate", "20", "--no-ceiling", env=kafka.env(ADMIN))
+    assert "open loop at 20 cases/s" in out
+    assert "filing (HTTP)     p50" in out
+    assert "submit-to-reply   p50" in out
 
 
 def test_the_supervision_benchmark_prints_lag_and_memory() -> None:

@@ -65,15 +65,21 @@ def test_the_alembic_command_line_migrates_a_service_from_its_own_settings(datab
     current = subprocess.run(
         [str(alembic), "-n", "gateway", "current"], capture_output=True, text=True, env=env, check=False, timeout=120
     )
-    assert current.stdout.strip() == "0003 (head)"
+    assert current.stdout.strip() == f"{head_of(GATEWAY)} (head)"
+
+
+def head_of(schema: Schema) -> str:
+    """The newest revision among the schema's migrations (they are numbered 0001, 0002...)."""
+    return max(p.name[:4] for p in (schema.migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 async def test_a_new_revision_is_written_from_the_models(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     shutil.copytree(GATEWAY.migrations, migrations)
     await db_revision(Schema(GATEWAY.name, GATEWAY.metadata, migrations), "nothing changed yet")
-    [written] = (migrations / "versions").glob("0004_nothing_changed_yet.py")
+    head = head_of(GATEWAY)
+    [written] = (migrations / "versions").glob(f"{int(head) + 1:04d}_nothing_changed_yet.py")
     text = written.read_text()
-    assert "down_revision: str | Sequence[str] | None = '0003'" in text
+    assert f"down_revision: str | Sequence[str] | None = '{head}'" in text
     upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     assert [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")] == ["pass"]

@@ -1,0 +1,45 @@
+"""What each process of a running system costs, read from /proc: CPU time (user + system) and peak
+resident memory (VmHWM). Taken before and after a run, so the bench prints CPU milliseconds per case."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Sample:
+    cpu_seconds: float
+    peak_rss: int  # bytes
+
+
+def sample(pid: int) -> Sample | None:
+    """The process's CPU time so far and its peak RSS, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return Sample(cpu, int(match.group(1)) * 1024 if match else 0)
+
+
+def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: int) -> list[str]:
+    """One line per process, most expensive first, and the total: CPU ms per case and peak RSS."""
+    rows = []
+    for name, end in after.items():
+        start = before.get(name)
+        if start is None:
+            continue
+        rows.append((name, (end.cpu_seconds - start.cpu_seconds) * 1000 / cases, end.peak_rss))
+    rows.sort(key=lambda r: -r[1])
+    lines = [f"  {'process':<22}{'CPU ms/case':>12}{'peak RSS':>12}"]
+    lines += [f"  {name:<22}{ms:>12.2f}{rss / 2**20:>9.0f} MiB" for name, ms, rss in rows]
+    lines.append(f"  {'total':<22}{sum(r[1] for r in rows):>12.2f}{sum(r[2] for r in rows) / 2**20:>9.0f} MiB")
+    return lines
