@@ -75,6 +75,7 @@ class SimulatorSettings(BaseSettings):
     # Without one (a real identity provider), files are not fetched.
     issuer_dir: Path | None = Field(None, validation_alias="LIANBAN_DEV_ISSUER_DIR")
     intake_url: str = ""  # where the system uploads the certificates it issues
+    certificates: bool = True  # issue each approval's licence as a file (the bench leaves it out: its workload is fixed)
 
 
 class FileCheck:
@@ -84,40 +85,40 @@ class FileCheck:
     def __init__(self, settings: SimulatorSettings) -> None:
         self.settings = settings
         self.checked, self.failed = 0, 0
-        self._token: str | None = None
+        self._client: httpx.AsyncClient | None = None
 
-    def token(self) -> str | None:
-        if self._token is None and self.settings.issuer_dir is not None:
+    def client(self) -> httpx.AsyncClient | None:
+        """One client with the system's service-account token (connections reused), or None without a token."""
+        if self._client is None and self.settings.issuer_dir is not None:
             issuer = DevIssuer.load(self.settings.issuer_dir)
             dept = self.settings.department
-            self._token = issuer.mint(Role.DEPARTMENT, f"{dept}-system", center=self.settings.center, department=dept, ttl=86400)
-        return self._token
+            token = issuer.mint(Role.DEPARTMENT, f"{dept}-system", center=self.settings.center, department=dept, ttl=86400)
+            self._client = httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"})
+        return self._client
 
     async def unreadable(self, attachments: list[Attachment]) -> list[dict[str, str]]:
-        token = self.token()
-        if token is None:
+        client = self.client()
+        if client is None:
             return []
         missing = []
-        async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
-            for attachment in attachments:
-                if attachment.sha256 is None:
-                    continue
-                self.checked += 1
-                if await self._fetched_sha256(client, attachment.url) != attachment.sha256:
-                    self.failed += 1
-                    missing.append({"name": attachment.name, "reason": "材料无法读取或与登记的校验值不符，请重新提交"})
+        for attachment in attachments:
+            if attachment.sha256 is None:
+                continue
+            self.checked += 1
+            if await self._fetched_sha256(client, attachment.url) != attachment.sha256:
+                self.failed += 1
+                missing.append({"name": attachment.name, "reason": "材料无法读取或与登记的校验值不符，请重新提交"})
         return missing
 
     async def issue(self, case_id: str) -> list[dict[str, str]]:
         """The licence the department issues with an approval (电子证照), uploaded to the center as a file."""
-        token = self.token()
-        if token is None or not self.settings.intake_url:
+        client = self.client()
+        if client is None or not self.settings.intake_url or not self.settings.certificates:
             return []
         name = CERTIFICATE.get(self.settings.department, "许可证")
         licence = sample_pdf(f"{name} {case_id} {self.settings.department}")
-        async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {token}"}) as client:
-            response = await client.post(f"{self.settings.intake_url}/api/v1/materials", content=licence)
-            response.raise_for_status()
+        response = await client.post(f"{self.settings.intake_url}/api/v1/materials", content=licence)
+        response.raise_for_status()
         return [{"name": name, "sha256": response.json()["sha256"]}]
 
     @staticmethod
