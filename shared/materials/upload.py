@@ -10,6 +10,7 @@ import shlex
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import filetype
 
@@ -77,7 +78,7 @@ def sniffed(head: bytes) -> str:
     return str(kind.mime) if kind is not None else ""
 
 
-async def scan(rules: UploadRules, staged: object) -> None:
+async def scan(rules: UploadRules, staged: Path) -> None:
     """The center's scanner (a command given the file's path) must accept the file."""
     command = [part.replace("{path}", str(staged)) for part in shlex.split(rules.scan_command)]
     process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
