@@ -11,7 +11,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,7 @@ from services.supervision.domain.chain import Anchor
 from services.supervision.service_layer.seal import audit, ledger_head
 from services.supervision.settings import SupervisionSettings
 from shared.contracts import STATE_TEXT, CloudEvent, DeadLetter, MalformedEvent
-from shared.db import make_engine, session_factory
+from shared.db import SessionFactory, make_engine, session_factory
 from shared.identity import Role
 from shared.materials import open_store
 from shared.messaging.broker import client_security
@@ -144,6 +145,16 @@ async def db_upgrade(departments: list[str]) -> None:
             await engine.dispose()
 
 
+@asynccontextmanager
+async def _sessions(url: str) -> AsyncIterator[SessionFactory]:
+    """Sessions on a service's database, its engine disposed after."""
+    engine = make_engine(url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _scratch(schema: Schema, work: Callable[[Any], Any]) -> Any:
     engine = make_engine(f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'scratch.db'}")
     try:
@@ -207,11 +218,8 @@ async def audit_verify(anchors: list[Anchor]) -> int:
     anchors given and, with the center's key registry (LIANBAN_KEY_REGISTRY), every signature it keeps."""
     settings = SupervisionSettings()
     registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
-    engine = make_engine(settings.database("supervision"))
-    try:
-        report = await audit(session_factory(engine), registry, anchors)
-    finally:
-        await engine.dispose()
+    async with _sessions(settings.database("supervision")) as sessions:
+        report = await audit(sessions, registry, anchors)
     for problem in report.problems:
         print(f"BROKEN {problem}")
     checked = "checked" if report.signatures_checked else "NOT checked (no LIANBAN_KEY_REGISTRY)"
@@ -226,22 +234,19 @@ async def materials_expire(keep_days: int | None) -> str:
     """Intake's database and the material store, as intake reads them."""
     settings = IntakeSettings()
     keep = timedelta(days=settings.material_retention_days if keep_days is None else keep_days)
-    engine, store = make_engine(settings.database("intake")), open_store(settings.materials)
+    store = open_store(settings.materials)
     await store.start()
     try:
-        removed = await expire(session_factory(engine), store, keep, datetime.now(UTC))
+        async with _sessions(settings.database("intake")) as sessions:
+            removed = await expire(sessions, store, keep, datetime.now(UTC))
     finally:
         await store.stop()
-        await engine.dispose()
     return f"{removed.files} files past {keep.days} days of retention removed ({removed.bytes} bytes) 已删除过期材料"
 
 
 async def audit_head() -> str:
-    engine = make_engine(SupervisionSettings().database("supervision"))
-    try:
-        position, digest = await ledger_head(session_factory(engine))
-    finally:
-        await engine.dispose()
+    async with _sessions(SupervisionSettings().database("supervision")) as sessions:
+        position, digest = await ledger_head(sessions)
     return f"{position}:{digest}"
 
 

@@ -102,12 +102,8 @@ class System:
 
     def audit_env(self) -> dict[str, str]:
         """What `lianban audit verify` needs to read this system's record (once it has started)."""
-        supervision = self.components["supervision"].env
-        return {
-            k: v
-            for k, v in (supervision | self._signing(self.components["supervision"])).items()
-            if "DATABASE" in k or "KEY" in k
-        }
+        database = self.components["supervision"].env["LIANBAN_SUPERVISION_DATABASE_URL"]
+        return {"LIANBAN_SUPERVISION_DATABASE_URL": database, "LIANBAN_KEY_REGISTRY": str(self._key_registry)}
 
     def simulator_url(self, department: str) -> str:
         return f"http://127.0.0.1:{self.ports.simulators + self.departments.index(department)}"

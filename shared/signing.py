@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from shared.canonical import canonical_json
 from shared.private_files import write_private
 
 SIGNATURE, KEY_ID, ALGORITHM = "lbsig", "lbsigkey", "lbsigalg"
@@ -48,8 +49,7 @@ ALGORITHMS: dict[str, Algorithm] = {"ed25519": Ed25519()}
 
 def signed_bytes(event: dict[str, Any]) -> bytes:
     """What a signature covers: the event without its signature, canonical JSON."""
-    unsigned = {k: v for k, v in event.items() if k != SIGNATURE}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json({k: v for k, v in event.items() if k != SIGNATURE})
 
 
 def signed_event(raw: bytes) -> dict[str, Any] | None:
@@ -86,7 +86,11 @@ class Signer:
 
     def sign(self, event: bytes) -> bytes:
         """The event's bytes with the three signature attributes added."""
-        body = json.loads(event) | {KEY_ID: self.key_id, ALGORITHM: self.algorithm}
+        return self.sign_event(json.loads(event))
+
+    def sign_event(self, event: dict[str, Any]) -> bytes:
+        """`sign` of an event not serialised yet (the outbox's): its bytes, signed."""
+        body = event | {KEY_ID: self.key_id, ALGORITHM: self.algorithm}
         body[SIGNATURE] = b64(ALGORITHMS[self.algorithm].sign(self.private_key, signed_bytes(body)))
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 

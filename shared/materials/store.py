@@ -156,6 +156,20 @@ class S3Store:
         await self.client.delete_object(Bucket=self.settings.s3_bucket, Key=self._key(sha256))
 
 
+async def open_file(store: MaterialStore, sha256: str) -> tuple[bytes, AsyncIterator[bytes]]:
+    """The file's first chunk (its type is in it) and all its chunks, the first read already:
+    FileNotFoundError now, before an answer has started, rather than in the middle of a response."""
+    chunks = store.read(sha256)
+    first = await anext(chunks, b"")
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return first, whole()
+
+
 def open_store(settings: MaterialsSettings) -> MaterialStore:
     """The store the settings name (not started yet)."""
     if settings.backend == "s3":

@@ -9,7 +9,7 @@ import hashlib
 import shlex
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
@@ -34,10 +34,10 @@ class UploadRules:
     media_types: tuple[str, ...] = tuple(TYPE_TEXT)
     scan_command: str = ""  # e.g. "clamdscan --no-summary {path}": exit 0 accepts, anything else refuses
     scan_timeout: float = 300.0
-    allowed_text: str = field(init=False, default="")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "allowed_text", "、".join(TYPE_TEXT.get(t, t) for t in self.media_types))
+    @property
+    def allowed_text(self) -> str:
+        return "、".join(TYPE_TEXT.get(t, t) for t in self.media_types)
 
 
 async def receive(chunks: AsyncIterator[bytes], store: MaterialStore, rules: UploadRules) -> StoredFile:
@@ -63,9 +63,7 @@ async def receive(chunks: AsyncIterator[bytes], store: MaterialStore, rules: Upl
         if rules.scan_command:
             await scan(rules, staged)
         sha256 = digest.hexdigest()
-        if await store.has(sha256):
-            staged.unlink()
-        else:
+        if not await store.has(sha256):  # else the same bytes are there already: the staged copy goes below
             await store.put(staged, sha256)
         return StoredFile(sha256, size, media_type)
     finally:

@@ -61,9 +61,9 @@ class Outbox:
     def rows(self, data: EventData, *, subject: str) -> tuple[CloudEvent, list[dict[str, Any]]]:
         """The event as plain rows, one per topic, for one bulk insert of many events."""
         event = CloudEvent.wrap(data, source=self.source, subject=subject)
-        payload, now = event.to_bytes(), datetime.now(UTC)
-        if self.signer is not None:  # a department's events carry its signature (shared/signing.py)
-            payload = self.signer.sign(payload)
+        now = datetime.now(UTC)
+        # a department's events carry its signature (shared/signing.py), signed before they are serialised once
+        payload = self.signer.sign_event(event.model_dump(mode="json")) if self.signer else event.to_bytes()
         return event, [
             {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)
         ]

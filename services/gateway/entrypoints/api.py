@@ -7,7 +7,6 @@ read any case; a case that is not the caller's answers 404, as one that does not
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import STATE_TEXT
 from shared.db import SessionFactory
 from shared.identity import Access, Principal, Role, not_found
-from shared.materials import MaterialStore
+from shared.materials import MaterialStore, open_file
 from shared.materials.upload import sniffed
 from shared.personal_data import id_number_digest, query_code_digest
 
@@ -107,21 +106,14 @@ def router(sessions: SessionFactory, access: Access, store: MaterialStore, clock
         issued = {c["sha256"] for p in (view.reply or {}).get("parts", []) for c in p.get("certificates", [])}
         if sha256 not in issued:
             raise not_found(f"证照 {sha256}")
-        chunks = store.read(sha256)
         try:
-            first = await anext(chunks, b"")
+            head, chunks = await open_file(store, sha256)
         except FileNotFoundError:
             raise not_found(f"证照 {sha256}") from None
         async with sessions() as session, session.begin():
             reader = caller.subject if caller is not None else "查询码"
             session.add(CertificateRead(sha256=sha256, case_id=case_id, reader=reader, read_at=clock.now()))
-
-        async def body() -> AsyncIterator[bytes]:
-            yield first
-            async for chunk in chunks:
-                yield chunk
-
-        media_type = sniffed(first) or "application/octet-stream"  # as its content says: a PDF, or a scan
-        return StreamingResponse(body(), media_type=media_type, headers={"X-Content-SHA256": sha256})
+        media_type = sniffed(head) or "application/octet-stream"  # as its content says: a PDF, or a scan
+        return StreamingResponse(chunks, media_type=media_type, headers={"X-Content-SHA256": sha256})
 
     return api

@@ -25,10 +25,8 @@ def handlers(
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
             """What this department's system did: steps on its parts of the cases."""
             acted = expect(DepartmentActed, deliveries)
-            proofs = [
-                Proof(signed_event(d.record.value), signatures.refusal(d.record.value, department) if signatures else None)
-                for d in deliveries
-            ]
+            sent = [signed_event(d.record.value) for d in deliveries]  # each read once, for the check and the record
+            proofs = [Proof(e, signatures.check(e, department) if signatures else None) for e in sent]
             await actions.record(session, acted, sender=department, proofs=proofs)
 
         return apply

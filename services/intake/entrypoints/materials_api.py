@@ -3,7 +3,6 @@ names it in a case; a department fetches the files of its own part (docs/integra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -56,22 +55,16 @@ def router(desk: MaterialDesk, actions: CaseActions, access: Access) -> APIRoute
         The read is recorded; check the bytes against the SHA-256."""
         try:
             record, chunks = await desk.read(sha256, await actions.read(case_id), caller)
-            first = await anext(chunks, b"")
         except (NotReadable, FileNotFoundError):
             raise not_found(f"材料 {sha256}") from None
         except Removed as removed:
             raise HTTPException(410, str(removed)) from None
-
-        async def body() -> AsyncIterator[bytes]:
-            yield first
-            async for chunk in chunks:
-                yield chunk
 
         headers = {
             "Content-Length": str(record.size),
             "ETag": f'"{record.sha256}"',
             "X-Content-SHA256": record.sha256,
         }
-        return StreamingResponse(body(), media_type=record.media_type, headers=headers)
+        return StreamingResponse(chunks, media_type=record.media_type, headers=headers)
 
     return api

@@ -55,8 +55,10 @@ class CaseActions:
         work_order_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> JointCase:
-        async with self.sessions() as session:
-            held = await stored(session, [action])
+        held: set[str] = set()
+        if named_files([action]):  # an approval naming its certificates: which of them the center holds
+            async with self.sessions() as session:
+                held = await stored(session, [action])
         return await self._run(
             case_id,
             department_step(department, staff_id, action, work_order_id, stored=held),
@@ -170,9 +172,14 @@ class CaseActions:
         await book.flush()  # every case the batch changed, in one statement
 
 
+def named_files(actions: list[DepartmentAction]) -> set[str]:
+    """The files the actions name: approvals' certificates."""
+    return {c.sha256 for a in actions if isinstance(a, Approve) for c in a.certificates}
+
+
 async def stored(session: AsyncSession, actions: list[DepartmentAction]) -> set[str]:
-    """The files the center holds among those the actions name (approvals' certificates), in one query."""
-    named = {c.sha256 for a in actions if isinstance(a, Approve) for c in a.certificates}
+    """The files the center holds among those the actions name, in one query (none when they name none)."""
+    named = named_files(actions)
     if not named:
         return set()
     return set(await session.scalars(select(MaterialRecord.sha256).where(MaterialRecord.sha256.in_(named))))

@@ -18,7 +18,7 @@ from services.intake.domain.part import FILE_REFERENCE, FileFacts, stored_file
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import SessionFactory
 from shared.identity import Principal, Role
-from shared.materials import MaterialStore, StoredFile, UploadRules, receive
+from shared.materials import MaterialStore, StoredFile, UploadRules, open_file, receive
 from shared.materials.upload import UploadRefused
 
 SHA256 = re.compile("^[0-9a-f]{64}$")
@@ -111,6 +111,7 @@ class MaterialDesk:
                 raise NotReadable(sha256)
             if record.removed_at is not None:
                 raise Removed(record.removed_at)
+            _, chunks = await open_file(self.store, sha256)  # FileNotFoundError: nothing read, nothing recorded
             session.add(
                 MaterialRead(
                     sha256=sha256,
@@ -121,7 +122,6 @@ class MaterialDesk:
                     read_at=self.clock.now(),
                 )
             )
-        chunks = self.store.read(sha256)
         return record, chunks
 
 

@@ -8,19 +8,20 @@ library (docs/evidence.md gives the procedure)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from shared.canonical import canonical_json
 
 GENESIS = "0" * 64
 HASHED = ("case_id", "sequence", "event_id", "event_type", "occurred_at", "department", "summary", "previous_hash")
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
-    """The bytes an entry's hash covers: its hashed fields as JSON, keys sorted, no spaces, UTF-8."""
-    return json.dumps({k: fields[k] for k in HASHED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes an entry's hash covers: its hashed fields as canonical JSON."""
+    return canonical_json({k: fields[k] for k in HASHED})
 
 
 def instant(moment: datetime) -> str:
