@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.contracts import (
     ActionRefused,
     AlertAcknowledged,
+    BridgeReport,
     CaseAccepted,
     CaseConcluded,
     CaseEvaluated,
@@ -14,6 +15,7 @@ from shared.contracts import (
     CaseSupplemented,
     DeadLetter,
     DeemedApprovalIssued,
+    DeliveryAlert,
     DepartmentActed,
     DocumentsDelivered,
     EventData,
@@ -24,10 +26,12 @@ from shared.contracts import (
     UnifiedReply,
     WorkClosed,
     WorkOrder,
+    WorkReceived,
 )
 from shared.topics import (
     ACKNOWLEDGEMENTS,
     ALERTS,
+    BRIDGES,
     CASE_EVENTS,
     DEAD_LETTERS,
     DEEMED_APPROVALS,
@@ -58,6 +62,9 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     DeemedApprovalIssued: (DEEMED_APPROVALS,),
     UnifiedReply: (REPLIES,),
     AlertAcknowledged: (ACKNOWLEDGEMENTS,),
+    WorkReceived: (ACKNOWLEDGEMENTS,),
+    BridgeReport: (BRIDGES,),
+    DeliveryAlert: (ALERTS,),
     DeadLetter: (DEAD_LETTERS, FEEDBACK),  # and the department whose message it was, if a department's
 }
 

@@ -81,7 +81,16 @@ ALERTS = Channel(
 ACKNOWLEDGEMENTS = Channel(
     "acknowledgements",
     "acks.{department}",
-    "One department's acknowledgements (回告) of supervision's notices; only that department writes it.",
+    "One department's acknowledgements: of supervision's notices (回告) and of work taken off its bridge "
+    "(签收); only that department writes it.",
+    ("department",),
+    ("supervision",),
+)
+BRIDGES = Channel(
+    "bridgeReports",
+    "bridge.{department}",
+    "How one department's bridge stands (what waits for the department side, when it was last heard from), "
+    "every few seconds from its adapter; only that department writes it.",
     ("department",),
     ("supervision",),
 )
@@ -100,8 +109,19 @@ DEAD_LETTERS = Channel(
     ("intake", "department", "gateway", "supervision"),
     (),
 )
-CHANNELS = (CASE_EVENTS, WORK, DEPARTMENT_ACTIONS, DEEMED_APPROVALS, REPLIES, ALERTS, ACKNOWLEDGEMENTS, FEEDBACK, DEAD_LETTERS)
-SENT_BY_DEPARTMENTS = (DEPARTMENT_ACTIONS, ACKNOWLEDGEMENTS)
+CHANNELS = (
+    CASE_EVENTS,
+    WORK,
+    DEPARTMENT_ACTIONS,
+    DEEMED_APPROVALS,
+    REPLIES,
+    ALERTS,
+    ACKNOWLEDGEMENTS,
+    BRIDGES,
+    FEEDBACK,
+    DEAD_LETTERS,
+)
+SENT_BY_DEPARTMENTS = (DEPARTMENT_ACTIONS, ACKNOWLEDGEMENTS, BRIDGES)
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,9 @@ class Topics:
 
     def acknowledgements(self, department: str) -> str:
         return self.of(ACKNOWLEDGEMENTS, department)
+
+    def bridge(self, department: str) -> str:
+        return self.of(BRIDGES, department)
 
     def feedback(self, department: str) -> str:
         return self.of(FEEDBACK, department)

@@ -10,21 +10,25 @@ from services.department_adapter.adapters.orm import SCHEMA
 from services.department_adapter.entrypoints import consumers
 from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
+from services.department_adapter.service_layer.report import BridgeReporter
 from services.department_adapter.settings import AdapterSettings
 from shared.clock import SYSTEM_CLOCK
 from shared.http import make_app
 from shared.runtime import Runtime
 
 
-def connector_for(settings: AdapterSettings) -> Connector:
-    return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
+def connector_for(settings: AdapterSettings, runtime: Runtime) -> Connector:
+    """The bridge the settings name (the departments file says which each department uses)."""
+    if settings.connector == "http":
+        return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
+    raise ValueError(f"LIANBAN_ADAPTER_CONNECTOR={settings.connector}: not built yet")
 
 
 def build(settings: AdapterSettings | None = None) -> FastAPI:
     settings = settings or AdapterSettings()
     name = f"adapter-{settings.department}"
     runtime = Runtime(name, settings, SCHEMA)
-    connector = connector_for(settings)
+    connector = connector_for(settings, runtime)
     dispatcher = Dispatcher(
         settings.department,
         runtime.sessions,
@@ -41,16 +45,24 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
     )
     runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
     topics, department = runtime.topics, settings.department
-    runtime.publishes_to(topics.actions(department), topics.acknowledgements(department), topics.feedback(department))
+    runtime.publishes_to(
+        topics.actions(department), topics.acknowledgements(department), topics.bridge(department), topics.feedback(department)
+    )
+    reporter = BridgeReporter(
+        department, runtime.sessions, connector, runtime.outbox, SYSTEM_CLOCK, runtime.relay.notify, settings.report_seconds
+    )
 
     async def start() -> None:
         await runtime.start()
+        await connector.start(dispatcher.expedite)
         dispatcher.start()
+        reporter.start()
 
     async def stop() -> None:
+        await reporter.stop()
         await dispatcher.stop()
-        await runtime.stop()
         await connector.close()
+        await runtime.stop()
 
     app = make_app(f"Lianban adapter for {settings.department}", start, stop, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime  # tests reach the wiring through it

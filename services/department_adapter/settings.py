@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -9,15 +10,23 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+Bridge = Literal["http", "ferry", "database", "kafka"]
+
 
 class AdapterSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANBAN_ADAPTER_", extra="ignore")
 
     department: str = Field(..., pattern=r"^[a-z0-9_]+$")
-    connector: Literal["http"] = "http"
-    connector_url: str = "http://127.0.0.1:8201"
+    connector: Bridge = Field("http", description="How the department's system is reached (docs/integration.md, 'Bridges').")
+    connector_url: str = "http://127.0.0.1:8201"  # http: the department system's API
     connector_timeout_seconds: float = 30.0
     intake_url: str = "http://127.0.0.1:8101"  # the center's intake, where the department fetches its files
+    ferry_outgoing: Path | None = Field(None, description="ferry: where the center writes bundles for the department.")
+    ferry_incoming: Path | None = Field(None, description="ferry: where the department's bundles arrive.")
+    ferry_bundle_seconds: float = Field(2.0, description="ferry: how often waiting work is written out as a bundle.")
+    interface_database_url: str = Field("", description="database: the intermediate database (中间库) both sides reach.")
+    bridge_poll_seconds: float = Field(1.0, description="ferry, database: how often to look for the department's answers.")
+    report_seconds: float = Field(10.0, description="How often the bridge reports how it stands to supervision.")
     attempts: int = 30  # with the backoff capped at 5 minutes: about two hours before giving up
     retry_backoff_seconds: float = 0.5
     retry_backoff_max_seconds: float = 300.0

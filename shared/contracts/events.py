@@ -389,6 +389,66 @@ class AlertAcknowledged(EventData):
     acknowledged_at: datetime
 
 
+class WorkReceived(EventData):
+    """签收: the department side has taken a piece of work (a pre-review round or the handling) off its
+    bridge, before deciding. Supervision raises 送达异常 for work nobody took in time; an action on the
+    part counts as taken too, so a system that answers at once need not send this."""
+
+    event_type: ClassVar[str] = "cn.lianban.work_order.received.v1"
+
+    case_id: str
+    work_order_id: str
+    department: str
+    work: str = Field(
+        pattern=r"^(review[0-9]+|handle)$", description="Which work: `review<round>` (pre-review) or `handle`.", examples=["review1"]
+    )
+    received_at: datetime = Field(description="When the department side took it (its own clock).")
+
+
+class WaitingWork(BaseModel):
+    """One piece of work the bridge holds that the department side has not taken yet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    work_order_id: str
+    work: str
+    since: datetime
+
+
+class BridgeReport(EventData):
+    """How one department's bridge stands, sent by its adapter every few seconds: what waits for the
+    department side, when that side was last heard from, and what the bridge kind adds (the ferry's
+    last bundles and gaps, the intermediate database's last poll, the mirror's lag)."""
+
+    event_type: ClassVar[str] = "cn.lianban.bridge.report.v1"
+
+    department: str
+    bridge: str = Field(examples=["ferry"], description="http, ferry, database or kafka.")
+    reported_at: datetime
+    waiting: int = Field(ge=0, description="Work the bridge holds that the department side has not taken.")
+    oldest_waiting: list[WaitingWork] = Field(default_factory=list, description="The oldest of them, at most 20.")
+    last_contact_at: datetime | None = Field(description="When the department side was last heard from.")
+    detail: dict[str, Any] = Field(default_factory=dict, description="What this kind of bridge adds.")
+
+
+class DeliveryAlert(EventData):
+    """送达异常: work the department side had not taken within the configured time (raised), or took
+    at last (cleared). For the center's supervisors; the department is not sent a notice it cannot read."""
+
+    event_type: ClassVar[str] = "cn.lianban.supervision.delivery_alert.v1"
+
+    alert_id: str
+    case_id: str
+    work_order_id: str
+    department: str
+    work: str
+    waiting_since: datetime
+    raised_at: datetime
+    cleared_at: datetime | None = Field(default=None, description="Set on the alert's second message, when the work was taken.")
+    message: str = Field(description="As supervisors read it, in Chinese.")
+
+
 ORIGINAL_KEPT = 64 * 1024  # of a dead letter's original: a 5 MB poison must not make a 5 MB dead letter
 
 
@@ -460,6 +520,9 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         UnifiedReply,
         SupervisionAlert,
         AlertAcknowledged,
+        WorkReceived,
+        BridgeReport,
+        DeliveryAlert,
         DeadLetter,
     )
 }

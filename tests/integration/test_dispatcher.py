@@ -35,6 +35,7 @@ from shared.contracts import (
     HandlingStarted,
     SupervisionAlert,
     WorkOrder,
+    WorkReceived,
 )
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Delivery
@@ -341,11 +342,15 @@ async def test_a_department_still_deciding_is_asked_again_after_the_poll_interva
         due = item.next_attempt_at
         item = await desk.ask_at(due, item.item_id)
         assert (item.status, item.attempts, item.next_attempt_at) == (WorkStatus.PENDING, 0, due + seconds(POLL))
-    assert await desk.outbox() == []
+    receipt = WorkReceived(
+        case_id="LB1", work_order_id="LB1-fire", department=DEPARTMENT, work="handle", received_at=T0 + seconds(1.5)
+    )
+    assert [e.payload() for _, e in await desk.outbox()] == [receipt]  # 签收 once, at the first sign it was taken
 
     desk.system.deciding = False
     item = await desk.ask_at(item.next_attempt_at, item.item_id)
     [acted] = payloads(await desk.outbox(), DepartmentActed)
+    assert payloads(await desk.outbox(), WorkReceived) == [receipt]
     assert item.status == WorkStatus.ANSWERED
     assert (acted.staff_id, acted.action) == ("FIRE-STAFF-08", Approve(document_number="FIRE-2026-000001"))
 

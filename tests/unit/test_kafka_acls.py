@@ -31,6 +31,7 @@ def test_each_topic_has_exactly_its_writers_and_readers() -> None:
         T.work("tax"): ({"intake", "supervision"}, {"department-tax"}),
         T.actions("tax"): ({"department-tax"}, {"intake"}),
         T.acknowledgements("tax"): ({"department-tax"}, {"supervision"}),
+        T.bridge("tax"): ({"department-tax"}, {"supervision"}),
         T.feedback("tax"): ({"intake", "supervision"}, {"department-tax"}),
         T.deemed_approvals: ({"supervision"}, {"intake"}),
         T.replies: ({"gateway"}, {"supervision"}),
@@ -48,10 +49,11 @@ def test_a_department_gets_its_own_topics_and_groups_and_nothing_else() -> None:
         Binding("department-tax", READ, TOPIC, "lianban.c1.feedback.tax"),
         Binding("department-tax", WRITE, TOPIC, "lianban.c1.actions.tax"),
         Binding("department-tax", WRITE, TOPIC, "lianban.c1.acks.tax"),
+        Binding("department-tax", WRITE, TOPIC, "lianban.c1.bridge.tax"),
         Binding("department-tax", WRITE, TOPIC, "lianban.c1.dead-letters"),
         *(
             Binding("department-tax", CREATE, TOPIC, f"lianban.c1.{suffix}", literal)
-            for suffix in ("work.tax", "feedback.tax", "actions.tax", "acks.tax", "dead-letters")
+            for suffix in ("work.tax", "feedback.tax", "actions.tax", "acks.tax", "bridge.tax", "dead-letters")
         ),
         Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax"),
         Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax.", PREFIXED),

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
-from services.department_adapter.adapters.connector import ConnectorError, WorkRefused
+from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News, WorkRefused
 from services.department_adapter.domain.answer import Answer, NotYetDecided
 from shared.contracts import (
     Accept,
@@ -36,10 +37,19 @@ class HttpConnector:
     """`intake_url`: the center's intake address, against which a work order's file URLs resolve for the
     department system (it fetches them with its own service account's token, docs/integration.md)."""
 
+    bridge = "http"
+
     def __init__(self, base_url: str, timeout: float, intake_url: str = "") -> None:
         self.base_url, self.timeout = base_url.rstrip("/"), aiohttp.ClientTimeout(total=timeout)
         self.intake_url = intake_url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
+        self._last_answer: datetime | None = None
+
+    async def start(self, news: News) -> None:
+        """Nothing of its own to run: every answer comes back on the call that asked."""
+
+    def facts(self) -> BridgeFacts:
+        return BridgeFacts(self._last_answer, {"url": self.base_url})
 
     def _client(self) -> aiohttp.ClientSession:
         """aiohttp (not httpx) here: measured, the HTTP client was half of an adapter's CPU."""
@@ -78,6 +88,7 @@ class HttpConnector:
                 response.raise_for_status()
                 body: dict[str, Any] = await response.json(content_type=None)  # JSON, whatever it is labelled
             body["result"]
+            self._last_answer = datetime.now(UTC)
             return body
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             raise ConnectorError(f"department system: {type(exc).__name__}: {exc}") from exc

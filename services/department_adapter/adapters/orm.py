@@ -31,7 +31,10 @@ class WorkStatus(StrEnum):
 
 class InboxItem(Base):
     __tablename__ = "work_items"
-    __table_args__ = (Index("ix_work_items_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_work_items_due", "status", "next_attempt_at"),
+        Index("ix_work_items_waiting", "status", "received_at", "queued_at"),
+    )
 
     item_id: Mapped[str] = mapped_column(String(120), primary_key=True, comment="work order id, phase and round")
     case_id: Mapped[str] = mapped_column(String(64))
@@ -45,6 +48,8 @@ class InboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
     result_event_id: Mapped[str | None] = mapped_column(String(64), default=None)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, comment="taken off the work topic")
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, comment="taken by the department side")
 
 
 SCHEMA = Schema("department_adapter", Base.metadata, Path(__file__).parents[1] / "migrations")

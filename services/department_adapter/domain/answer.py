@@ -19,13 +19,27 @@ Work = WorkOrder | HandlingStarted
 
 
 class NotYetDecided(Exception):
-    """The department system has the work but has not decided yet: ask again later, it is no failure."""
+    """The department system has the work but has not decided yet: ask again later, it is no failure.
+    `received_at`: when the department side took it (签收), if the bridge knows; else when it was asked."""
+
+    def __init__(self, item: str, received_at: datetime | None = None) -> None:
+        super().__init__(item)
+        self.received_at = received_at
+
+
+class InTransit(Exception):
+    """The work is on its way (a bundle not yet read, a row not yet polled): the department side has not
+    taken it yet. Asked again when the bridge brings news, or at the next poll."""
 
 
 @dataclass(frozen=True)
 class Answer:
+    """`acted_at`: when the department decided, as its side stated it (a store-and-forward bridge brings it
+    later); None when it answered just now."""
+
     action: DepartmentAction
     staff_id: str
+    acted_at: datetime | None = None
 
     def acted(self, work: Work, at: datetime) -> DepartmentActed:
         return DepartmentActed(
@@ -33,7 +47,7 @@ class Answer:
             work_order_id=work.work_order_id,
             department=work.department,
             staff_id=self.staff_id,
-            acted_at=at,
+            acted_at=self.acted_at or at,
             action=self.action,
         )
 

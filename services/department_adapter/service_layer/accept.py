@@ -36,6 +36,7 @@ class AcceptWork:
                     offset=d.record.offset,
                     status=WorkStatus.CLOSED if isinstance(d.data, WorkClosed) else WorkStatus.PENDING,
                     next_attempt_at=now,
+                    queued_at=now,
                 )
             )
         await self._close(session, [d.data for d in deliveries if isinstance(d.data, WorkClosed)])  # after the adds: autoflush

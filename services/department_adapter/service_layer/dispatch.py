@@ -2,9 +2,11 @@
 
 Answers are recorded in groups, each with its result in the outbox in the same transaction.
 A failed call is retried with exponential backoff (capped), for hours by default: a department
-system may be down for a while. After the last attempt the work order is dead-lettered with the
-cause and where it was read, in the same transaction that gives up on it. A restart resumes every
-pending order.
+system may be down for a while. Work a store-and-forward bridge has sent on is asked about again when
+the bridge brings news of it (`expedite`), or at the next poll; the first sign that the department
+side took it (its system deciding, or the bridge saying so) is published once as a receipt (签收).
+After the last attempt the work order is dead-lettered with the cause and where it was read, in the
+same transaction that gives up on it. A restart resumes every pending order.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.connector import Connector, WorkRefused
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
-from services.department_adapter.domain.answer import NotYetDecided
+from services.department_adapter.domain.answer import InTransit, NotYetDecided
 from shared.clock import Clock
 from shared.contracts import (
     AlertAcknowledged,
@@ -29,6 +32,7 @@ from shared.contracts import (
     MalformedEvent,
     SupervisionAlert,
     WorkOrder,
+    WorkReceived,
 )
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
@@ -66,11 +70,17 @@ class Dispatcher:
         self.in_flight: set[str] = set()
         self.answers: asyncio.Queue[Answered] = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._news: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._asking: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
         """New work was accepted: look for it now rather than at the next poll."""
+        self._wake.set()
+
+    def expedite(self, item_ids: Iterable[str]) -> None:
+        """The bridge has news of these items (an answer, a receipt): ask about them now, not at the next poll."""
+        self._news.update(item_ids)
         self._wake.set()
 
     def start(self) -> None:
@@ -88,6 +98,7 @@ class Dispatcher:
     async def _dispatch_loop(self) -> None:
         while True:
             try:
+                await self._bring_forward()
                 for item_id, event in await self._due():
                     self.in_flight.add(item_id)
                     task = asyncio.create_task(self._ask(item_id, event))
@@ -96,6 +107,17 @@ class Dispatcher:
             except Exception:
                 log.exception("looking for due work failed; retrying")
             await woken_or_idle(self._wake, self.idle_seconds)
+
+    async def _bring_forward(self) -> None:
+        if not self._news:
+            return
+        news, self._news = list(self._news), set()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(InboxItem)
+                .where(InboxItem.item_id.in_(news), InboxItem.status == WorkStatus.PENDING)
+                .values(next_attempt_at=self.clock.now(), attempts=0)
+            )
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
@@ -161,8 +183,14 @@ class Dispatcher:
                 if isinstance(outcome, DepartmentActed | AlertAcknowledged):
                     event = self.outbox.add(session, outcome, subject=outcome.case_id)
                     item.status, item.result_event_id, item.answered_at = WorkStatus.ANSWERED, event.id, now
+                    item.received_at = item.received_at or now  # the answer shows it was taken; no receipt needed
                     item.last_error = None  # answered: what failed before is no longer the state of this work
                 elif isinstance(outcome, NotYetDecided):  # still at it: contact works, no failure
+                    item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
+                    if item.received_at is None:
+                        item.received_at = outcome.received_at or now
+                        self._receipt(session, item)
+                elif isinstance(outcome, InTransit):  # on its way: the bridge's news, or the next poll, brings it back
                     item.attempts, item.next_attempt_at = 0, now + timedelta(seconds=self.poll_seconds)
                 elif self._failed(item, outcome, now):  # given up: the dead letter leaves with this commit
                     origin = Origin(item.topic, item.partition, item.offset, item.case_id, item.event)
@@ -170,6 +198,20 @@ class Dispatcher:
                     letter = self.dead_letters.letter(origin, f"after {tries}: {item.last_error}")
                     self.outbox.add(session, letter, subject=item.case_id)
         self.after_commit()
+
+    def _receipt(self, session: AsyncSession, item: InboxItem) -> None:
+        """签收 of a work order's round or handling (a notice's receipt is its acknowledgement, 回告)."""
+        work_order_id, _, work = item.item_id.partition("#")
+        if work == "handle" or work.startswith("review"):
+            assert item.received_at is not None
+            receipt = WorkReceived(
+                case_id=item.case_id,
+                work_order_id=work_order_id,
+                department=self.department,
+                work=work,
+                received_at=item.received_at,
+            )
+            self.outbox.add(session, receipt, subject=item.case_id)
 
     def _failed(self, item: InboxItem, error: Exception, now: datetime) -> bool:
         """Count the failed attempt; True when it was the last one."""

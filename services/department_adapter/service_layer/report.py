@@ -1,0 +1,93 @@
+"""The bridge's report to supervision: what waits for the department side and when it was last heard
+from, every few seconds, so that a copy no department read is seen (送达异常) without asking anyone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from services.department_adapter.adapters.connector import Connector
+from services.department_adapter.adapters.orm import InboxItem, WorkStatus
+from shared.clock import Clock
+from shared.contracts import BridgeReport, WaitingWork
+from shared.db import SessionFactory
+from shared.messaging.outbox import Outbox
+
+log = logging.getLogger(__name__)
+OLDEST_SHOWN = 20
+
+
+class BridgeReporter:
+    def __init__(
+        self,
+        department: str,
+        sessions: SessionFactory,
+        connector: Connector,
+        outbox: Outbox,
+        clock: Clock,
+        after_commit: Callable[[], None],
+        every_seconds: float,
+    ) -> None:
+        self.department, self.sessions, self.connector = department, sessions, connector
+        self.outbox, self.clock, self.after_commit, self.every_seconds = outbox, clock, after_commit, every_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bridge-report")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.report()
+            except Exception:
+                log.exception("the bridge report failed; the next one follows")
+            await asyncio.sleep(self.every_seconds)
+
+    async def report(self) -> BridgeReport:
+        """One report, in the outbox (work orders and notices not taken yet, the oldest first)."""
+        waiting = (InboxItem.status == WorkStatus.PENDING) & InboxItem.received_at.is_(None)
+        facts = self.connector.facts()
+        async with self.sessions() as session, session.begin():
+            count = await session.scalar(select(func.count()).select_from(InboxItem).where(waiting)) or 0
+            oldest = await session.execute(
+                select(InboxItem.item_id, InboxItem.case_id, InboxItem.queued_at)
+                .where(waiting, InboxItem.queued_at.is_not(None))
+                .order_by(InboxItem.queued_at)
+                .limit(OLDEST_SHOWN)
+            )
+            report = BridgeReport(
+                department=self.department,
+                bridge=self.connector.bridge,
+                reported_at=self.clock.now(),
+                waiting=count,
+                oldest_waiting=[
+                    WaitingWork(
+                        case_id=r.case_id,
+                        work_order_id=r.item_id.partition("#")[0],
+                        work=r.item_id.partition("#")[2],
+                        since=r.queued_at,
+                    )
+                    for r in oldest
+                ],
+                last_contact_at=facts.last_contact_at,
+                detail=facts.detail,
+            )
+            self.outbox.add(session, report, subject=self.department)
+        self.after_commit()
+        return report
+
+
+def _waiting(item_id: str, case_id: str, since: datetime) -> WaitingWork:
+    work_order_id, _, work = item_id.partition("#")
+    return WaitingWork(case_id=case_id, work_order_id=work_order_id, work=work, since=since)
