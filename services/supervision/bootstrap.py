@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.supervision.adapters.orm import SCHEMA
-from services.supervision.entrypoints import consumers
+from services.supervision.entrypoints import bridges_api, consumers
 from services.supervision.entrypoints.api import router
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.deliveries import DeliveryWatch
 from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.seal import Sealer
 from services.supervision.service_layer.watch import Watcher
@@ -34,7 +37,7 @@ def build(
     watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
-    runtime.consume(consumers.handlers(topics, departments, watcher))
+    runtime.consume(consumers.handlers(topics, departments, watcher, clock))
     runtime.publishes_to(
         topics.alerts, topics.deemed_approvals, *(t for d in departments for t in (topics.work(d), topics.feedback(d)))
     )
@@ -51,14 +54,27 @@ def build(
     )
 
     sealer = Sealer(runtime.sessions, interval=settings.seal_interval_seconds)
+    names = {code: d.name for code, d in departments.items()}
+    undelivered_after = timedelta(seconds=settings.undelivered_after_seconds)
+    undelivered = DeliveryWatch(
+        runtime.sessions,
+        runtime.outbox,
+        clock,
+        runtime.relay.notify,
+        names,
+        undelivered_after=undelivered_after,
+        interval=settings.scan_interval_seconds,
+    )
 
     async def start() -> None:
         await runtime.start()
         await scanner.reschedule_waiting(clocks)  # the override file may have learnt a new year
         scanner.start()
         sealer.start()
+        undelivered.start()
 
     async def stop() -> None:
+        await undelivered.stop()
         await sealer.stop()
         await scanner.stop()
         await runtime.stop()
@@ -66,5 +82,6 @@ def build(
     app = make_app("Lianban supervision 电子监察", start, stop, max_body_bytes=settings.max_body_bytes)
     registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
     app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access, registry))
+    app.include_router(bridges_api.router(runtime.sessions, clock, access, names, undelivered_after))
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -41,6 +41,9 @@ class SupervisionSettings(ServiceSettings):
     stated_time_tolerance_seconds: float = TRUST.tolerance.total_seconds()
     stated_time_max_transit_hours: float = TRUST.max_transit.total_seconds() / 3600
 
+    # Work a department's side has not taken (签收) this long after it was sent raises 送达异常.
+    undelivered_after_seconds: float = 2 * 3600.0
+
     def time_trust(self) -> TimeTrust:
         return TimeTrust(
             timedelta(seconds=self.stated_time_tolerance_seconds), timedelta(hours=self.stated_time_max_transit_hours)

@@ -400,7 +400,9 @@ class WorkReceived(EventData):
     work_order_id: str
     department: str
     work: str = Field(
-        pattern=r"^(review[0-9]+|handle)$", description="Which work: `review<round>` (pre-review) or `handle`.", examples=["review1"]
+        pattern=r"^(review[0-9]+|handle)$",
+        description="Which work: `review<round>` (pre-review) or `handle`.",
+        examples=["review1"],
     )
     received_at: datetime = Field(description="When the department side took it (its own clock).")
 

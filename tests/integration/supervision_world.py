@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -14,6 +14,7 @@ from services.supervision.domain.ladder import Policy
 from services.supervision.entrypoints.consumers import handlers
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.deliveries import DeliveryWatch
 from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import ManualClock
@@ -39,6 +40,8 @@ from shared.workdays import CHINA, WorkingCalendar
 from tests.servers import MakeSessions
 
 CALENDAR = WorkingCalendar()
+TOPICS = Topics("test")
+UNDELIVERED_AFTER = timedelta(hours=2)
 
 
 class NoDeadLetters:
@@ -52,24 +55,22 @@ class World:
     clock: ManualClock
     consumer: BatchConsumer
     scanner: LadderScanner
+    deliveries: DeliveryWatch
     offset: int = 0
 
-    async def feed(self, *data: EventData, subject: str | None = None) -> list[CloudEvent]:
-        """Deliver events as the consumer would get them from Kafka; returns the envelopes."""
+    async def feed(self, *data: EventData, subject: str | None = None, topic: str = TOPICS.case_events) -> list[CloudEvent]:
+        """Deliver events as the consumer would get them from Kafka (from the case events unless `topic`
+        says which); returns the envelopes."""
         events = [CloudEvent.wrap(d, source="/test/intake", subject=subject or d.case_id) for d in data]  # type: ignore[attr-defined]
-        await self.redeliver(events)
+        await self.redeliver(events, topic)
         return events
 
-    async def redeliver(self, events: list[CloudEvent]) -> None:
+    async def redeliver(self, events: list[CloudEvent], topic: str = TOPICS.case_events) -> None:
         records = []
         for event in events:
             self.offset += 1
             raw = event.to_bytes()
-            records.append(
-                ConsumerRecord(
-                    "lianban.test.case.events", 0, self.offset, 0, 0, event.subject.encode(), raw, None, 0, len(raw), ()
-                )
-            )
+            records.append(ConsumerRecord(topic, 0, self.offset, 0, 0, event.subject.encode(), raw, None, 0, len(raw), ()))
         await self.consumer.handle(records)
 
     async def at(self, moment: datetime) -> int:
@@ -103,12 +104,15 @@ async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch
     sessions = await make_sessions(SCHEMA)
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     policy = policy or Policy()
-    topics = Topics("test")
-    desk = AlertDesk(Outbox("/test/supervision", topics))
-    consumed = by_topic(handlers(topics, load_departments(), Watcher(Clocks(CALENDAR, policy))))
+    outbox = Outbox("/test/supervision", TOPICS)
+    desk = AlertDesk(outbox)
+    departments = load_departments()
+    consumed = by_topic(handlers(TOPICS, departments, Watcher(Clocks(CALENDAR, policy)), clock))
     consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
-    return World(sessions, clock, consumer, scanner)
+    names = {code: d.name for code, d in departments.items()}
+    deliveries = DeliveryWatch(sessions, outbox, clock, lambda: None, names, undelivered_after=UNDELIVERED_AFTER, interval=1)
+    return World(sessions, clock, consumer, scanner, deliveries)
 
 
 def cst(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:

@@ -106,6 +106,40 @@ class ViolationRecord(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class WorkDelivery(Base):
+    """One piece of work sent to a department (a pre-review round, the handling) and whether the department
+    side has taken it (签收, or any action on the part): what 送达异常 is raised on, and cleared by."""
+
+    __tablename__ = "work_deliveries"
+    __table_args__ = (Index("ix_work_deliveries_waiting", "taken_at", "issued_at"),)
+
+    work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    work: Mapped[str] = mapped_column(String(16), primary_key=True, comment="review<round> or handle")
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, comment="None: not taken yet (or closed)")
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, comment="the case ended before it was taken")
+    alert_id: Mapped[str | None] = mapped_column(String(64), default=None, comment="the 送达异常 raised on it")
+    raised_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class BridgeState(Base):
+    """The latest report of each department's bridge (adapter), as it sent it."""
+
+    __tablename__ = "bridges"
+
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bridge: Mapped[str] = mapped_column(String(16))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, comment="supervision's clock when the report arrived")
+    waiting: Mapped[int] = mapped_column(Integer)
+    oldest_waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, comment="the whole report")
+
+
 class TimelineEntry(Base):
     """One event on a case's timeline; sealed into the case's hash chain and the center's ledger
     (domain/chain.py) shortly after it is written, by one sealer at a time."""

@@ -43,10 +43,16 @@ class Figures(BaseModel):
     shirking_records: int
     deemed_approvals: int
     mean_evaluation: float | None
+    undelivered: int = 0  # 送达异常: work a department's side did not take in time
 
 
 def figures(
-    cases: list[CaseFacts], parts: list[PartFacts], alert_kinds: list[str], now: datetime, calendar: WorkingCalendar
+    cases: list[CaseFacts],
+    parts: list[PartFacts],
+    alert_kinds: list[str],
+    now: datetime,
+    calendar: WorkingCalendar,
+    undelivered: int = 0,
 ) -> Figures:
     decided = [p for p in parts if p.decided_at is not None and p.started_at is not None]
     on_time = [p for p in decided if not p.deemed and p.deadline is not None and p.decided_at <= p.deadline]  # type: ignore[operator]
@@ -78,6 +84,7 @@ def figures(
         shirking_records=kinds["shirking"],
         deemed_approvals=kinds["deemed_approval"],
         mean_evaluation=round(sum(marks) / len(marks), 2) if marks else None,
+        undelivered=undelivered,
     )
 
 

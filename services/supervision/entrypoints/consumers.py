@@ -6,20 +6,34 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.supervision.service_layer.deliveries import reports
 from services.supervision.service_layer.watch import Watcher, record
+from shared.clock import Clock
 from shared.messaging.consumer import Apply, Delivery
 from shared.topics import Topics
 
 
-def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher) -> dict[str, Apply]:
+def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock: Clock) -> dict[str, Apply]:
     def acknowledgements(department: str) -> Apply:
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
-            """回告 of notices, from the department's own topic: it acknowledges only its own."""
+            """回告 of notices and 签收 of work, from the department's own topic: it acknowledges only its own."""
             await watcher.acknowledge(session, deliveries, sender=department)
 
         return apply
 
-    return {
-        topics.case_events: watcher.follow,  # timeline, part clocks, violations
-        topics.replies: record,  # the one reply, on the case's timeline
-    } | {topics.acknowledgements(d): acknowledgements(d) for d in departments}
+    def bridge(department: str) -> Apply:
+        async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+            """The department's bridge reports, from its own topic: the latest is kept."""
+            await reports(session, deliveries, department, clock.now())
+
+        return apply
+
+    departments = list(departments)
+    return (
+        {
+            topics.case_events: watcher.follow,  # timeline, part clocks, violations, work sent
+            topics.replies: record,  # the one reply, on the case's timeline
+        }
+        | {topics.acknowledgements(d): acknowledgements(d) for d in departments}
+        | {topics.bridge(d): bridge(d) for d in departments}
+    )

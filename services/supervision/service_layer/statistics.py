@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision.adapters.orm import Alert, CaseFile, PartClock
+from services.supervision.adapters.orm import Alert, CaseFile, PartClock, WorkDelivery
 from services.supervision.domain.statistics import CaseFacts, Figures, PartFacts, figures, ranking_key
 from shared.workdays import WorkingCalendar
 
@@ -22,8 +22,8 @@ async def statistics(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Figures:
-    cases, parts, kinds = await _facts(session, department, matter, since, until)
-    return figures(cases, parts, kinds, now, calendar)
+    cases, parts, kinds, undelivered = await _facts(session, department, matter, since, until)
+    return figures(cases, parts, kinds, now, calendar, undelivered)
 
 
 async def ranking(
@@ -44,7 +44,7 @@ async def ranking(
 
 async def _facts(
     session: AsyncSession, department: str | None, matter: str | None, since: datetime | None, until: datetime | None
-) -> tuple[list[CaseFacts], list[PartFacts], list[str]]:
+) -> tuple[list[CaseFacts], list[PartFacts], list[str], int]:
     query = select(CaseFile)
     if matter:
         query = query.where(CaseFile.matter_code == matter)
@@ -58,13 +58,16 @@ async def _facts(
     ids = [c.case_id for c in cases]
     part_query = select(PartClock).where(PartClock.case_id.in_(ids))
     alert_query = select(Alert.kind).where(Alert.case_id.in_(ids))
+    undelivered_query = select(func.count()).where(WorkDelivery.case_id.in_(ids), WorkDelivery.alert_id.is_not(None))
     if department:
         part_query = part_query.where(PartClock.department == department)
         alert_query = alert_query.where(Alert.department == department)
+        undelivered_query = undelivered_query.where(WorkDelivery.department == department)
     parts = list(await session.scalars(part_query))
     kinds = list(await session.scalars(alert_query))
     return (
         [CaseFacts(c.case_id, c.accepted_at is not None, c.concluded_at is not None, c.evaluation) for c in cases],
         [PartFacts(p.department, p.started_at, p.deadline, p.decided_at, p.suspended_days, p.deemed) for p in parts],
         kinds,
+        await session.scalar(undelivered_query) or 0,
     )

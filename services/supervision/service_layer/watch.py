@@ -15,6 +15,7 @@ from services.supervision.adapters.orm import Alert, CaseFile, PartClock, Timeli
 from services.supervision.domain.stated_time import TimeTrust, stated_time
 from services.supervision.domain.violations import TEXT, Violation, from_refusal
 from services.supervision.service_layer.clocks import Clocks
+from services.supervision.service_layer.deliveries import Sent, receipts
 from shared.contracts import (
     DECISIONS,
     ActionRefused,
@@ -22,7 +23,9 @@ from shared.contracts import (
     CaseAccepted,
     CaseConcluded,
     CaseEvaluated,
+    CaseNotAccepted,
     CaseSubmitted,
+    CaseSupplemented,
     DecideExtension,
     EventData,
     PartActionRecorded,
@@ -42,6 +45,7 @@ class Batch:
     cases: dict[str, CaseFile]
     parts: dict[str, PartClock]
     open_cases: dict[tuple[str, str], set[str]]  # accepted, not concluded: by applicant and matter
+    sent: Sent  # work sent to departments, until taken (送达异常)
 
 
 class Watcher:
@@ -50,6 +54,8 @@ class Watcher:
         self.handlers: dict[type[EventData], Callable[[Batch, Delivery, Any], None]] = {
             CaseSubmitted: self._submitted,
             CaseAccepted: self._case_accepted,
+            CaseSupplemented: self._supplemented,
+            CaseNotAccepted: self._not_accepted,
             PartActionRecorded: self._part_acted,
             ActionRefused: self._refused,
             CaseConcluded: self._concluded,
@@ -62,14 +68,14 @@ class Watcher:
         cases = {c.case_id: c for c in await session.scalars(select(CaseFile).where(CaseFile.case_id.in_(case_ids)))}
         parts = {p.work_order_id: p for p in await session.scalars(select(PartClock).where(PartClock.case_id.in_(case_ids)))}
         await record(session, deliveries)
-        batch = Batch(session, cases, parts, await _open_cases(session, deliveries, cases))
+        batch = Batch(session, cases, parts, await _open_cases(session, deliveries, cases), await Sent.load(session, case_ids))
         for d in deliveries:
             if handler := self.handlers.get(type(d.data)):
                 handler(batch, d, d.data)
 
     async def acknowledge(self, session: AsyncSession, deliveries: list[Delivery], sender: str) -> None:
-        """回告: the `sender` department's acknowledgements, from its own topic, close its own notices (the
-        first one counts); one naming another department's notice closes nothing."""
+        """The `sender` department's acknowledgements, from its own topic: 回告 closes its own notices (the
+        first one counts), 签收 marks its own work taken; one naming another department's closes nothing."""
         await record(session, deliveries)
         acks = {
             d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged) and d.data.department == sender
@@ -77,15 +83,31 @@ class Watcher:
         for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks), Alert.department == sender)):
             if alert.acknowledged_at is None:
                 alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[alert.alert_id].staff_id
+        await receipts(session, deliveries, sender)  # 签收 of work, on the same topic
 
     def _submitted(self, batch: Batch, _d: Delivery, event: CaseSubmitted) -> None:
         _open(batch.session, event, batch.cases, batch.parts)
+        for p in event.parts:
+            batch.sent.issue(event.case_id, p.department, p.work_order_id, "review1", event.submitted_at)
+
+    def _supplemented(self, batch: Batch, _d: Delivery, event: CaseSupplemented) -> None:
+        """The departments that asked for the supplement get the next round of pre-review."""
+        for part in batch.parts.values():
+            if part.case_id == event.case_id and part.department in event.materials:
+                batch.sent.issue(
+                    event.case_id, part.department, part.work_order_id, f"review{event.round}", event.supplemented_at
+                )
+
+    def _not_accepted(self, batch: Batch, _d: Delivery, event: CaseNotAccepted) -> None:
+        batch.sent.close(event.case_id)
 
     def _case_accepted(self, batch: Batch, d: Delivery, event: CaseAccepted) -> None:
         case = batch.cases.get(event.case_id)
         if case is None:
             return
         self._accepted(event, case, batch.parts)
+        for p in event.parts:
+            batch.sent.issue(event.case_id, p.department, p.work_order_id, "handle", event.accepted_at)
         twins = batch.open_cases.setdefault((case.applicant_id, case.matter_code), set())
         if others := twins - {case.case_id}:
             _violation(
@@ -111,6 +133,8 @@ class Watcher:
                 kind, detail = Violation.DOUBTFUL_TIME, f"{TEXT[Violation.DOUBTFUL_TIME]}：{stated.doubt}"
                 _violation(batch.session, kind, event.case_id, event.department, d.event.id, detail, stated.received)
         self._acted(part, event, at)
+        if event.staff_id != SUPERVISION:
+            batch.sent.acted(event.work_order_id, event.received_at or event.acted_at)
         owner = batch.cases.get(event.case_id)
         if owner is not None and owner.deadline is not None and part.deadline is not None:
             owner.deadline = max(owner.deadline, part.deadline)  # the case waits for its latest part
@@ -122,6 +146,7 @@ class Watcher:
             _violation(batch.session, kind, event.case_id, event.department, d.event.id, event.reason, event.refused_at)
 
     def _concluded(self, batch: Batch, _d: Delivery, event: CaseConcluded) -> None:
+        batch.sent.close(event.case_id)
         if (case := batch.cases.get(event.case_id)) is not None:
             case.concluded_at, case.outcome = event.concluded_at, event.outcome
             batch.open_cases.get((case.applicant_id, case.matter_code), set()).discard(case.case_id)
