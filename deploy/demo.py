@@ -1,5 +1,5 @@
-"""A realistic joint case (a restaurant opening: market regulation, fire, tax) for demos,
-end-to-end tests and the benchmark."""
+"""Realistic joint cases for demos, end-to-end tests and the benchmark: a restaurant opening (market
+regulation, fire, tax) and digging up a road (city management, traffic police)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ RESTAURANT_MATERIALS = {
     "fire": {"消防安全检查申请表": "doc://demo/fire-form", "场所消防安全制度": "doc://demo/fire-rules"},
     "tax": {"财务负责人信息": "doc://demo/finance-officer"},
 }
+RESTAURANT_DEPARTMENTS = tuple(RESTAURANT_MATERIALS)
 
 
 def restaurant_case(
@@ -29,6 +30,33 @@ def restaurant_case(
         "applicant": {"kind": "enterprise", "name": name, "id_number": applicant_id, "phone": "0571-88880000"},
         "lead_window": {"department": "market", "window_id": "W-03"},
         "materials": copy.deepcopy(materials or RESTAURANT_MATERIALS),  # the caller's to change
+    }
+
+
+ROAD_MATERIALS = {
+    "urban": {
+        "挖掘城市道路申请表": "doc://demo/dig-form",
+        "施工方案": "doc://demo/works-plan",
+        "道路恢复承诺书": "doc://demo/restore",
+    },
+    "traffic": {"占道施工申请表": "doc://demo/occupy-form", "交通组织方案": "doc://demo/traffic-plan"},
+}
+
+
+def road_case(applicant_id: str | None = None) -> dict[str, Any]:
+    """A second joint case (digging up a road: city management and traffic police), for `make run`'s
+    departments on the other bridges."""
+    applicant_id = applicant_id or f"9133{uuid.uuid4().hex[:14].upper()}"
+    return {
+        "matter_code": "JM-ROAD-001",
+        "applicant": {
+            "kind": "enterprise",
+            "name": "杭州城建管网工程有限公司",
+            "id_number": applicant_id,
+            "phone": "0571-88881111",
+        },
+        "lead_window": {"department": "urban", "window_id": "W-07"},
+        "materials": copy.deepcopy(ROAD_MATERIALS),
     }
 
 

@@ -1,5 +1,7 @@
-"""Starts the whole system as separate processes: services, one adapter and one simulated
-system per department, each on Kafka as its own principal. Shared by `make run`, the end-to-end
+"""Starts the whole system as separate processes: services, and per bridged department its adapter
+and a simulated system of its bridge's kind (an API; a system behind a file ferry with its
+`lianban-ferry` agent; one working off an intermediate database; one on its own Kafka cluster,
+mirrored by MirrorMaker 2), each on Kafka as its own principal. Shared by `make run`, the end-to-end
 tests and the benchmark."""
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 
 import httpx
 
+from deploy.department_cluster import DepartmentCluster
 from deploy.dev_issuer import DevIssuer
 from deploy.kafka_acls import ADMIN, center_departments, department_principal, grant
 from deploy.kafka_local import KafkaAccess
 from deploy.postgres_local import create_database
-from shared.departments import connected
+from shared.departments import Bridge, bridged
 from shared.settings import ServiceSettings
 from shared.signing import new_key_pair
 from shared.topics import Topics
@@ -40,9 +43,14 @@ def postgres_databases(server_url: str, prefix: str, *, fresh: bool = True) -> D
     return lambda name: asyncio.run(create_database(server_url, f"{prefix}_{name}", fresh=fresh))
 
 
-def connected_departments() -> tuple[str, ...]:
-    """The departments whose own IT system is bridged by an adapter (the center's departments file says which)."""
-    return connected(ServiceSettings().departments())
+def catalog_bridges() -> dict[str, Bridge]:
+    """The bridged departments and their bridges, as the center's departments file says."""
+    return bridged(ServiceSettings().departments())
+
+
+def all_http(*departments: str) -> dict[str, Bridge]:
+    """These departments, each reached by its API: the bridge of the tests and the bench that are not about bridges."""
+    return dict.fromkeys(departments, "http")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class Ports:
     supervision: int = 8103
     adapters: int = 8111  # one port per department from here
     simulators: int = 8201
+    agents: int = 8251  # a ferry agent's health port, per department
 
 
 @dataclass
@@ -71,12 +80,17 @@ class System:
     workdir: Path
     center: str = "demo"
     ports: Ports = field(default_factory=Ports)
-    departments: tuple[str, ...] = field(default_factory=connected_departments)
+    bridges: dict[str, Bridge] = field(default_factory=catalog_bridges)  # the departments started, and how each is reached
     env: dict[str, str] = field(default_factory=dict)
     databases: Databases | None = None  # SQLite files in the work directory unless given
     identity_provider: str | None = None  # an OIDC issuer URL (Keycloak...); else the development issuer is started
     issuer_dir: Path | None = None  # the development issuer's key; in the work directory unless given
     components: dict[str, Component] = field(default_factory=dict)
+    clusters: dict[str, DepartmentCluster] = field(default_factory=dict)  # departments on their own Kafka
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return tuple(self.bridges)
 
     @property
     def auth_issuer(self) -> str:
@@ -112,6 +126,11 @@ class System:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.grant()
         self.register_keys()
+        for department in self._on(("kafka",)):
+            self.clusters[department] = cluster = DepartmentCluster(
+                self.center, department, self.kafka, self.workdir / f"kafka-{department}"
+            )
+            cluster.start()
         for component in self._plan():
             self.components[component.name] = component
             self._spawn(component)
@@ -125,15 +144,25 @@ class System:
             asyncio.run(grant(self.kafka.settings(ADMIN), self.center, center_departments()))
 
     def register_keys(self) -> None:
-        """An Ed25519 key per bridged department (its adapter signs what it sends) and the center's key
-        registry of their public keys; intake then refuses an unsigned or forged action. Kept across restarts."""
+        """An Ed25519 key per bridged department (its adapter, or its system on its own Kafka, signs what it
+        sends; a ferry agent has one more, for its bundles) and the center's key registry of their public
+        keys; intake then refuses an unsigned or forged action. Kept across restarts."""
         if self._key_registry.exists():
             return
-        public = {}
-        for department in self.departments:
-            _, key = new_key_pair(self._key_registry.parent, department)
-            public[department] = [{"key_id": _key_id(department), "algorithm": "ed25519", "public_key": key}]
+        public: dict[str, list[dict[str, str]]] = {}
+        for department, bridge in self.bridges.items():
+            names = [department, f"{department}-ferry"] if bridge == "ferry" else [department]
+            for name in names:
+                _, key = new_key_pair(self._key_registry.parent, name)
+                public.setdefault(department, []).append({"key_id": _key_id(name), "algorithm": "ed25519", "public_key": key})
         self._key_registry.write_text(json.dumps(public, indent=1))
+
+    def _key(self, name: str, prefix: str) -> dict[str, str]:
+        """The signing key of `name` (a department, or its ferry agent), as `<prefix>SIGNING_KEY(_ID)`."""
+        return {f"{prefix}SIGNING_KEY": str(self._key_registry.parent / f"{name}.pem"), f"{prefix}SIGNING_KEY_ID": _key_id(name)}
+
+    def _on(self, kinds: tuple[str, ...]) -> list[str]:
+        return [d for d, bridge in self.bridges.items() if bridge in kinds]
 
     @property
     def _key_registry(self) -> Path:
@@ -145,11 +174,13 @@ class System:
         if component.name == "supervision":
             return {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # it checks the signatures in its record
         if component.name.startswith("adapter-"):
-            department = component.name.removeprefix("adapter-")
-            return {
-                "LIANBAN_ADAPTER_SIGNING_KEY": str(self._key_registry.parent / f"{department}.pem"),
-                "LIANBAN_ADAPTER_SIGNING_KEY_ID": _key_id(department),
-            }
+            key = self._key(component.name.removeprefix("adapter-"), "LIANBAN_ADAPTER_")
+            return key | {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # a ferry checks the agent's bundles
+        if component.name.startswith("ferry-"):
+            department = component.name.removeprefix("ferry-")
+            return self._key(f"{department}-ferry", "LIANBAN_FERRY_") | {"LIANBAN_FERRY_KEY_REGISTRY": str(self._key_registry)}
+        if component.name.startswith("simulator-") and self.bridges[component.name.removeprefix("simulator-")] == "kafka":
+            return self._key(component.name.removeprefix("simulator-"), "LIANBAN_SIM_")  # it signs its own actions
         return {}
 
     def _plan(self) -> list[Component]:
@@ -178,37 +209,68 @@ class System:
                 "supervision",
             ),
         ]
-        for i, dept in enumerate(self.departments):
-            sim_port, adapter_port = self.ports.simulators + i, self.ports.adapters + i
-            plan.append(
-                Component(
-                    f"simulator-{dept}",
-                    "deploy.simulators",
-                    {
-                        "LIANBAN_SIM_DEPARTMENT": dept,
-                        "LIANBAN_SIM_PORT": str(sim_port),
-                        "LIANBAN_SIM_INTAKE_URL": self.url("intake"),
-                        **self._service_account(),
-                    },
-                    f"http://127.0.0.1:{sim_port}",
-                )
-            )
-            plan.append(
-                Component(
-                    f"adapter-{dept}",
-                    "services.department_adapter",
-                    {
-                        "LIANBAN_ADAPTER_DEPARTMENT": dept,
-                        "LIANBAN_ADAPTER_PORT": str(adapter_port),
-                        "LIANBAN_ADAPTER_CONNECTOR_URL": f"http://127.0.0.1:{sim_port}",
-                        "LIANBAN_ADAPTER_INTAKE_URL": self.url("intake"),
-                        "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{dept}"),
-                    },
-                    f"http://127.0.0.1:{adapter_port}",
-                    department_principal(dept),
-                )
-            )
+        for i, department in enumerate(self.departments):
+            plan += self._bridge(i, department, db)
         return plan
+
+    def _bridge(self, i: int, department: str, db: Databases) -> list[Component]:
+        """A department's adapter and its simulated system, of its bridge's kind (and, on a ferry, the agent)."""
+        bridge = self.bridges[department]
+        sim_port, adapter_port = self.ports.simulators + i, self.ports.adapters + i
+        sim = {
+            "LIANBAN_SIM_DEPARTMENT": department,
+            "LIANBAN_SIM_PORT": str(sim_port),
+            "LIANBAN_SIM_INTAKE_URL": self.url("intake"),
+        }
+        adapter = {
+            "LIANBAN_ADAPTER_DEPARTMENT": department,
+            "LIANBAN_ADAPTER_PORT": str(adapter_port),
+            "LIANBAN_ADAPTER_CONNECTOR": bridge,
+            "LIANBAN_ADAPTER_INTAKE_URL": self.url("intake"),
+            "LIANBAN_ADAPTER_DATABASE_URL": db(f"adapter-{department}"),
+        }
+        module = "deploy.simulators"
+        extra: list[Component] = []
+        if bridge == "http":
+            adapter["LIANBAN_ADAPTER_CONNECTOR_URL"] = f"http://127.0.0.1:{sim_port}"
+        elif bridge == "ferry":  # one directory each way; on a real ferry, the 网闸 copies between two
+            ferry = self.workdir / "ferry" / department
+            adapter |= {
+                "LIANBAN_ADAPTER_FERRY_OUTGOING": str(ferry / "to-department"),
+                "LIANBAN_ADAPTER_FERRY_INCOMING": str(ferry / "to-center"),
+            }
+            agent_port = self.ports.agents + i
+            agent = {
+                "LIANBAN_FERRY_DEPARTMENT": department,
+                "LIANBAN_FERRY_INCOMING": str(ferry / "to-department"),
+                "LIANBAN_FERRY_OUTGOING": str(ferry / "to-center"),
+                "LIANBAN_FERRY_SYSTEM_URL": f"http://127.0.0.1:{sim_port}",
+                "LIANBAN_FERRY_INTAKE_URL": self.url("intake"),
+                "LIANBAN_FERRY_STATE_DATABASE_URL": f"sqlite+aiosqlite:///{ferry / 'agent.db'}",
+                "LIANBAN_FERRY_PORT": str(agent_port),
+            }
+            extra.append(Component(f"ferry-{department}", "services.ferry_agent", agent, f"http://127.0.0.1:{agent_port}"))
+        elif bridge == "database":
+            interface = db(f"interface-{department}")  # the intermediate database (中间库) both sides reach
+            adapter["LIANBAN_ADAPTER_INTERFACE_DATABASE_URL"] = interface
+            sim["LIANBAN_SIM_INTERFACE_DATABASE_URL"] = interface
+            module = "deploy.simulators.database_system"
+        elif bridge == "kafka":  # the system reads and writes its own cluster only; MirrorMaker 2 carries both ways
+            own = self.clusters[department].env_for_system() if department in self.clusters else {}
+            sim |= own
+            adapter |= {f"LIANBAN_ADAPTER_MIRROR_{k}": v for k, v in own.items() if k.startswith("KAFKA_")}
+            module = "deploy.simulators.kafka_system"
+        return [
+            Component(f"simulator-{department}", module, sim | self._service_account(), f"http://127.0.0.1:{sim_port}"),
+            *extra,
+            Component(
+                f"adapter-{department}",
+                "services.department_adapter",
+                adapter,
+                f"http://127.0.0.1:{adapter_port}",
+                department_principal(department),
+            ),
+        ]
 
     def _service_account(self) -> dict[str, str]:
         """How a simulated department system gets its token to fetch its files: from the development issuer
@@ -280,6 +342,8 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for cluster in self.clusters.values():
+            cluster.stop()
 
 
 def _key_id(department: str) -> str:

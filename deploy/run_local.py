@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from deploy.demo import restaurant_case, upload_restaurant_files, wait_for_reply
+from deploy.demo import restaurant_case, road_case, upload_restaurant_files, wait_for_reply
 from deploy.kafka_local import KafkaAccess, LocalKafka, kafka_version
 from deploy.launcher import Databases, System, postgres_databases
 from deploy.postgres_local import LocalPostgres
@@ -82,29 +82,41 @@ def print_urls(system: System) -> None:
     print(f"  gateway 统一回复  {system.url('gateway')}/docs")
     print(f"  supervision 监察  {system.url('supervision')}/docs")
     print(f"  identity (development issuer) {system.auth_issuer}; tokens: .venv/bin/lianban token --role window")
-    for dept in system.departments:
-        print(f"  {dept} system (simulated) {system.simulator_url(dept)}")
+    for dept, bridge in system.bridges.items():
+        print(f"  {dept} system (simulated, bridge: {bridge}) {system.simulator_url(dept)}")
+    for dept, cluster in system.clusters.items():
+        print(f"  {dept}'s own Kafka {cluster.access.bootstrap}, mirrored by MirrorMaker 2")
+    print(f"  bridges 联办通道: {system.url('supervision')}/api/v1/supervision/bridges")
     print(f"  logs and databases in {system.workdir}")
     print(f"  audit 审计: {' '.join(f'{k}={v}' for k, v in system.audit_env().items())} .venv/bin/lianban audit verify")
 
 
 def demo(system: System, ready: float) -> None:
+    """Two joint cases, so that a department on each bridge answers: the restaurant opening (market by its API,
+    fire across a file ferry, tax through an intermediate database) and digging up a road (city management on
+    its own Kafka, traffic police by its API)."""
     window = system.issuer.mint(Role.WINDOW, "S-0107", center=system.center)  # a clerk at the lead window
-    files = upload_restaurant_files(system.url("intake"), {"Authorization": f"Bearer {window}"})
-    response = httpx.post(
-        f"{system.url('intake')}/api/v1/cases",
-        json=restaurant_case(materials=files),
-        timeout=10,
-        headers={"Idempotency-Key": f"demo-{time.time_ns()}", "Authorization": f"Bearer {window}"},
-    )
-    response.raise_for_status()
-    case_id = response.json()["case"]["case_id"]
-    print(f"\nDemo case {case_id} submitted (餐饮店开业联办: market, fire, tax in parallel), with 5 files the departments fetch")
-    query_code = response.json()["case"]["query_code"]
-    print(f"查询码 (query code on the applicant's receipt): {query_code}")
-    case = wait_for_reply(system.url("gateway"), case_id, {"X-Query-Code": query_code})
-    print(f"Unified reply 统一回复 ({time.monotonic() - ready:.1f}s after Kafka was ready):")
-    print(case["reply"]["message"])
+    credentials = {"Authorization": f"Bearer {window}"}
+    files = upload_restaurant_files(system.url("intake"), credentials)
+    cases = [("餐饮店开业联办", restaurant_case(materials=files)), ("临时占用道路挖掘审批联办", road_case())]
+    filed = []
+    for title, body in cases:
+        response = httpx.post(
+            f"{system.url('intake')}/api/v1/cases",
+            json=body,
+            timeout=10,
+            headers={"Idempotency-Key": f"demo-{time.time_ns()}", **credentials},
+        )
+        response.raise_for_status()
+        case = response.json()["case"]
+        bridges = "、".join(f"{d} ({system.bridges.get(d, '—')})" for d in body["materials"])
+        print(f"\nDemo case {case['case_id']} submitted ({title}: {bridges} in parallel)")
+        print(f"查询码 (query code on the applicant's receipt): {case['query_code']}")
+        filed.append(case)
+    for case in filed:
+        reply = wait_for_reply(system.url("gateway"), case["case_id"], {"X-Query-Code": case["query_code"]}, timeout=120)
+        print(f"\nUnified reply 统一回复 for {case['case_id']} ({time.monotonic() - ready:.1f}s after Kafka was ready):")
+        print(reply["reply"]["message"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The center's departments (委办局): who they are, by code and Chinese name, and whether an adapter
-bridges their own IT system. One file every process of the center reads: intake's catalog names them,
+"""The center's departments (委办局): who they are, by code and Chinese name, and which bridge reaches
+their own IT system, if any. One file every process of the center reads: intake's catalog names them,
 supervision reads each one's acknowledgements topic, the broker's ACLs give each one its principal."""
 
 from __future__ import annotations
@@ -7,18 +7,24 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 DEPARTMENTS_FILE = Path(__file__).parent / "departments.json"
 CODE = r"^[a-z0-9_]{1,32}$"
+Bridge = Literal["http", "ferry", "database", "kafka"]  # docs/integration.md, "Bridges"
 
 
 class Department(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="The department's Chinese name, as staff and applicants read it.")
-    connected: bool = Field(default=False, description="Its own IT system is bridged by a department adapter.")
+    bridge: Bridge | None = Field(
+        default=None,
+        description="How its own IT system is reached: an API (http), a file ferry across its private network (ferry), "
+        "an intermediate database (database) or its own Kafka cluster mirrored (kafka); none: its staff use the center's.",
+    )
 
 
 Departments = dict[str, Department]
@@ -35,6 +41,6 @@ def load_departments(path: Path = DEPARTMENTS_FILE) -> Departments:
     return departments
 
 
-def connected(departments: Departments) -> tuple[str, ...]:
-    """The departments whose own IT system is bridged by an adapter."""
-    return tuple(code for code, department in departments.items() if department.connected)
+def bridged(departments: Departments) -> dict[str, Bridge]:
+    """The departments whose own IT system is bridged, and by which bridge."""
+    return {code: department.bridge for code, department in departments.items() if department.bridge is not None}

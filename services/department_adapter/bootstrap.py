@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.http_connector import HttpConnector
+from services.department_adapter.adapters.mirror_watch import MirrorWatch
 from services.department_adapter.adapters.orm import SCHEMA
 from services.department_adapter.entrypoints import consumers
 from services.department_adapter.service_layer.accept import AcceptWork
@@ -21,6 +22,10 @@ def connector_for(settings: AdapterSettings, runtime: Runtime) -> Connector:
     """The bridge the settings name (the departments file says which each department uses)."""
     if settings.connector == "http":
         return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
+    if settings.connector == "kafka":
+        group = settings.mirror_group or f"{runtime.group}.system"  # under the adapter's group, as the ACLs allow
+        work = runtime.topics.work(settings.department)
+        return MirrorWatch(settings.mirror_kafka, work, group, SYSTEM_CLOCK, settings.bridge_poll_seconds)
     raise ValueError(f"LIANBAN_ADAPTER_CONNECTOR={settings.connector}: not built yet")
 
 
@@ -43,7 +48,8 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         poll_seconds=settings.poll_seconds,
         max_backoff=settings.retry_backoff_max_seconds,
     )
-    runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
+    if settings.connector != "kafka":  # a department on its own Kafka takes its work by the mirror
+        runtime.consume(consumers.handlers(runtime.topics, settings.department, AcceptWork()), after_commit=dispatcher.notify)
     topics, department = runtime.topics, settings.department
     runtime.publishes_to(
         topics.actions(department), topics.acknowledgements(department), topics.bridge(department), topics.feedback(department)

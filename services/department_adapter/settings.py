@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.departments import Bridge
+from shared.settings import KafkaSettings, ServiceSettings
 
-Bridge = Literal["http", "ferry", "database", "kafka"]
+
+class MirrorKafkaSettings(KafkaSettings):
+    """kafka: the department's own cluster, where its system reads the mirrored work (as its principal there)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIANBAN_ADAPTER_MIRROR_KAFKA_", extra="ignore")
 
 
 class AdapterSettings(ServiceSettings):
@@ -25,6 +29,8 @@ class AdapterSettings(ServiceSettings):
     ferry_incoming: Path | None = Field(None, description="ferry: where the department's bundles arrive.")
     ferry_bundle_seconds: float = Field(2.0, description="ferry: how often waiting work is written out as a bundle.")
     interface_database_url: str = Field("", description="database: the intermediate database (中间库) both sides reach.")
+    mirror_kafka: MirrorKafkaSettings = Field(default_factory=MirrorKafkaSettings)
+    mirror_group: str = Field("", description="kafka: its system's consumer group there; default `<adapter group>.system`.")
     bridge_poll_seconds: float = Field(1.0, description="ferry, database: how often to look for the department's answers.")
     report_seconds: float = Field(10.0, description="How often the bridge reports how it stands to supervision.")
     attempts: int = 30  # with the backoff capped at 5 minutes: about two hours before giving up

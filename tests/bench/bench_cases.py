@@ -22,10 +22,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy.demo import restaurant_case
+from deploy.demo import RESTAURANT_DEPARTMENTS, restaurant_case
 from deploy.kafka_acls import ADMIN
 from deploy.kafka_local import KafkaAccess, LocalKafka, free_port, free_port_block, kafka_version
-from deploy.launcher import Ports, System, postgres_databases
+from deploy.launcher import Ports, System, all_http, postgres_databases
 from deploy.postgres_local import LocalPostgres
 from shared.contracts import CloudEvent
 from shared.identity import Role
@@ -211,6 +211,7 @@ def main() -> None:
         simulators=free_port_block(3),
     )
     system = System(
+        bridges=all_http(*RESTAURANT_DEPARTMENTS),  # the bench measures the center, its departments reached by their APIs
         kafka=access,
         workdir=workdir / "services",
         center=center,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from deploy.demo import RESTAURANT_DEPARTMENTS
 from deploy.kafka_local import KafkaAccess, free_port, free_port_block
-from deploy.launcher import Databases, Ports, System
+from deploy.launcher import Databases, Ports, System, all_http
+from shared.departments import Bridge
 from tests.e2e.api import APPLICANTS
 
 TEST_SETTINGS = {
@@ -18,19 +20,28 @@ TEST_SETTINGS = {
 
 
 def running(
-    kafka: KafkaAccess, center: str, workdir: Path, databases: Databases | None, identity_provider: str | None = None
+    kafka: KafkaAccess,
+    center: str,
+    workdir: Path,
+    databases: Databases | None,
+    identity_provider: str | None = None,
+    bridges: dict[str, Bridge] | None = None,
 ) -> Iterator[System]:
     """Start a center's system on free ports (its ACLs granted first; its own development issuer unless an
-    identity provider is given), yield it, and stop every process it started."""
+    identity provider is given), yield it, and stop every process it started. The restaurant case's three
+    departments, each by its API, unless `bridges` says otherwise."""
+    bridges = bridges or all_http(*RESTAURANT_DEPARTMENTS)
     ports = Ports(
         issuer=free_port(),
         intake=free_port(),
         gateway=free_port(),
         supervision=free_port(),
-        adapters=free_port_block(3),
-        simulators=free_port_block(3),
+        adapters=free_port_block(len(bridges)),
+        simulators=free_port_block(len(bridges)),
+        agents=free_port_block(len(bridges)),
     )
     system = System(
+        bridges=bridges,
         kafka=kafka,
         workdir=workdir,
         center=center,

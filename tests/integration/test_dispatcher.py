@@ -17,11 +17,12 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from sqlalchemy import select
 
-from services.department_adapter.adapters.connector import ConnectorError, WorkRefused
+from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News, WorkRefused
 from services.department_adapter.adapters.orm import SCHEMA, InboxItem, WorkStatus
 from services.department_adapter.domain.answer import Answer, NotYetDecided, item_id
 from services.department_adapter.service_layer.accept import AcceptWork
 from services.department_adapter.service_layer.dispatch import Dispatcher
+from services.department_adapter.service_layer.report import BridgeReporter
 from shared.clock import ManualClock
 from shared.contracts import (
     Accept,
@@ -69,6 +70,8 @@ class CountingClock(ManualClock):
 class FakeDepartmentSystem:
     """A department system as the dispatcher sees it: answers, fails as told, or is still deciding."""
 
+    bridge = "http"
+
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
         self.asked_at: list[datetime] = []
@@ -104,6 +107,12 @@ class FakeDepartmentSystem:
         self._called()
         self.notices.append(alert)
         return self.duty_officer
+
+    async def start(self, news: News) -> None:
+        pass
+
+    def facts(self) -> BridgeFacts:
+        return BridgeFacts(self.asked_at[-1] if self.asked_at else None, {"asked": len(self.asked_at)})
 
     async def close(self) -> None:
         pass
@@ -392,3 +401,29 @@ async def test_a_supervision_notice_is_handed_over_and_acknowledged(desk: Desk) 
     assert event.payload() == AlertAcknowledged(
         alert_id="AL-9", case_id="LB1", department=DEPARTMENT, staff_id="FIRE-DUTY-01", acknowledged_at=T0
     )
+
+
+async def test_the_bridge_report_shows_work_not_taken_the_oldest_first_until_the_department_takes_it(desk: Desk) -> None:
+    desk.system.down = True
+    [review] = await desk.put(work_order())
+    desk.clock.set(T0 + seconds(1))
+    [handling] = await desk.put(handling_started())
+    reporter = BridgeReporter(
+        DEPARTMENT, desk.sessions, desk.system, Outbox("/test/adapter", TOPICS), desk.clock, lambda: None, 10
+    )
+
+    report = await reporter.report()
+    assert (report.department, report.bridge, report.waiting) == (DEPARTMENT, "http", 2)
+    assert [(w.work_order_id, w.work, w.since) for w in report.oldest_waiting] == [
+        ("LB1-fire", "review1", T0),
+        ("LB1-fire", "handle", T0 + seconds(1)),
+    ]
+    assert report.last_contact_at is not None  # asked, though it failed: the fake's own idea of contact
+
+    desk.system.down, desk.system.deciding = False, True
+    await desk.ask_at(review.next_attempt_at + seconds(60), review.item_id)
+    await desk.changed(handling.item_id, (WorkStatus.PENDING, 1, handling.next_attempt_at))
+    later = await reporter.report()
+    assert (later.waiting, later.oldest_waiting) == (0, [])  # one answered, one taken (签收) and still being decided
+    [published] = [e.payload() for topic, e in await desk.outbox() if topic == TOPICS.bridge(DEPARTMENT)][-1:]
+    assert published == later

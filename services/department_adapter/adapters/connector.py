@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.department_adapter.domain.answer import Answer
-from shared.contracts import HandlingStarted, SupervisionAlert, WorkOrder
+from shared.contracts import HandlingStarted, SupervisionAlert, WaitingWork, WorkOrder
 
 News = Callable[[Iterable[str]], None]  # inbox item ids the bridge has news of
 
@@ -29,10 +29,13 @@ class WorkRefused(ConnectorError):
 @dataclass(frozen=True)
 class BridgeFacts:
     """What a bridge knows of the department side, for its report: when it was last heard from, and
-    what this kind of bridge adds (bundles and gaps, last poll, lag)."""
+    what this kind of bridge adds (bundles and gaps, last poll, lag). `waiting` and `oldest` from a bridge
+    that knows them better than the adapter's inbox (a mirror, which the inbox never sees)."""
 
     last_contact_at: datetime | None
     detail: dict[str, Any] = field(default_factory=dict)
+    waiting: int | None = None
+    oldest: list[WaitingWork] = field(default_factory=list)
 
 
 class Connector(Protocol):

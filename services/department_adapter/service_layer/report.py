@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
@@ -55,37 +56,38 @@ class BridgeReporter:
             await asyncio.sleep(self.every_seconds)
 
     async def report(self) -> BridgeReport:
-        """One report, in the outbox (work orders and notices not taken yet, the oldest first)."""
-        waiting = (InboxItem.status == WorkStatus.PENDING) & InboxItem.received_at.is_(None)
+        """One report, in the outbox: work orders and notices not taken yet, the oldest first (from the inbox,
+        or from the bridge when it knows better)."""
         facts = self.connector.facts()
         async with self.sessions() as session, session.begin():
-            count = await session.scalar(select(func.count()).select_from(InboxItem).where(waiting)) or 0
-            oldest = await session.execute(
-                select(InboxItem.item_id, InboxItem.case_id, InboxItem.queued_at)
-                .where(waiting, InboxItem.queued_at.is_not(None))
-                .order_by(InboxItem.queued_at)
-                .limit(OLDEST_SHOWN)
-            )
+            if facts.waiting is None:
+                count, oldest = await _waiting_in_inbox(session)
+            else:
+                count, oldest = facts.waiting, facts.oldest
             report = BridgeReport(
                 department=self.department,
                 bridge=self.connector.bridge,
                 reported_at=self.clock.now(),
                 waiting=count,
-                oldest_waiting=[
-                    WaitingWork(
-                        case_id=r.case_id,
-                        work_order_id=r.item_id.partition("#")[0],
-                        work=r.item_id.partition("#")[2],
-                        since=r.queued_at,
-                    )
-                    for r in oldest
-                ],
+                oldest_waiting=oldest,
                 last_contact_at=facts.last_contact_at,
                 detail=facts.detail,
             )
             self.outbox.add(session, report, subject=self.department)
         self.after_commit()
         return report
+
+
+async def _waiting_in_inbox(session: AsyncSession) -> tuple[int, list[WaitingWork]]:
+    waiting = (InboxItem.status == WorkStatus.PENDING) & InboxItem.received_at.is_(None)
+    count = await session.scalar(select(func.count()).select_from(InboxItem).where(waiting)) or 0
+    rows = await session.execute(
+        select(InboxItem.item_id, InboxItem.case_id, InboxItem.queued_at)
+        .where(waiting, InboxItem.queued_at.is_not(None))
+        .order_by(InboxItem.queued_at)
+        .limit(OLDEST_SHOWN)
+    )
+    return count, [_waiting(r.item_id, r.case_id, r.queued_at) for r in rows]
 
 
 def _waiting(item_id: str, case_id: str, since: datetime) -> WaitingWork:
