@@ -26,10 +26,11 @@ def running(
     databases: Databases | None,
     identity_provider: str | None = None,
     bridges: dict[str, Bridge] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[System]:
     """Start a center's system on free ports (its ACLs granted first; its own development issuer unless an
     identity provider is given), yield it, and stop every process it started. The restaurant case's three
-    departments, each by its API, unless `bridges` says otherwise."""
+    departments, each by its API, unless `bridges` says otherwise; `env` adds to the tests' settings."""
     bridges = bridges or all_http(*RESTAURANT_DEPARTMENTS)
     ports = Ports(
         issuer=free_port(),
@@ -47,7 +48,7 @@ def running(
         center=center,
         ports=ports,
         databases=databases,
-        env=TEST_SETTINGS,
+        env=TEST_SETTINGS | (env or {}),
         identity_provider=identity_provider,
     )
     try:
