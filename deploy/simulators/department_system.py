@@ -166,19 +166,7 @@ def build(settings: SimulatorSettings) -> FastAPI:
         if key not in answers and (unreadable := await files.unreadable(body.attachments)):
             return await answer_once(key, body, lambda _rule: {"result": "SUPPLEMENT", "missing": unreadable})
 
-        def decide(rule: Rule) -> dict[str, Any]:
-            if rule.prereview == "refuse":
-                return {
-                    "result": "REFUSE",
-                    "opinion": "申请事项不属于本部门受理范围",
-                    "lawBasis": DENIAL_BASIS.get(settings.department, DEFAULT_BASIS),
-                }
-            if rule.prereview == "supplement" and body.round == 1:
-                first = body.attachments[0].name if body.attachments else "申请材料"
-                return {"result": "SUPPLEMENT", "missing": [{"name": first, "reason": "材料不清晰，请重新提交"}]}
-            return {"result": "ACCEPT"}
-
-        return await answer_once(key, body, decide)
+        return await answer_once(key, body, lambda rule: pre_review(settings.department, rule, body.round, body.attachments))
 
     @app.post("/gov/v1/applications")
     async def apply(body: ApplicationIn) -> dict[str, Any]:
@@ -186,7 +174,7 @@ def build(settings: SimulatorSettings) -> FastAPI:
         RECTIFY, or PENDING."""
         rule = rules.get(body.applicantCertNo, default)
         issued = await files.issue(body.caseRef) if body.bizNo not in answers and rule.decision == "approve" else []
-        return await answer_once(body.bizNo, body, lambda rule: _answer(settings.department, rule, next(serial), issued))
+        return await answer_once(body.bizNo, body, lambda rule: decision(settings.department, rule, next(serial), issued))
 
     @app.post("/gov/v1/notices")
     async def notice(body: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +207,19 @@ def build(settings: SimulatorSettings) -> FastAPI:
     return app
 
 
-def _answer(department: str, rule: Rule, serial: int, certificates: list[dict[str, str]]) -> dict[str, Any]:
+def pre_review(department: str, rule: Rule, round: int, attachments: list[Attachment]) -> dict[str, Any]:
+    """受理审查 by the rule: REFUSE, SUPPLEMENT (first round only, naming the first attachment) or ACCEPT."""
+    if rule.prereview == "refuse":
+        law = DENIAL_BASIS.get(department, DEFAULT_BASIS)
+        return {"result": "REFUSE", "opinion": "申请事项不属于本部门受理范围", "lawBasis": law}
+    if rule.prereview == "supplement" and round == 1:
+        first = attachments[0].name if attachments else "申请材料"
+        return {"result": "SUPPLEMENT", "missing": [{"name": first, "reason": "材料不清晰，请重新提交"}]}
+    return {"result": "ACCEPT"}
+
+
+def decision(department: str, rule: Rule, serial: int, certificates: list[dict[str, str]]) -> dict[str, Any]:
+    """办理决定 by the rule: PASS with a document number and the licence, REJECT, RECTIFY, or PENDING (silent)."""
     if rule.decision == "silent":
         return {"result": "PENDING"}  # the department never decides
     if rule.decision == "approve":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.department_adapter.adapters.connector import Connector
+from services.department_adapter.adapters.database_connector import DatabaseConnector
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.adapters.mirror_watch import MirrorWatch
 from services.department_adapter.adapters.orm import SCHEMA
@@ -22,6 +23,9 @@ def connector_for(settings: AdapterSettings, runtime: Runtime) -> Connector:
     """The bridge the settings name (the departments file says which each department uses)."""
     if settings.connector == "http":
         return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
+    if settings.connector == "database":
+        url = settings.interface_database_url
+        return DatabaseConnector(settings.department, url, settings.intake_url, settings.bridge_poll_seconds, SYSTEM_CLOCK)
     if settings.connector == "kafka":
         group = settings.mirror_group or f"{runtime.group}.system"  # under the adapter's group, as the ACLs allow
         work = runtime.topics.work(settings.department)

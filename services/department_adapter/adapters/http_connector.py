@@ -59,15 +59,15 @@ class HttpConnector:
 
     async def pre_review(self, order: WorkOrder) -> Answer:
         body = await self._post("/gov/v1/prereview", {**self._request(order), "round": order.round})
-        with _nonsense_is_an_error():
-            return Answer(_pre_review_action(body), body.get("handler") or "unknown")
+        with nonsense_is_an_error():
+            return Answer(pre_review_action(body), body.get("handler") or "unknown")
 
     async def decide(self, work: HandlingStarted) -> Answer:
         body = await self._post("/gov/v1/applications", self._request(work))
         if body["result"] == "PENDING":
             raise NotYetDecided(work.work_order_id)
-        with _nonsense_is_an_error():
-            return Answer(_decision(body), body.get("handler") or "unknown")
+        with nonsense_is_an_error():
+            return Answer(decision(body), body.get("handler") or "unknown")
 
     async def notify(self, alert: SupervisionAlert) -> str:
         body = await self._post(
@@ -94,22 +94,13 @@ class HttpConnector:
             raise ConnectorError(f"department system: {type(exc).__name__}: {exc}") from exc
 
     def _request(self, work: WorkOrder | HandlingStarted) -> dict[str, Any]:
-        latest = {f.name: f for f in work.material_files}  # versions in order: the last one of each name
-        attachments: list[dict[str, object]] = []
-        for name, reference in work.materials.items():
-            file = latest.get(name)
-            if file is None or reference != f"sha256:{file.sha256}":
-                attachments.append({"name": name, "url": reference})  # a link into another system, as given
-                continue
-            url = f"{self.intake_url}{file.url}"
-            attachments.append({"name": name, "url": url, "sha256": file.sha256, "size": file.size, "mediaType": file.media_type})
         return {
             "bizNo": work.work_order_id,
             "caseRef": work.case_id,
             "itemCode": work.part_code,
             "applicantName": work.applicant.name,
             "applicantCertNo": work.applicant.id_number,
-            "attachments": attachments,
+            "attachments": attachments(work, self.intake_url),
         }
 
     async def close(self) -> None:
@@ -117,8 +108,23 @@ class HttpConnector:
             await self._session.close()
 
 
+def attachments(work: WorkOrder | HandlingStarted, intake_url: str) -> list[dict[str, Any]]:
+    """The work's materials in the department's terms: a stored file with its absolute URL (against the
+    center's intake), hash, size and type; any other reference as the window gave it."""
+    latest = {f.name: f for f in work.material_files}  # versions in order: the last one of each name
+    listed: list[dict[str, Any]] = []
+    for name, reference in work.materials.items():
+        file = latest.get(name)
+        if file is None or reference != f"sha256:{file.sha256}":
+            listed.append({"name": name, "url": reference})  # a link into another system, as given
+            continue
+        url = f"{intake_url}{file.url}"
+        listed.append({"name": name, "url": url, "sha256": file.sha256, "size": file.size, "mediaType": file.media_type})
+    return listed
+
+
 @contextmanager
-def _nonsense_is_an_error() -> Iterator[None]:
+def nonsense_is_an_error() -> Iterator[None]:
     """An answer missing what its verdict needs (or of the wrong shape) is the system's fault: retried."""
     try:
         yield
@@ -126,7 +132,7 @@ def _nonsense_is_an_error() -> Iterator[None]:
         raise ConnectorError(f"department system answered nonsense: {type(exc).__name__}: {exc}") from exc
 
 
-def _pre_review_action(body: dict[str, Any]) -> DepartmentAction:
+def pre_review_action(body: dict[str, Any]) -> DepartmentAction:
     verdict = body["result"]
     if verdict == "ACCEPT":
         return Accept(opinion=body.get("opinion"))
@@ -137,7 +143,7 @@ def _pre_review_action(body: dict[str, Any]) -> DepartmentAction:
     raise ConnectorError(f"department system answered an unknown pre-review verdict {verdict!r}")
 
 
-def _decision(body: dict[str, Any]) -> DepartmentAction:
+def decision(body: dict[str, Any]) -> DepartmentAction:
     verdict = body["result"]
     if verdict == "PASS":
         certificates = [Certificate(name=c["name"], sha256=c["sha256"]) for c in body.get("certificates") or []]
