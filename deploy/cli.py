@@ -25,6 +25,7 @@ from alembic import command
 
 from deploy import dev_issuer
 from deploy.dev_issuer import DevIssuer
+from services.department_adapter.adapters.ferry_connector import waive_bundle
 from services.department_adapter.adapters.orm import SCHEMA as ADAPTER
 from services.department_adapter.settings import AdapterSettings
 from services.gateway.adapters.orm import SCHEMA as GATEWAY
@@ -121,6 +122,14 @@ def parser() -> argparse.ArgumentParser:
     listing = letters.add_parser("list", help="every dead letter of the center, oldest first, with its cause")
     listing.add_argument("--limit", type=int, default=100)
     listing.set_defaults(run=lambda a: asyncio.run(dead_letters_list(a.limit)))
+
+    ferry = commands.add_parser("ferry", help="a department's file ferry (网闸/光闸)").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    waiver = ferry.add_parser("waive", help="give up on a bundle of the department's that never came: the later ones apply")
+    waiver.add_argument("--seq", type=int, required=True, help="the missing bundle's number (the bridge report's `missing`)")
+    waiver.add_argument("--department", help="the adapter's department (default: LIANBAN_ADAPTER_DEPARTMENT)")
+    waiver.set_defaults(run=lambda a: print(asyncio.run(ferry_waive(a.department, a.seq))))
     return top
 
 
@@ -183,6 +192,17 @@ async def db_revision(schema: Schema, message: str) -> None:
             )
 
     await _scratch(schema, write)
+
+
+async def ferry_waive(department: str | None, seq: int) -> str:
+    """Recorded in the adapter's database, as the adapter reads it; the running adapter applies the bundles
+    that waited for it at its next read."""
+    settings = AdapterSettings(department=department) if department else AdapterSettings()
+    async with _sessions(settings.database(f"adapter-{settings.department}")) as sessions:
+        try:
+            return await waive_bundle(sessions, seq, datetime.now(UTC))
+        except ValueError as exc:
+            sys.exit(str(exc))
 
 
 def case_show(case_id: str, raw: bool) -> None:

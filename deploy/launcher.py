@@ -246,7 +246,7 @@ class System:
                 "LIANBAN_FERRY_OUTGOING": str(ferry / "to-center"),
                 "LIANBAN_FERRY_SYSTEM_URL": f"http://127.0.0.1:{sim_port}",
                 "LIANBAN_FERRY_INTAKE_URL": self.url("intake"),
-                "LIANBAN_FERRY_STATE_DATABASE_URL": f"sqlite+aiosqlite:///{ferry / 'agent.db'}",
+                "LIANBAN_FERRY_DATABASE_URL": f"sqlite+aiosqlite:///{ferry / 'agent.db'}",
                 "LIANBAN_FERRY_PORT": str(agent_port),
             }
             extra.append(Component(f"ferry-{department}", "services.ferry_agent", agent, f"http://127.0.0.1:{agent_port}"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fastapi import FastAPI
 
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.database_connector import DatabaseConnector
+from services.department_adapter.adapters.ferry_connector import FerryConnector
 from services.department_adapter.adapters.http_connector import HttpConnector
 from services.department_adapter.adapters.mirror_watch import MirrorWatch
 from services.department_adapter.adapters.orm import SCHEMA
@@ -17,12 +20,29 @@ from services.department_adapter.settings import AdapterSettings
 from shared.clock import SYSTEM_CLOCK
 from shared.http import make_app
 from shared.runtime import Runtime
+from shared.signing import KeyRegistry
+
+T = TypeVar("T")
 
 
 def connector_for(settings: AdapterSettings, runtime: Runtime) -> Connector:
     """The bridge the settings name (the departments file says which each department uses)."""
     if settings.connector == "http":
         return HttpConnector(settings.connector_url, settings.connector_timeout_seconds, settings.intake_url)
+    if settings.connector == "ferry":
+        return FerryConnector(
+            settings.department,
+            runtime.sessions,
+            runtime.outbox,
+            _required(runtime.outbox.signer, "LIANBAN_ADAPTER_SIGNING_KEY (the center's side signs its bundles)"),
+            KeyRegistry.load(_required(settings.key_registry, "LIANBAN_KEY_REGISTRY (the agent's key is checked against it)")),
+            _required(settings.ferry_outgoing, "LIANBAN_ADAPTER_FERRY_OUTGOING"),
+            _required(settings.ferry_incoming, "LIANBAN_ADAPTER_FERRY_INCOMING"),
+            SYSTEM_CLOCK,
+            runtime.relay.notify,
+            bundle_seconds=settings.ferry_bundle_seconds,
+            poll_seconds=settings.bridge_poll_seconds,
+        )
     if settings.connector == "database":
         url = settings.interface_database_url
         return DatabaseConnector(settings.department, url, settings.intake_url, settings.bridge_poll_seconds, SYSTEM_CLOCK)
@@ -31,6 +51,12 @@ def connector_for(settings: AdapterSettings, runtime: Runtime) -> Connector:
         work = runtime.topics.work(settings.department)
         return MirrorWatch(settings.mirror_kafka, work, group, SYSTEM_CLOCK, settings.bridge_poll_seconds)
     raise ValueError(f"LIANBAN_ADAPTER_CONNECTOR={settings.connector}: not built yet")
+
+
+def _required(value: T | None, setting: str) -> T:
+    if value is None:
+        raise ValueError(f"this bridge needs {setting}")
+    return value
 
 
 def build(settings: AdapterSettings | None = None) -> FastAPI:

@@ -20,10 +20,10 @@ from services.gateway.bootstrap import build as gateway
 from services.gateway.settings import GatewaySettings
 from services.intake.bootstrap import build as intake
 from services.intake.settings import IntakeSettings
-from services.supervision.adapters.orm import CaseFile, TimelineEntry
+from services.supervision.adapters.orm import BridgeState, CaseFile, TimelineEntry
 from services.supervision.bootstrap import build as supervision
 from services.supervision.settings import SupervisionSettings
-from shared.contracts import AlertAcknowledged, Approve, CloudEvent, DepartmentActed, EventData, WorkOrder
+from shared.contracts import AlertAcknowledged, Approve, BridgeReport, CloudEvent, DepartmentActed, EventData, WorkOrder
 from shared.departments import load_departments
 from shared.messaging.outbox import OutboxRow
 from shared.migrations import migrate
@@ -99,19 +99,26 @@ async def test_the_gateway_reads_the_case_events(wired: Any, database_url: str) 
     assert view.state == "pre_review"
 
 
-async def test_supervision_reads_the_case_events_the_replies_and_the_acknowledgements(wired: Any, database_url: str) -> None:
+async def test_supervision_reads_the_case_events_the_replies_the_acknowledgements_and_the_bridges(
+    wired: Any, database_url: str
+) -> None:
     runtime = await wired(supervision(settings(SupervisionSettings, database_url), verifier=verifier()))
     case = a_case(case_id="LB-W2")
     acked = AlertAcknowledged(alert_id="A-1", case_id="LB-W2", department="tax", staff_id="T-9", acknowledged_at=NOW)
+    report = BridgeReport(department="tax", bridge="database", reported_at=NOW, waiting=0, last_contact_at=NOW)
     async with TestKafkaBroker(runtime.broker):
-        acknowledgements = {TOPICS.acknowledgements(d) for d in load_departments()}
-        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies} | acknowledgements
+        per_department = {t for d in load_departments() for t in (TOPICS.acknowledgements(d), TOPICS.bridge(d))}
+        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies} | per_department
         await publish(runtime, TOPICS.case_events, case.opening(NOW)[0], case.case_id)
         await publish(runtime, TOPICS.acknowledgements("tax"), acked, "LB-W2")
+        await publish(runtime, TOPICS.bridge("tax"), report, "tax")
     async with runtime.sessions() as session:
         assert await session.get(CaseFile, "LB-W2") is not None
         timeline = list(await session.scalars(select(TimelineEntry.event_type).where(TimelineEntry.case_id == "LB-W2")))
+        bridge = await session.get(BridgeState, "tax")
     assert timeline == ["cn.lianban.case.submitted.v1", "cn.lianban.supervision.acknowledged.v1"]
+    assert bridge is not None
+    assert (bridge.bridge, bridge.last_contact_at) == ("database", NOW)
 
 
 async def test_an_adapter_reads_only_its_own_departments_work(wired: Any, database_url: str) -> None:

@@ -62,6 +62,7 @@ def test_every_example_in_the_integration_guide_is_a_valid_event() -> None:
         "cn.lianban.action.refused.v1",
         "cn.lianban.supervision.alert.v1",
         "cn.lianban.supervision.acknowledged.v1",
+        "cn.lianban.work_order.received.v1",
     }
 
 

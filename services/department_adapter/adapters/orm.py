@@ -53,3 +53,5 @@ class InboxItem(Base):
 
 
 SCHEMA = Schema("department_adapter", Base.metadata, Path(__file__).parents[1] / "migrations")
+
+from services.department_adapter.adapters import ferry_tables  # noqa: E402, F401 - its tables belong to SCHEMA
