@@ -32,7 +32,10 @@ run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C st
 s3proxy: $(STAMP)  ## resolve S3Proxy's jars (Maven Central, cached): the S3-compatible store of the materials tests
 	$(PY) -m deploy.s3proxy_local fetch
 
-test: $(STAMP) $(NODE_TOOLS) kafka keycloak s3proxy  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
+mirror-maker: $(STAMP)  ## resolve MirrorMaker 2's jars (Maven Central, cached): a department's own Kafka cluster, mirrored
+	$(PY) -m deploy.mirror_maker fetch
+
+test: $(STAMP) $(NODE_TOOLS) kafka keycloak s3proxy mirror-maker  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
 
 migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)

@@ -13,6 +13,12 @@ operators.
     python -m deploy.kafka_acls grant --center demo   # apply them (admin credentials from KAFKA_*)
 
 Granting is idempotent; it adds and never revokes.
+
+A department that runs its own Kafka cluster gets its work mirrored in and its actions mirrored back by
+MirrorMaker 2 (`deploy/mirror_maker.py`), which connects to the center as the department's own principal:
+the center grants it only the Connect topics of that mirror, under `lianban.<center>.mirror.<department>.`,
+and its worker group under the department's group prefix. `department_cluster_plan` is the matching plan
+for the department's own cluster.
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ from aiokafka.protocol.api import Request
 
 from shared.messaging.broker import client_security
 from shared.settings import KafkaSettings, ServiceSettings
-from shared.topics import CHANNELS, Channel, Topics
+from shared.topics import CHANNELS, PREFIX, Channel, Topics
 
 ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
 SERVICES = ("intake", "gateway", "supervision")
 DEPARTMENT = "department"  # the role a channel names for every department's own principal
+MIRROR_MAKER = "mirror-maker"  # MirrorMaker 2's principal on a department's own cluster
 
 
 class ResourceType(IntEnum):
@@ -107,9 +114,41 @@ def _service(topics: Topics, service: str) -> list[Binding]:
 def _department(topics: Topics, department: str) -> list[Binding]:
     reads = [(topics.of(c, department), PatternType.LITERAL) for c in CHANNELS if DEPARTMENT in c.receivers]
     writes = [(topics.of(c, department), PatternType.LITERAL) for c in CHANNELS if DEPARTMENT in c.senders]
-    group = f"lianban-{topics.center}-adapter-{department}"  # the adapter's; its own clients' below it
+    mirror = [(mirror_topics(topics, department), PatternType.PREFIXED)]  # its MirrorMaker's Connect topics
+    group = adapter_group(topics, department)  # the adapter's; its own clients' (its mirror's too) below it
     groups = [(group, PatternType.LITERAL), (f"{group}.", PatternType.PREFIXED)]
-    return _bindings(department_principal(department), reads, writes, groups)
+    return _bindings(department_principal(department), reads + mirror, writes + mirror, groups)
+
+
+def adapter_group(topics: Topics, department: str) -> str:
+    """The department's consumer group on the center; groups of its own clients begin with it and a dot."""
+    return f"lianban-{topics.center}-adapter-{department}"
+
+
+def mirror_topics(topics: Topics, department: str) -> str:
+    """The prefix of the topics MirrorMaker 2 keeps for a department's mirror (Connect's configs, offsets
+    and status): its own family, so that the department's principal may have them and nothing else."""
+    return f"{PREFIX}.{topics.center}.mirror.{department}."
+
+
+def mirror_group(topics: Topics, department: str) -> str:
+    """MirrorMaker 2's worker group for a department's mirror, under the department's group prefix."""
+    return f"{adapter_group(topics, department)}.mirror"
+
+
+def department_cluster_plan(center: str, department: str) -> list[Binding]:
+    """The bindings on a department's own cluster: its system (`department-<department>`) reads its work and
+    feedback and writes its actions and acknowledgements, as on the center; MirrorMaker 2 (`mirror-maker`)
+    writes what comes from the center, reads what goes to it, and keeps its Connect topics and group."""
+    topics, literal = Topics(center), PatternType.LITERAL
+    inbound = [(topics.work(department), literal), (topics.feedback(department), literal)]
+    outbound = [(topics.actions(department), literal), (topics.acknowledgements(department), literal)]
+    group = adapter_group(topics, department)
+    internal = [(mirror_topics(topics, department), PatternType.PREFIXED)]
+    return [
+        *_bindings(department_principal(department), inbound, outbound, [(group, literal), (f"{group}.", PatternType.PREFIXED)]),
+        *_bindings(MIRROR_MAKER, outbound + internal, inbound + internal, [(mirror_group(topics, department), literal)]),
+    ]
 
 
 def _service_topic(topics: Topics, channel: Channel) -> tuple[str, PatternType]:
@@ -155,7 +194,11 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aioka
 async def grant(kafka: KafkaSettings, center: str, departments: Iterable[str]) -> list[Binding]:
     """Apply a center's plan through the Admin API as the given (super) user; what is there already
     stays as it is. Raises AclsRefused naming every binding the broker refused."""
-    bindings = plan(center, departments)
+    return await apply(kafka, plan(center, departments))
+
+
+async def apply(kafka: KafkaSettings, bindings: list[Binding]) -> list[Binding]:
+    """`grant` of any list of bindings (a department cluster's plan, say)."""
     client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap_servers, **client_security(kafka))
     await client.bootstrap()
     try:

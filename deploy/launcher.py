@@ -235,6 +235,8 @@ class System:
             adapter["LIANBAN_ADAPTER_CONNECTOR_URL"] = f"http://127.0.0.1:{sim_port}"
         elif bridge == "ferry":  # one directory each way; on a real ferry, the 网闸 copies between two
             ferry = self.workdir / "ferry" / department
+            for side in ("to-department", "to-center"):
+                (ferry / side).mkdir(parents=True, exist_ok=True)
             adapter |= {
                 "LIANBAN_ADAPTER_FERRY_OUTGOING": str(ferry / "to-department"),
                 "LIANBAN_ADAPTER_FERRY_INCOMING": str(ferry / "to-center"),

@@ -3,8 +3,17 @@ tests/e2e/test_kafka_access.py)."""
 
 from __future__ import annotations
 
-from deploy.kafka_acls import Binding, Operation, PatternType, ResourceType, plan
-from shared.topics import Topics
+from deploy.kafka_acls import (
+    Binding,
+    Operation,
+    PatternType,
+    ResourceType,
+    department_cluster_plan,
+    mirror_group,
+    mirror_topics,
+    plan,
+)
+from shared.topics import CHANNELS, Topics
 
 DEPARTMENTS = ("tax", "fire")
 BINDINGS = plan("c1", DEPARTMENTS)
@@ -14,11 +23,11 @@ TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
 PREFIXED = PatternType.PREFIXED
 
 
-def allowed(operation: Operation, resource: ResourceType, name: str) -> set[str]:
+def allowed(operation: Operation, resource: ResourceType, name: str, bindings: list[Binding] = BINDINGS) -> set[str]:
     """The principals the plan allows this, matching names as the broker does (literal or prefix)."""
     return {
         b.principal
-        for b in BINDINGS
+        for b in bindings
         if b.operation is operation
         and b.resource is resource
         and (name.startswith(b.name) if b.pattern is PREFIXED else name == b.name)
@@ -55,6 +64,7 @@ def test_a_department_gets_its_own_topics_and_groups_and_nothing_else() -> None:
             Binding("department-tax", CREATE, TOPIC, f"lianban.c1.{suffix}", literal)
             for suffix in ("work.tax", "feedback.tax", "actions.tax", "acks.tax", "bridge.tax", "dead-letters")
         ),
+        *(Binding("department-tax", op, TOPIC, "lianban.c1.mirror.tax.", PREFIXED) for op in (READ, WRITE, CREATE)),
         Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax"),
         Binding("department-tax", READ, GROUP, "lianban-c1-adapter-tax.", PREFIXED),
     }
@@ -84,3 +94,31 @@ def test_the_plan_lists_each_binding_once() -> None:
         "topic",
         "lianban.c1.actions.*",
     ]
+
+
+def test_a_departments_mirror_maker_gets_its_own_connect_topics_and_group_on_the_center() -> None:
+    """MirrorMaker 2 connects to the center as the department (deploy/mirror_maker.py): its Connect topics
+    are a family of the department's alone, apart from every channel, and its group is under the department's."""
+    internal = f"{mirror_topics(T, 'tax')}offsets"
+    assert internal == "lianban.c1.mirror.tax.offsets"
+    for operation in (READ, WRITE, CREATE):
+        assert allowed(operation, TOPIC, internal) == {"department-tax"}
+    assert allowed(READ, TOPIC, "lianban.c1.mirror.taxi.offsets") == set()  # the prefix ends with a dot
+    assert not any(T.of(c, d).startswith("lianban.c1.mirror.") for c in CHANNELS for d in ("tax", "mirror"))
+    assert allowed(READ, GROUP, mirror_group(T, "tax")) == {"department-tax"}
+
+
+def test_a_departments_own_cluster_lets_its_system_act_and_mirror_maker_carry() -> None:
+    """On the department's cluster the same topics, the other way round for the mirror: it writes the work
+    that comes from the center and reads the actions that go to it; the system cannot write its own work."""
+    own = department_cluster_plan("c1", "tax")
+    system, mirror = {"department-tax"}, {"mirror-maker"}
+    for topic in (T.work("tax"), T.feedback("tax")):
+        assert (allowed(WRITE, TOPIC, topic, own), allowed(READ, TOPIC, topic, own)) == (mirror, system)
+    for topic in (T.actions("tax"), T.acknowledgements("tax")):
+        assert (allowed(WRITE, TOPIC, topic, own), allowed(READ, TOPIC, topic, own)) == (system, mirror)
+    assert allowed(WRITE, TOPIC, "lianban.c1.mirror.tax.configs", own) == mirror
+    assert allowed(READ, GROUP, "lianban-c1-adapter-tax.mirror", own) == system | mirror
+    assert allowed(READ, GROUP, "lianban-c1-adapter-tax.system", own) == system
+    assert allowed(WRITE, TOPIC, T.actions("fire"), own) == set()
+    assert len(set(own)) == len(own)
