@@ -77,9 +77,8 @@ class MirrorWatch:
             await admin.close()
 
     async def _look(self, admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer) -> BridgeFacts:
-        partitions = [
-            TopicPartition(self.work_topic, p) for p in sorted(await reader.partitions_for_topic(self.work_topic) or [])
-        ]
+        [described] = await admin.describe_topics([self.work_topic])
+        partitions = [TopicPartition(self.work_topic, p["partition"]) for p in described["partitions"]]
         ends = await reader.end_offsets(partitions)
         offsets = await admin.list_consumer_group_offsets(self.group, partitions=partitions)
         committed = {tp.partition: max(offsets[tp].offset, 0) if tp in offsets else 0 for tp in partitions}
