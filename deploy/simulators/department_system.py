@@ -26,7 +26,13 @@ from deploy.dev_issuer import DevIssuer
 from shared.identity import Role
 
 DEFAULT_BASIS = "《中华人民共和国行政许可法》第三十八条"
-CERTIFICATE = {"market": "食品经营许可证", "fire": "消防安全检查合格证", "tax": "发票票种核定通知书"}
+CERTIFICATE = {
+    "market": "食品经营许可证",
+    "fire": "消防安全检查合格证",
+    "tax": "发票票种核定通知书",
+    "urban": "城市道路挖掘许可证",
+    "traffic": "占道施工交通安全审核意见书",
+}
 DENIAL_BASIS = {
     "tax": "《中华人民共和国税收征收管理法》第十五条",
     "fire": "《中华人民共和国消防法》第十五条",
