@@ -6,6 +6,8 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY deploy ./deploy
-RUN pip install . && mkdir -p /data /var/lib/lianban/issuer && chown -R nobody /data /var/lib/lianban
+# The mount points of docker-compose.yml's volumes, the process's own: a new volume takes their owner.
+RUN pip install . && mkdir -p /data /var/lib/lianban/issuer /var/lib/lianban/keys /var/lib/lianban/ferry /var/lib/lianban/materials \
+    && chown -R nobody /data /var/lib/lianban
 USER nobody
 CMD ["python", "-m", "services.intake"]

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The center's broker in docker-compose.yml, secured as deploy/kafka_local.py secures the local one
-# (keep the two in step): SASL/SCRAM-SHA-512 for clients, the KRaft StandardAuthorizer, `admin` the
-# only super user, the controller listener on SASL/PLAIN with the admin alone. The SCRAM users are
-# made when the data directory is first formatted, which the image's own launcher cannot do:
+# A broker of docker-compose.yml (the center's, `kafka`, and a department's own, e.g. `kafka-urban`, named
+# by KAFKA_ADVERTISED_HOST), secured as deploy/kafka_local.py secures the local one (keep the two in
+# step): SASL/SCRAM-SHA-512 for clients, the KRaft StandardAuthorizer, `admin` the only super user,
+# the controller listener on SASL/PLAIN with the admin alone. The SCRAM users are made when the data
+# directory is first formatted, which the image's own launcher cannot do:
 # KAFKA_ADMIN_PASSWORD, and LIANBAN_KAFKA_USERS as "name=password" pairs separated by blanks. A user
 # added later to an existing volume: kafka-configs.sh --alter --add-config 'SCRAM-SHA-512=[password=...]'
-# --entity-type users --entity-name <name>. The ACLs are the kafka-setup service's (deploy/kafka_acls.py).
+# --entity-type users --entity-name <name>. The ACLs are the kafka-setup service's (deploy/kafka_acls.py),
+# on a department's broker its kafka-<department>-setup's (deploy/compose/department_setup.py).
 set -euo pipefail
 
 home="${KAFKA_HOME:-/opt/kafka}"

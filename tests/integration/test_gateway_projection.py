@@ -34,7 +34,7 @@ async def gateway(make_sessions: MakeSessions) -> World:
     topics = Topics("test")
     consumed = by_topic(handlers(topics, Projector(Outbox("/test/gateway", topics))))
     consumer = BatchConsumer("gateway", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
-    return World(sessions, None, consumer, None)  # type: ignore[arg-type]
+    return World(sessions, None, consumer, None, None)  # type: ignore[arg-type]
 
 
 def recorded(case_id: str, department: str, action: DepartmentAction, part_state: str, case_state: str) -> PartActionRecorded:
