@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-open bench-supervision docs clean kafka keycloak s3proxy migrate
+.PHONY: install run test test-fast lint bench bench-open bench-supervision bench-bridges docs clean kafka keycloak s3proxy migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench-open: $(STAMP) kafka  ## the same at a fixed arrival rate (open loop): mak
 
 bench-supervision: $(STAMP)  ## supervision with 1,000,000 open parts: memory, start-up, alert lag
 	$(PY) -m tests.bench.bench_supervision $(BENCH_ARGS)
+
+bench-bridges: $(STAMP) kafka mirror-maker  ## each bridge's work orders/s and latency: http, ferry, database, kafka
+	$(PY) -m tests.bench.bench_bridges $(BENCH_ARGS)
 
 docs: $(STAMP)  ## regenerate docs/asyncapi.json from the contracts
 	$(PY) -m shared.asyncapi > docs/asyncapi.json

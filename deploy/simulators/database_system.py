@@ -31,7 +31,7 @@ from deploy.simulators.department_system import (
     pre_review,
 )
 from services.department_adapter.adapters.interface_tables import (
-    METADATA,
+    create_tables,
     insert_once,
     result_table,
     result_values,
@@ -63,8 +63,7 @@ class DatabaseSystem:
         self.taken = 0
 
     async def create_tables(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(METADATA.create_all)
+        await create_tables(self.engine)
 
     async def poll(self) -> None:
         """One round of the system's loop: say it polled, take what is new, answer what is due."""

@@ -92,10 +92,10 @@ def build(settings: AdapterSettings | None = None) -> FastAPI:
         await runtime.start()
         await connector.start(dispatcher.expedite)
         dispatcher.start()
-        reporter.start()
+        reporter.loop.start()
 
     async def stop() -> None:
-        await reporter.stop()
+        await reporter.loop.stop()
         await dispatcher.stop()
         await connector.close()
         await runtime.stop()

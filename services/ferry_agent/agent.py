@@ -32,7 +32,8 @@ from shared.ferry.entries import (
     WorkEntry,
     read_entries,
 )
-from shared.ferry.ledger import Ledger, Refusal, Side, every, waive
+from shared.ferry.ledger import Ledger, Refusal, Side, waive
+from shared.periodic import Periodic
 from shared.signing import KeyRegistry, Signer
 from shared.wakeup import woken_or_idle
 
@@ -67,22 +68,26 @@ class FerryAgent:
         side = Side(f"department:{department}", f"center:{center}/{department}", department, outgoing, incoming)
         self.ledger = Ledger(TABLES, sessions, side, signer, registry, clock)
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops = [
+            Periodic("ferry agent in", poll_seconds, self.receive, wait_first=True),
+            Periodic("ferry agent out", bundle_seconds, self.send, wait_first=True),
+        ]
+        self._delivering: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ledger.write_unwritten()
         await self.ledger.refresh()
-        self._tasks = [
-            asyncio.create_task(every(self.poll_seconds, self.receive), name="ferry-agent-in"),
-            asyncio.create_task(self._deliver_loop(), name="ferry-agent-deliver"),
-            asyncio.create_task(every(self.bundle_seconds, self.send), name="ferry-agent-out"),
-        ]
+        self._delivering = asyncio.create_task(self._deliver_loop(), name="ferry-agent-deliver")
+        for loop in self._loops:
+            loop.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        for loop in self._loops:
+            await loop.stop()
+        if self._delivering is not None:
+            self._delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._delivering
         await self.system.close()
 
     async def receive(self) -> list[str]:

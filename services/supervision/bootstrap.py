@@ -71,10 +71,10 @@ def build(
         await scanner.reschedule_waiting(clocks)  # the override file may have learnt a new year
         scanner.start()
         sealer.start()
-        undelivered.start()
+        undelivered.loop.start()
 
     async def stop() -> None:
-        await undelivered.stop()
+        await undelivered.loop.stop()
         await sealer.stop()
         await scanner.stop()
         await runtime.stop()

@@ -4,7 +4,6 @@ entries mean is the caller's (`apply`, `refuse`)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -293,13 +292,3 @@ def _move(path: Path, directory: str, suffix: str = "") -> None:
     target = path.parent / directory
     target.mkdir(exist_ok=True)
     os.replace(path, target / f"{path.name}{suffix}")
-
-
-async def every(seconds: float, work: Callable[[], Awaitable[object]]) -> None:
-    """Run `work` every `seconds` (the first time after one interval), logging a failure and going on."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await work()
-        except Exception:
-            log.exception("the ferry's %s failed; trying again", getattr(work, "__name__", "loop"))

@@ -52,3 +52,13 @@ def test_the_supervision_benchmark_prints_lag_and_memory() -> None:
     assert "burst of 1,000 deadlines" in out
     assert "alert lag after the deadline" in out
     assert "resident memory" in out
+
+
+def test_the_bridge_benchmark_prints_each_bridges_throughput() -> None:
+    """Without Kafka (two brokers and MirrorMaker 2 take longer to start than this short form may) and on
+    SQLite: the HTTP, ferry and intermediate-database bridges."""
+    out = bench("tests.bench.bench_bridges", "--work", "40", "--bridges", "http,ferry,database", "--db", "sqlite")
+    for row in ("  http     -", "  ferry    sqlite", "  database sqlite"):
+        assert row in out
+    assert "orders/s" in out
+    assert "ferry recovery (" in out

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News, WorkRefused
 from services.department_adapter.adapters.http_connector import attachments, decision, nonsense_is_an_error, pre_review_action
 from services.department_adapter.adapters.interface_tables import (
-    METADATA,
     answer_body,
+    create_tables,
     insert_once,
     result_table,
     status_table,
@@ -167,8 +167,7 @@ class DatabaseConnector:
             return
         async with self._tables_lock:
             if not self._tables_ready:
-                async with self.engine.begin() as connection:
-                    await connection.run_sync(METADATA.create_all)
+                await create_tables(self.engine)
                 self._tables_ready = True
 
     async def _poll_loop(self) -> None:

@@ -6,8 +6,6 @@ wakes the dispatcher for every item a bundle brought something about."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,8 +31,9 @@ from shared.ferry.entries import (
     WorkEntry,
     read_entries,
 )
-from shared.ferry.ledger import Ledger, Refusal, Side, every, waive
+from shared.ferry.ledger import Ledger, Refusal, Side, waive
 from shared.messaging.outbox import Outbox
+from shared.periodic import Periodic
 from shared.signing import KeyRegistry, Signer
 
 ACTION: TypeAdapter[DepartmentAction] = TypeAdapter(DepartmentAction)  # type: ignore[arg-type]
@@ -64,23 +63,22 @@ class FerryConnector:
         side = Side(f"center:{outbox.topics.center}/{department}", f"department:{department}", department, outgoing, incoming)
         self.ledger = Ledger(ferry_tables.TABLES, sessions, side, signer, registry, clock)
         self._news: News = lambda _items: None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loops = [
+            Periodic(f"ferry out ({department})", bundle_seconds, self.send, wait_first=True),
+            Periodic(f"ferry in ({department})", poll_seconds, self.receive, wait_first=True),
+        ]
 
     async def start(self, news: News) -> None:
         """Write what a crash left unwritten, then the two loops: bundles out, bundles in."""
         self._news = news
         await self.ledger.write_unwritten()
         await self.ledger.refresh()
-        self._tasks = [
-            asyncio.create_task(every(self.bundle_seconds, self.send), name=f"ferry-out-{self.department}"),
-            asyncio.create_task(every(self.poll_seconds, self.receive), name=f"ferry-in-{self.department}"),
-        ]
+        for loop in self._loops:
+            loop.start()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for loop in self._loops:
+            await loop.stop()
 
     def facts(self) -> BridgeFacts:
         return BridgeFacts(self.ledger.last_applied_at(), self.ledger.state.detail())

@@ -8,14 +8,15 @@ Kingbase (docs/bridge-database.md); lists and objects travel as JSON text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import UtcDateTime
 
@@ -108,3 +109,17 @@ async def insert_once(connection: AsyncConnection, table: Table, rows: Sequence[
                 await connection.execute(insert(table), dict(row))
         except IntegrityError:
             continue
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """The interface tables, where missing. Both sides may start at once, and two PostgreSQL sessions creating
+    the same table race (one fails on the catalog's unique index): the loser finds them made on its second try."""
+    for attempt in (1, 2):
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(METADATA.create_all)
+            return
+        except DBAPIError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.5)

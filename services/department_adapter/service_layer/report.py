@@ -3,9 +3,6 @@ from, every few seconds, so that a copy no department read is seen (送达异常
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,8 +15,8 @@ from shared.clock import Clock
 from shared.contracts import BridgeReport, WaitingWork
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
+from shared.periodic import Periodic
 
-log = logging.getLogger(__name__)
 OLDEST_SHOWN = 20
 
 
@@ -35,25 +32,8 @@ class BridgeReporter:
         every_seconds: float,
     ) -> None:
         self.department, self.sessions, self.connector = department, sessions, connector
-        self.outbox, self.clock, self.after_commit, self.every_seconds = outbox, clock, after_commit, every_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="bridge-report")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.report()
-            except Exception:
-                log.exception("the bridge report failed; the next one follows")
-            await asyncio.sleep(self.every_seconds)
+        self.outbox, self.clock, self.after_commit = outbox, clock, after_commit
+        self.loop = Periodic("bridge report", every_seconds, self.report)
 
     async def report(self) -> BridgeReport:
         """One report, in the outbox: work orders and notices not taken yet, the oldest first (from the inbox,

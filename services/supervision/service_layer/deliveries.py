@@ -6,8 +6,6 @@ are kept beside, for the view of each department's bridge."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -21,8 +19,8 @@ from shared.contracts import BridgeReport, DeliveryAlert, WorkReceived
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery
 from shared.messaging.outbox import Outbox, OutboxRow
+from shared.periodic import Periodic
 
-log = logging.getLogger(__name__)
 WORK_TEXT = {"handle": "办理"}
 
 
@@ -122,25 +120,12 @@ class DeliveryWatch:
         self.sessions, self.outbox, self.clock, self.after_commit = sessions, outbox, clock, after_commit
         self.names = names  # departments by their Chinese names, as supervisors read them
         self.undelivered_after, self.interval, self.batch_size = undelivered_after, interval, batch_size
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Periodic("delivery watch", interval, self.check_all)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-watch")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self.check_once() == self.batch_size:
-                    await asyncio.sleep(0)
-            except Exception:
-                log.exception("the delivery check failed; retrying")
-            await asyncio.sleep(self.interval)
+    async def check_all(self) -> None:
+        """Batch after batch until a batch is not full (a center back from a long outage has many)."""
+        while await self.check_once() == self.batch_size:
+            await asyncio.sleep(0)  # let event consumption run between batches
 
     async def check_once(self) -> int:
         """Raise what waited too long, clear what was taken since; returns how many alerts were written."""
