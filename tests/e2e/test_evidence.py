@@ -32,9 +32,11 @@ def test_a_concluded_case_verifies_offline_replays_to_intakes_state_and_audits_i
 
     evidence_url = f"{system.url('supervision')}/api/v1/supervision/cases/{case_id}/evidence"
 
-    def sealed_to_the_reply(body: dict[str, object]) -> bool:  # the reply is the last entry written
-        entries = body.get("entries") or []
-        return bool(entries) and not body["unsealed"] and entries[-1]["event_type"] == "cn.lianban.case.replied.v1"  # type: ignore[index]
+    def sealed_to_the_reply(body: dict[str, object]) -> bool:
+        """The conclusion and the reply both recorded and sealed (supervision reads them from two topics, in
+        either order), nothing waiting to be sealed."""
+        kinds = {e["event_type"] for e in body.get("entries") or []}  # type: ignore[attr-defined]
+        return not body["unsealed"] and {"cn.lianban.case.concluded.v1", "cn.lianban.case.replied.v1"} <= kinds
 
     evidence = poll(system, evidence_url, sealed_to_the_reply)
     signed = [e for e in evidence["entries"] if "signed_event" in e["summary"]]
