@@ -3,7 +3,7 @@ when the work is taken; each bridge's report is kept for the bridges view."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -29,15 +29,15 @@ async def delivery_alerts(w: World) -> list[DeliveryAlert]:
     return [e.payload() for _, e in await w.outbox() if isinstance(e.payload(), DeliveryAlert)]  # type: ignore[misc]
 
 
-async def check_at(w: World, moment: object) -> int:
-    w.clock.set(moment)  # type: ignore[arg-type]
+async def check_at(w: World, moment: datetime) -> int:
+    w.clock.set(moment)
     return await w.deliveries.check_once()
 
 
-def received(case_id: str, department: str, work: str, at: object) -> WorkReceived:
+def received(case_id: str, department: str, work: str, at: datetime) -> WorkReceived:
     return WorkReceived(
         case_id=case_id, work_order_id=f"{case_id}-{department}", department=department, work=work, received_at=at
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_work_not_taken_in_time_is_alerted_once_and_cleared_when_taken(make_sessions: MakeSessions) -> None:
