@@ -12,7 +12,6 @@ import argparse
 import base64
 import json
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from deploy.kafka_acls import ADMIN, MECHANISM, default_principals
 from deploy.maven_jars import pom_property, runtime_jars
+from deploy.processes import kill_process, stop_process
 from deploy.signals import wait_for_stop
 from shared.messaging.broker import client_security
 from shared.private_files import write_private
@@ -299,19 +299,10 @@ class LocalKafka:
 
     def kill(self) -> None:
         """Kill the broker outright (SIGKILL), as a crash would; `start()` brings it back on its data."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        kill_process(self.process)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=20)
 
 
 def _jaas(module: str, user: str, password: str, extra: str = "") -> str:

@@ -26,6 +26,7 @@ from deploy.kafka_acls import MIRROR_MAKER, department_principal, mirror_group, 
 from deploy.kafka_local import POM as KAFKA_POM
 from deploy.kafka_local import KafkaAccess, kafka_version
 from deploy.maven_jars import pom_property, runtime_jars
+from deploy.processes import kill_process, stop_process
 from shared.messaging.admin import ensure_topics
 from shared.messaging.broker import client_security
 from shared.private_files import write_private
@@ -257,21 +258,11 @@ class MirrorLink:
 
     def kill(self) -> None:
         """SIGKILL, as a crash would; `start()` resumes from the offsets last flushed."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        kill_process(self.process)
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM to our own process (its tasks stop and flush their offsets), SIGKILL after `timeout`."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.process, timeout)
 
 
 async def _partitions(kafka: KafkaSettings, topics: list[str]) -> dict[str, int]:

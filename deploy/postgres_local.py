@@ -22,6 +22,7 @@ import asyncpg
 from sqlalchemy import make_url
 
 from deploy.kafka_local import free_port
+from deploy.processes import stop_process
 from deploy.signals import wait_for_stop
 
 USER = "lianban"
@@ -132,14 +133,7 @@ class LocalPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT): open sessions are ended, committed data kept."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=30, how=signal.SIGINT)
 
 
 async def create_database(server_url: str, name: str, *, fresh: bool = True) -> str:

@@ -28,6 +28,7 @@ import httpx
 
 from deploy.kafka_local import free_port
 from deploy.maven_jars import pom_property, runtime_jars
+from deploy.processes import stop_process
 from deploy.signals import wait_for_stop
 from shared.private_files import write_private
 
@@ -174,15 +175,7 @@ class LocalS3Proxy:
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM to our own process, SIGKILL if it has not ended within `timeout`."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.process, timeout)
 
 
 def main() -> None:

@@ -41,7 +41,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -64,13 +63,14 @@ from services.department_adapter.domain.answer import Answer, InTransit, NotYetD
 from services.ferry_agent.agent import FerryAgent
 from services.ferry_agent.tables import AgentBundleOut, AgentOutbound, Base
 from shared.clock import SYSTEM_CLOCK
-from shared.contracts import Accept, Applicant, Approve, CloudEvent, DepartmentActed, EventData, HandlingStarted, WorkOrder
+from shared.contracts import Accept, Approve, CloudEvent, DepartmentActed, EventData, HandlingStarted, WorkOrder
 from shared.db import make_engine, session_factory
 from shared.ferry.bundle import SUFFIX
 from shared.messaging.outbox import Outbox
 from shared.migrations import migrate
 from shared.signing import KeyRegistry, Signer, new_key_pair
 from shared.topics import Topics
+from tests.builders import fire_work_order, handling_of
 
 DEPARTMENT = "fire"
 HEADERS = [("content-type", b"application/cloudevents+json")]
@@ -153,39 +153,8 @@ class Meter:
 # --- the work ------------------------------------------------------------------------------------------
 
 
-def applicant(n: int) -> Applicant:
-    return Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number=f"91330100MA2H{n:06d}")
-
-
 def work_order(run: str, center: str, n: int) -> WorkOrder:
-    return WorkOrder(
-        work_order_id=f"LB{run}{n:06d}-{DEPARTMENT}",
-        case_id=f"LB{run}{n:06d}",
-        center=center,
-        matter_code="JM-REST-001",
-        department=DEPARTMENT,
-        part_code="FIRE-OPEN",
-        part_name="公众聚集场所投入使用、营业前消防安全检查",
-        applicant=applicant(n),
-        materials={"消防安全制度": "doc://LB1/3"},
-        time_limit_days=10,
-        pre_review_days=2,
-        issued_at=datetime.now(UTC),
-    )
-
-
-def handling(order: WorkOrder) -> HandlingStarted:
-    return HandlingStarted(
-        work_order_id=order.work_order_id,
-        case_id=order.case_id,
-        department=DEPARTMENT,
-        part_code=order.part_code,
-        part_name=order.part_name,
-        applicant=order.applicant,
-        materials=order.materials,
-        time_limit_days=10,
-        accepted_at=datetime.now(UTC),
-    )
+    return fire_work_order(f"LB{run}{n:06d}", applicant_no=n, center=center)
 
 
 class Driver:
@@ -243,7 +212,7 @@ class Driver:
         """Pre-review, then the handling once it is accepted: the center's part, without the center."""
         review = await self.answer(_item(order), partial(self.connector.pre_review, order))
         assert isinstance(review.action, Accept), review
-        work = handling(order)
+        work = handling_of(order)
         decision = await self.answer(_item(work), partial(self.connector.decide, work))
         assert isinstance(decision.action, Approve), decision
 
@@ -655,7 +624,7 @@ async def _kafka(
                     if item not in answered:
                         answered[item] = now
                         if review:
-                            spawn(handling(orders[acted.work_order_id]))
+                            spawn(handling_of(orders[acted.work_order_id]))
         done.set()
 
     try:

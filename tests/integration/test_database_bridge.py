@@ -28,7 +28,6 @@ from services.department_adapter.domain.answer import Answer, InTransit, NotYetD
 from shared.clock import ManualClock
 from shared.contracts import (
     Accept,
-    Applicant,
     Approve,
     Certificate,
     Deny,
@@ -42,6 +41,7 @@ from shared.contracts import (
     SupplementItem,
     WorkOrder,
 )
+from tests.builders import fire_work_order, handling_of
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 TAKEN_AT = T0 + timedelta(minutes=7)  # the department's clock: when its system polled
@@ -55,41 +55,12 @@ MATERIALS = {"消防安全检查申请表": "doc://hangzhou/8f2c", "场所消防
 E = TypeVar("E", bound=BaseException)
 
 
-def applicant(n: int) -> Applicant:
-    return Applicant(kind="enterprise", name=f"杭州味道餐饮管理有限公司{n}", id_number=f"91330100MA2H{n:06d}")
-
-
 def order(n: int = 1, round: int = 1) -> WorkOrder:
-    return WorkOrder(
-        work_order_id=f"LB{n}-fire",
-        round=round,
-        case_id=f"LB{n}",
-        center="test",
-        matter_code="JM-REST-001",
-        department="fire",
-        part_code="FIRE-OPEN",
-        part_name="公众聚集场所投入使用、营业前消防安全检查",
-        applicant=applicant(n),
-        materials=MATERIALS,
-        material_files=[FILE],
-        time_limit_days=10,
-        pre_review_days=2,
-        issued_at=T0,
-    )
+    return fire_work_order(f"LB{n}", applicant_no=n, round=round, materials=MATERIALS, files=[FILE], issued_at=T0)
 
 
 def handling(n: int = 1) -> HandlingStarted:
-    return HandlingStarted(
-        work_order_id=f"LB{n}-fire",
-        case_id=f"LB{n}",
-        department="fire",
-        part_code="FIRE-OPEN",
-        part_name="公众聚集场所投入使用、营业前消防安全检查",
-        applicant=applicant(n),
-        materials=MATERIALS,
-        time_limit_days=10,
-        accepted_at=T0,
-    )
+    return handling_of(order(n), T0)
 
 
 RED_CARD = SupervisionAlert(

@@ -39,7 +39,6 @@ from shared.canonical import canonical_json
 from shared.clock import ManualClock
 from shared.contracts import (
     Accept,
-    Applicant,
     CloudEvent,
     DeadLetter,
     DepartmentActed,
@@ -54,6 +53,7 @@ from shared.messaging.consumer import DeadLetters, Delivery
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.signing import KeyRegistry, Signer, new_key_pair
 from shared.topics import Topics
+from tests.builders import fire_work_order, handling_of
 from tests.servers import MakeSessions
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -73,40 +73,12 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeou
     return found
 
 
-def applicant(n: int) -> Applicant:
-    return Applicant(kind="enterprise", name="杭州味道餐饮管理有限公司", id_number=f"91330100MA2H{n:06d}")
-
-
 def work_order(n: int) -> WorkOrder:
-    return WorkOrder(
-        work_order_id=f"LB{n}-fire",
-        case_id=f"LB{n}",
-        center="demo",
-        matter_code="JM-REST-001",
-        department=DEPARTMENT,
-        part_code="FIRE-OPEN",
-        part_name="公众聚集场所投入使用、营业前消防安全检查",
-        applicant=applicant(n),
-        materials={"消防安全制度": "doc://LB1/3"},
-        time_limit_days=10,
-        pre_review_days=2,
-        issued_at=T0,
-    )
+    return fire_work_order(f"LB{n}", applicant_no=n, issued_at=T0)
 
 
 def handling(n: int) -> HandlingStarted:
-    order = work_order(n)
-    return HandlingStarted(
-        work_order_id=order.work_order_id,
-        case_id=order.case_id,
-        department=DEPARTMENT,
-        part_code=order.part_code,
-        part_name=order.part_name,
-        applicant=order.applicant,
-        materials=order.materials,
-        time_limit_days=10,
-        accepted_at=T0,
-    )
+    return handling_of(work_order(n), T0)
 
 
 @dataclass
@@ -304,7 +276,7 @@ async def test_answers_cross_days_later_and_keep_the_departments_own_times(world
     await world.answered("LB1-fire#review1")
 
     async with httpx.AsyncClient() as client:  # the department is still deciding the handling
-        await client.put(f"{world.simulator}/gov/v1/rules/{applicant(1).id_number}", json={"decision": "silent"})
+        await client.put(f"{world.simulator}/gov/v1/rules/{work_order(1).applicant.id_number}", json={"decision": "silent"})
     await world.put(handling(1))
     assert await world.connector.send() == [2]
     world.ferry.to_department(2)
@@ -317,7 +289,7 @@ async def test_answers_cross_days_later_and_keep_the_departments_own_times(world
     receipt = await eventually(lambda: _first(world.outbox(WorkReceived)), "no receipt published")
 
     async with httpx.AsyncClient() as client:
-        await client.put(f"{world.simulator}/gov/v1/rules/{applicant(1).id_number}", json={"decision": "approve"})
+        await client.put(f"{world.simulator}/gov/v1/rules/{work_order(1).applicant.id_number}", json={"decision": "approve"})
     world.agent_clock.set(T0 + timedelta(days=2))  # asked again, a day later: decided
     assert await world.department_answers("LB1-fire#handle") == [3]
     world.clock.set(T0 + timedelta(days=5))
