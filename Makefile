@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-open bench-supervision bench-bridges docs clean kafka keycloak s3proxy migrate
+.PHONY: install run test test-fast lint bench bench-open bench-supervision bench-bridges docs clean kafka keycloak s3proxy mirror-maker migrate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
