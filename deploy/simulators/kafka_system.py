@@ -33,6 +33,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy.kafka_acls import adapter_group
+from services.department_adapter.domain.answer import item_id
 from shared.contracts import (
     Accept,
     AlertAcknowledged,
@@ -161,17 +162,13 @@ class KafkaSystem:
         if not isinstance(work, WorkOrder | HandlingStarted | SupervisionAlert) or work.department != self.settings.department:
             return None
         now, staff, department = datetime.now(UTC), f"{work.department.upper()}-SYSTEM", work.department
+        item = item_id(work) or ""  # one answer per piece of work, as an adapter's inbox keeps it
         if isinstance(work, SupervisionAlert):
-            item = f"{work.work_order_id}#notice-{work.alert_id}"
             ack = AlertAcknowledged(
                 alert_id=work.alert_id, case_id=work.case_id, department=department, staff_id=staff, acknowledged_at=now
             )
             return Answer(item, self.topics.acknowledgements(department), work.case_id, ack)
-        action: Accept | Approve
-        if isinstance(work, WorkOrder):
-            item, action = f"{work.work_order_id}#review{work.round}", Accept()
-        else:
-            item, action = f"{work.work_order_id}#handle", self._approval(now)
+        action: Accept | Approve = Accept() if isinstance(work, WorkOrder) else self._approval(now)
         acted = DepartmentActed(
             case_id=work.case_id,
             work_order_id=work.work_order_id,
