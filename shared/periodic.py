@@ -21,6 +21,11 @@ class Periodic:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
+    @property
+    def running(self) -> bool:
+        """Started, and not ended (a failing round does not end it)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -37,3 +42,8 @@ class Periodic:
             except Exception:
                 log.exception("%s failed; trying again in %.1fs", self.name, self.seconds)
             await asyncio.sleep(self.seconds)
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next try after `attempts` failed ones: doubling from `base`, at most `cap`."""
+    return float(min(base * 2 ** (attempts - 1), cap))

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
 
 @contextlib.asynccontextmanager
 async def agent_for(settings: FerrySettings) -> AsyncIterator[FerryAgent]:
-    """The agent on its own database (its tables created when missing), its engine disposed after."""
+    """The agent on its own database (its tables created when missing), its engine disposed after; the agent
+    closes its connection to the department system when it stops (`operate` never opens one)."""
     engine = make_engine(settings.database())
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
@@ -65,7 +66,6 @@ async def agent_for(settings: FerrySettings) -> AsyncIterator[FerryAgent]:
             concurrency=settings.concurrency,
         )
     finally:
-        await system.close()
         await engine.dispose()
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.connector import Connector, WorkRefused
 from services.department_adapter.domain.answer import Answer, NotYetDecided
-from services.ferry_agent.tables import TABLES, AgentBundleIn, ReceivedWork, Status
+from services.ferry_agent.tables import TABLES, ReceivedWork, Status
 from shared.clock import Clock
 from shared.contracts import EVENT_TYPES, HandlingStarted, SupervisionAlert, WorkOrder
 from shared.db import SessionFactory
@@ -32,8 +32,8 @@ from shared.ferry.entries import (
     WorkEntry,
     read_entries,
 )
-from shared.ferry.ledger import Ledger, Refusal, Side, waive
-from shared.periodic import Periodic
+from shared.ferry.ledger import Ledger, Refusal, Side
+from shared.periodic import Periodic, backoff
 from shared.signing import KeyRegistry, Signer
 from shared.wakeup import woken_or_idle
 
@@ -63,7 +63,7 @@ class FerryAgent:
         concurrency: int = 32,
     ) -> None:
         self.sessions, self.system, self.clock = sessions, system, clock
-        self.poll_seconds, self.bundle_seconds, self.ask_again_seconds = poll_seconds, bundle_seconds, ask_again_seconds
+        self.poll_seconds, self.ask_again_seconds = poll_seconds, ask_again_seconds
         self.backoff, self.max_backoff, self.concurrency = backoff, max_backoff, concurrency
         side = Side(f"department:{department}", f"center:{center}/{department}", department, outgoing, incoming)
         self.ledger = Ledger(TABLES, sessions, side, signer, registry, clock)
@@ -88,7 +88,7 @@ class FerryAgent:
             self._delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._delivering
-        await self.system.close()
+        await self.system.close()  # the agent owns its connection to the department system
 
     async def receive(self) -> list[str]:
         """Read the center's bundles once; the work they brought is delivered at once."""
@@ -102,11 +102,6 @@ class FerryAgent:
         while (seq := await self.ledger.write_bundle()) is not None:
             sent.append(seq)
         return sent
-
-    async def waive(self, seq: int) -> str:
-        said = await waive(self.sessions, AgentBundleIn, seq, self.clock.now())
-        await self.receive()
-        return said
 
     async def _apply(self, session: AsyncSession, bundle: Bundle) -> list[str]:
         """Each new piece of work recorded as received, with its receipt queued, in the bundle's transaction."""
@@ -203,7 +198,7 @@ class FerryAgent:
         else:
             work.attempts += 1
             work.last_error = f"{type(outcome).__name__}: {outcome}"[:2000]
-            delay = min(self.backoff * 2 ** (work.attempts - 1), self.max_backoff)
+            delay = backoff(work.attempts, self.backoff, self.max_backoff)
             work.next_attempt_at = at + timedelta(seconds=delay)
             return
         work.status = Status.REFUSED if isinstance(entry, RefusalEntry) else Status.ANSWERED

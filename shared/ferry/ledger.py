@@ -152,46 +152,47 @@ class Ledger:
             raw = await session.scalar(select(self.tables.bundles_out.content).where(self.tables.bundles_out.seq == seq))
         if raw is None:
             raise LookupError(f"没有第 {seq} 号摆渡包 (no bundle {seq} was sent)")
-        return bundle.write_atomic(self.side.outgoing, bundle.file_name(self.side.me, seq), raw)
+        return await self._write(seq, raw)
 
-    async def _write(self, seq: int, raw: bytes) -> None:
-        bundle.write_atomic(self.side.outgoing, bundle.file_name(self.side.me, seq), raw)
+    async def _write(self, seq: int, raw: bytes) -> Path:
+        path = bundle.write_atomic(self.side.outgoing, bundle.file_name(self.side.me, seq), raw)
         out = self.tables.bundles_out
         async with self.sessions() as session, session.begin():
             await session.execute(update(out).where(out.seq == seq).values(written_at=self.clock.now()))
+        return path
 
     async def read_incoming(self, apply: Apply, refuse: Refuse) -> list[str]:
         """Every bundle in `incoming`, in sequence: applied once, held while a number before it is missing,
         refused when not genuine. Returns the news the applied ones brought."""
-        found: list[tuple[Path, Bundle]] = []
+        found: list[tuple[Path, bytes, Bundle]] = []
         for path in sorted(self.side.incoming.glob(f"*{bundle.SUFFIX}")):
             raw = path.read_bytes()
             try:
-                found.append((path, self._decode(raw)))
+                found.append((path, raw, self._decode(raw)))
             except BundleError as exc:
                 await self._refuse(path, raw, exc.reason, exc.seq, refuse)
         news: list[str] = []
         held: list[int] = []
-        known, expected = await self._known([b.seq for _, b in found])
-        for path, received in sorted(found, key=lambda f: f[1].seq):
+        known, expected = await self._known([b.seq for _, _, b in found])
+        for path, raw, received in sorted(found, key=lambda f: f[2].seq):
             verdict = classify(received.seq, received.digest, expected, known)
             if verdict in (Verdict.APPLY, Verdict.LATE):
                 try:
                     news += await self._apply(received, verdict, apply)
                 except BundleError as exc:
-                    await self._refuse(path, path.read_bytes(), exc.reason, received.seq, refuse)
+                    await self._refuse(path, raw, exc.reason, received.seq, refuse)
                     continue
                 known[received.seq] = received.digest
-                expected = expecting_after(expected, known)
+                expected = expecting(known, start=expected)
                 _move(path, APPLIED_DIR)
             elif verdict == Verdict.DUPLICATE:
                 _move(path, APPLIED_DIR)
             elif verdict == Verdict.CONFLICT:
                 reason = f"序号 {received.seq} 已应用另一内容的摆渡包：疑似篡改 (a different bundle {received.seq} was applied)"
-                await self._refuse(path, path.read_bytes(), reason, received.seq, refuse)
+                await self._refuse(path, raw, reason, received.seq, refuse)
             else:
                 held.append(received.seq)
-        await self.refresh(held)
+        await self.refresh(held, expected)
         return news
 
     def _decode(self, raw: bytes) -> Bundle:
@@ -236,8 +237,9 @@ class Ledger:
                 await refuse(session, Refusal(claimed, path.name, reason, raw))
         _move(path, REFUSED_DIR, f".{digest[:12]}")
 
-    async def refresh(self, held: list[int] | None = None) -> LedgerState:
-        """The state a bridge report shows, from the database (an operator's waiver included)."""
+    async def refresh(self, held: list[int] | None = None, expected: int | None = None) -> LedgerState:
+        """The state a bridge report shows, from the database (an operator's waiver included); `expected`, when
+        the caller has just read it."""
         inb, out, refused = self.tables.bundles_in, self.tables.bundles_out, self.tables.refused
         held = sorted(held if held is not None else self.state.held)
         async with self.sessions() as session:
@@ -246,7 +248,8 @@ class Ledger:
             last_out = (await session.execute(select(out.seq, out.created_at).order_by(out.seq.desc()).limit(1))).first()
             count = await session.scalar(select(func.count()).select_from(refused)) or 0
             reason = await session.scalar(select(refused.reason).order_by(refused.refused_at.desc()).limit(1))
-        _, expected = await self._known([])
+        if expected is None:
+            _, expected = await self._known([])
         held = [s for s in held if s > expected]
         self.state = LedgerState(
             last_in={"seq": last_in.seq, "created_at": _iso(last_in.created_at), "applied_at": _iso(last_in.at)}
@@ -263,12 +266,6 @@ class Ledger:
 
     def last_applied_at(self) -> datetime | None:
         return datetime.fromisoformat(self.state.last_in["applied_at"]) if self.state.last_in else None
-
-
-def expecting_after(expected: int, known: dict[int, str | None]) -> int:
-    while expected in known:
-        expected += 1
-    return expected
 
 
 async def waive(sessions: SessionFactory, table: type[BundleInColumns], seq: int, at: datetime) -> str:

@@ -25,9 +25,9 @@ def classify(seq: int, digest: str, expecting: int, known: Mapping[int, str | No
     return Verdict.HOLD if seq > expecting else Verdict.APPLY
 
 
-def expecting(done: Iterable[int]) -> int:
-    """The first sequence number neither applied nor waived."""
-    seen, n = set(done), 1
+def expecting(done: Iterable[int], start: int = 1) -> int:
+    """The first sequence number from `start` neither applied nor waived."""
+    seen, n = set(done), start
     while n in seen:
         n += 1
     return n

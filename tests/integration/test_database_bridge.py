@@ -298,8 +298,7 @@ async def test_a_database_that_cannot_be_reached_is_a_connector_error_not_a_cras
             error = await raised(ConnectorError, ask)
             assert not isinstance(error, WorkRefused)
         await asyncio.sleep(0.1)  # several polls failed meanwhile
-        assert connector._task is not None
-        assert not connector._task.done()
+        assert connector.polling.running
         assert connector.facts().last_contact_at is None
     finally:
         await connector.close()

@@ -36,6 +36,7 @@ from services.department_adapter.domain.answer import Answer, InTransit, NotYetD
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import HandlingStarted, SupervisionAlert, WorkOrder
 from shared.db import make_engine
+from shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # result rows read, or taken rows checked, per query
@@ -61,7 +62,7 @@ class DatabaseConnector:
         self.department, self.intake_url, self.poll_seconds = department, intake_url.rstrip("/"), poll_seconds
         self.clock, self.timeout, self.engine = clock, timeout, _engine(url)
         self._news: News = lambda _items: None
-        self._task: asyncio.Task[None] | None = None
+        self.polling = Periodic(f"database bridge ({department})", poll_seconds, self._poll_in_time, wait_first=True)
         self._tables_ready, self._tables_lock = False, asyncio.Lock()
         self._watermark: int | None = None  # the last result id seen; None until first read
         self._awaited: set[str] = set()  # written, not taken when last asked: news once the department takes them
@@ -76,7 +77,7 @@ class DatabaseConnector:
                 await self._ensure_tables()
                 async with self.engine.connect() as connection:
                     self._watermark = await self._last_result_id(connection)
-        self._task = asyncio.create_task(self._poll_loop(), name=f"database-bridge-{self.department}")
+        self.polling.start()
 
     async def pre_review(self, order: WorkOrder) -> Answer:
         body, decided_at = await self._exchange(self._work_row(order, f"review{order.round}", review_round=order.round))
@@ -104,10 +105,7 @@ class DatabaseConnector:
         return BridgeFacts(self._last_poll_at, dict(self._detail))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.polling.stop()
         await self.engine.dispose()
 
     async def _exchange(self, row: dict[str, Any]) -> tuple[dict[str, Any], datetime]:
@@ -170,16 +168,9 @@ class DatabaseConnector:
                 await create_tables(self.engine)
                 self._tables_ready = True
 
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await self.poll()
-            except DATABASE_ERRORS as exc:
-                log.warning("polling the intermediate database of %s failed: %s", self.department, exc)
-            except Exception:
-                log.exception("polling the intermediate database of %s failed", self.department)
+    async def _poll_in_time(self) -> None:
+        async with asyncio.timeout(self.timeout):
+            await self.poll()
 
     async def poll(self) -> None:
         """One look at the department side: its last poll, new answers and newly taken work, as news."""

@@ -59,7 +59,8 @@ class FerryConnector:
         poll_seconds: float = 1.0,
     ) -> None:
         self.department, self.sessions, self.outbox, self.clock = department, sessions, outbox, clock
-        self.after_commit, self.bundle_seconds, self.poll_seconds = after_commit, bundle_seconds, poll_seconds
+        self.after_commit = after_commit
+        self._letters = False  # dead letters added since the relay was last woken
         side = Side(f"center:{outbox.topics.center}/{department}", f"department:{department}", department, outgoing, incoming)
         self.ledger = Ledger(ferry_tables.TABLES, sessions, side, signer, registry, clock)
         self._news: News = lambda _items: None
@@ -128,16 +129,12 @@ class FerryConnector:
     async def receive(self) -> list[str]:
         """Read `incoming` once: apply what is next in sequence, hold what is early, refuse what is not genuine."""
         news = await self.ledger.read_incoming(self._apply, self._refuse)
-        self.after_commit()
+        if self._letters:  # only a refusal adds to the outbox: wake the relay then, not every poll
+            self._letters = False
+            self.after_commit()
         if news:
             self._news(news)
         return news
-
-    async def waive(self, seq: int) -> str:
-        """An operator gives up on a missing bundle of the department's; the held ones after it apply now."""
-        said = await waive_bundle(self.sessions, seq, self.clock.now())
-        await self.receive()
-        return said
 
     async def _apply(self, session: AsyncSession, bundle: Bundle) -> list[str]:
         entries = read_entries(bundle)
@@ -147,7 +144,7 @@ class FerryConnector:
         known = await session.scalars(select(FerryReply).where(FerryReply.item_id.in_([e.item for e in said])))
         replies = {r.item_id: r for r in known}
         for entry in said:
-            reply = replies.get(entry.item) or replies.setdefault(entry.item, _new_reply(session, entry.item, bundle.seq))
+            reply = replies.get(entry.item) or replies.setdefault(entry.item, _new_reply(session, entry.item))
             _record(reply, entry, bundle.seq)
         for refused in (e for e in entries if isinstance(e, BundleRefusedEntry)):
             await self._refused_by_department(session, refused)
@@ -175,10 +172,11 @@ class FerryConnector:
             department=self.department,
         )
         self.outbox.add(session, letter, subject=f"ferry-{self.department}"[:64])
+        self._letters = True
 
 
-def _new_reply(session: AsyncSession, item: str, seq: int) -> FerryReply:
-    reply = FerryReply(item_id=item, bundle_seq=seq)
+def _new_reply(session: AsyncSession, item: str) -> FerryReply:
+    reply = FerryReply(item_id=item)
     session.add(reply)
     return reply
 

@@ -6,8 +6,6 @@ the oldest record it has not read, for the bridge's report."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -15,10 +13,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News
-from services.department_adapter.domain.answer import Answer, item_id
+from services.department_adapter.domain.answer import Answer, item_id, waiting
 from shared.clock import Clock
 from shared.contracts import CloudEvent, EventData, HandlingStarted, MalformedEvent, SupervisionAlert, WaitingWork, WorkOrder
 from shared.messaging.broker import client_security
+from shared.periodic import Periodic
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -30,13 +29,17 @@ class MirrorWatch:
 
     def __init__(self, kafka: KafkaSettings, work_topic: str, group: str, clock: Clock, every_seconds: float) -> None:
         """`kafka`: the department's own cluster, as its principal there; `group`: its system's consumer group."""
-        self.kafka, self.work_topic, self.group, self.clock, self.every_seconds = kafka, work_topic, group, clock, every_seconds
+        self.work_topic, self.group, self.clock = work_topic, group, clock
         self._facts = BridgeFacts(None, {"group": group, "topic": work_topic, "reachable": False}, waiting=0)
         self._committed: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        options = {"bootstrap_servers": kafka.bootstrap_servers, **client_security(kafka)}
+        self._admin = AIOKafkaAdminClient(**options)
+        self._reader = AIOKafkaConsumer(**options, enable_auto_commit=False, group_id=None)
+        self.watching = Periodic("mirror watch", every_seconds, self._watch)
+        self._started = False
 
     async def start(self, news: News) -> None:
-        self._task = asyncio.create_task(self._run(), name="mirror-watch")
+        self.watching.start()
 
     def facts(self) -> BridgeFacts:
         return self._facts
@@ -51,30 +54,24 @@ class MirrorWatch:
         raise ConnectorError("a department on its own Kafka takes its notices by the mirror, not from the adapter")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.watching.stop()
+        if self._started:
+            await self._reader.stop()
+            await self._admin.close()
 
-    async def _run(self) -> None:
-        options = {"bootstrap_servers": self.kafka.bootstrap_servers, **client_security(self.kafka)}
-        admin = AIOKafkaAdminClient(**options)
-        reader = AIOKafkaConsumer(**options, enable_auto_commit=False, group_id=None)
+    async def _watch(self) -> None:
+        """One look; an unreachable cluster is said in the report, and looked at again next time."""
         try:
-            await admin.start()
-            await reader.start()
-            while True:
-                try:
-                    self._facts = await self._look(admin, reader)
-                except Exception as exc:  # unreachable for now: say so in the report, and look again
-                    log.warning("the department's cluster could not be read: %s", exc)
-                    self._facts = BridgeFacts(
-                        self._facts.last_contact_at, self._facts.detail | {"reachable": False, "error": str(exc)[:300]}
-                    )
-                await asyncio.sleep(self.every_seconds)
-        finally:
-            await reader.stop()
-            await admin.close()
+            if not self._started:
+                await self._admin.start()
+                await self._reader.start()
+                self._started = True
+            self._facts = await self._look(self._admin, self._reader)
+        except Exception as exc:
+            log.warning("the department's cluster could not be read: %s", exc)
+            self._facts = BridgeFacts(
+                self._facts.last_contact_at, self._facts.detail | {"reachable": False, "error": str(exc)[:300]}
+            )
 
     async def _look(self, admin: AIOKafkaAdminClient, reader: AIOKafkaConsumer) -> BridgeFacts:
         [described] = await admin.describe_topics([self.work_topic])
@@ -105,8 +102,5 @@ class MirrorWatch:
             except MalformedEvent:
                 return None
             key = item_id(work)
-            if key is None or not hasattr(work, "case_id"):
-                return None
-            work_order_id, _, step = key.partition("#")
-            return WaitingWork(case_id=work.case_id, work_order_id=work_order_id, work=step, since=since)
+            return waiting(key, work.case_id, since) if key is not None and hasattr(work, "case_id") else None
         return None

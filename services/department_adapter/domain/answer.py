@@ -11,6 +11,7 @@ from shared.contracts import (
     EventData,
     HandlingStarted,
     SupervisionAlert,
+    WaitingWork,
     WorkClosed,
     WorkOrder,
 )
@@ -50,6 +51,12 @@ class Answer:
             acted_at=self.acted_at or at,
             action=self.action,
         )
+
+
+def waiting(item: str, case_id: str, since: datetime) -> WaitingWork:
+    """A piece of work, by its item id, as a bridge report shows it waiting for the department side."""
+    work_order_id, _, work = item.partition("#")
+    return WaitingWork(case_id=case_id, work_order_id=work_order_id, work=work, since=since)
 
 
 def item_id(work: EventData) -> str | None:

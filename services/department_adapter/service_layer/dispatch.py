@@ -37,6 +37,7 @@ from shared.contracts import (
 from shared.db import SessionFactory
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
+from shared.periodic import backoff
 from shared.wakeup import woken_or_idle
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,6 @@ class Dispatcher:
         if permanent or item.attempts >= self.attempts:
             item.status = WorkStatus.DEAD
             return True
-        delay = min(self.backoff * 2 ** (item.attempts - 1), self.max_backoff)
+        delay = backoff(item.attempts, self.backoff, self.max_backoff)
         item.next_attempt_at = now + timedelta(seconds=delay)
         return False

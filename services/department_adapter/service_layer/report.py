@@ -4,13 +4,13 @@ from, every few seconds, so that a copy no department read is seen (送达异常
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.connector import Connector
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
+from services.department_adapter.domain.answer import waiting
 from shared.clock import Clock
 from shared.contracts import BridgeReport, WaitingWork
 from shared.db import SessionFactory
@@ -59,17 +59,12 @@ class BridgeReporter:
 
 
 async def _waiting_in_inbox(session: AsyncSession) -> tuple[int, list[WaitingWork]]:
-    waiting = (InboxItem.status == WorkStatus.PENDING) & InboxItem.received_at.is_(None)
-    count = await session.scalar(select(func.count()).select_from(InboxItem).where(waiting)) or 0
+    not_taken = (InboxItem.status == WorkStatus.PENDING) & InboxItem.received_at.is_(None)
+    count = await session.scalar(select(func.count()).select_from(InboxItem).where(not_taken)) or 0
     rows = await session.execute(
         select(InboxItem.item_id, InboxItem.case_id, InboxItem.queued_at)
-        .where(waiting, InboxItem.queued_at.is_not(None))
+        .where(not_taken, InboxItem.queued_at.is_not(None))
         .order_by(InboxItem.queued_at)
         .limit(OLDEST_SHOWN)
     )
-    return count, [_waiting(r.item_id, r.case_id, r.queued_at) for r in rows]
-
-
-def _waiting(item_id: str, case_id: str, since: datetime) -> WaitingWork:
-    work_order_id, _, work = item_id.partition("#")
-    return WaitingWork(case_id=case_id, work_order_id=work_order_id, work=work, since=since)
+    return count, [waiting(r.item_id, r.case_id, r.queued_at) for r in rows]
