@@ -32,11 +32,9 @@ class MirrorWatch:
         self.work_topic, self.group, self.clock = work_topic, group, clock
         self._facts = BridgeFacts(None, {"group": group, "topic": work_topic, "reachable": False}, waiting=0)
         self._committed: dict[int, int] = {}
-        options = {"bootstrap_servers": kafka.bootstrap_servers, **client_security(kafka)}
-        self._admin = AIOKafkaAdminClient(**options)
-        self._reader = AIOKafkaConsumer(**options, enable_auto_commit=False, group_id=None)
+        self._options = {"bootstrap_servers": kafka.bootstrap_servers, **client_security(kafka)}
+        self._clients: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None  # made in the loop, on first use
         self.watching = Periodic("mirror watch", every_seconds, self._watch)
-        self._started = False
 
     async def start(self, news: News) -> None:
         self.watching.start()
@@ -55,18 +53,21 @@ class MirrorWatch:
 
     async def close(self) -> None:
         await self.watching.stop()
-        if self._started:
-            await self._reader.stop()
-            await self._admin.close()
+        if self._clients is not None:
+            admin, reader = self._clients
+            await reader.stop()
+            await admin.close()
 
     async def _watch(self) -> None:
         """One look; an unreachable cluster is said in the report, and looked at again next time."""
         try:
-            if not self._started:
-                await self._admin.start()
-                await self._reader.start()
-                self._started = True
-            self._facts = await self._look(self._admin, self._reader)
+            if self._clients is None:
+                admin = AIOKafkaAdminClient(**self._options)
+                reader = AIOKafkaConsumer(**self._options, enable_auto_commit=False, group_id=None)
+                await admin.start()
+                await reader.start()
+                self._clients = admin, reader
+            self._facts = await self._look(*self._clients)
         except Exception as exc:
             log.warning("the department's cluster could not be read: %s", exc)
             self._facts = BridgeFacts(
