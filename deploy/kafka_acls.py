@@ -6,8 +6,12 @@ service gets its channel's topics (every department's at once, by prefix, for a 
 channel), a department's principal only its own topic of the channel (literal name). Each principal
 may also CREATE the topics it uses (each service creates its topics at start) and READ its consumer
 group. Kafka lets READ and WRITE imply DESCRIBE, and an idempotent producer needs nothing but WRITE
-(Kafka 3.0+), so nothing more is granted. `admin` is the broker's super user, for provisioning and
-operators.
+(Kafka 3.0+), so nothing more is granted, with one exception: supervision shows each department's
+adapter lag on its work topic (services/supervision/adapters/consumer_lag.py), and fetching another
+group's committed offsets needs DESCRIBE on that group, so it may DESCRIBE the adapters' groups (by
+their common prefix): it can see their offsets and members, not join them nor commit for them. `admin`
+is the broker's super user, for provisioning and operators. And supervision may WRITE every topic some
+consumer reads, to redrive a dead letter where it came from (`redrive`: it writes them, it does not create them).
 
     python -m deploy.kafka_acls plan --center demo    # the bindings, one a line
     python -m deploy.kafka_acls grant --center demo   # apply them (admin credentials from KAFKA_*)
@@ -61,6 +65,7 @@ class Operation(IntEnum):
     READ = 3
     WRITE = 4
     CREATE = 5
+    DESCRIBE = 8
 
 
 ALLOW = 3
@@ -79,7 +84,7 @@ class Binding:
 
     def __str__(self) -> str:
         prefixed = "*" if self.pattern is PatternType.PREFIXED else ""
-        return f"User:{self.principal:<24} {self.operation.name:<6} {self.resource.name.lower():<5} {self.name}{prefixed}"
+        return f"User:{self.principal:<24} {self.operation.name:<8} {self.resource.name.lower():<5} {self.name}{prefixed}"
 
 
 def department_principal(department: str) -> str:
@@ -100,7 +105,7 @@ def default_principals() -> tuple[str, ...]:
 def plan(center: str, departments: Iterable[str]) -> list[Binding]:
     """Every binding of a center, services first, then each department."""
     topics = Topics(center)
-    bindings = [b for service in SERVICES for b in _service(topics, service)]
+    bindings = [b for service in SERVICES for b in _service(topics, service)] + _lag_watch(topics) + redrive(topics)
     return bindings + [b for department in departments for b in _department(topics, department)]
 
 
@@ -109,6 +114,24 @@ def _service(topics: Topics, service: str) -> list[Binding]:
     writes = [_service_topic(topics, c) for c in CHANNELS if service in c.senders]
     group = (f"lianban-{topics.center}-{service}", PatternType.LITERAL)  # shared.runtime.Runtime.group
     return _bindings(service, reads, writes, [group])
+
+
+def _lag_watch(topics: Topics) -> list[Binding]:
+    """Supervision reads how far each department's adapter is behind on its work (OffsetFetch, and
+    FindCoordinator before it, need DESCRIBE on the group): every adapter's group, and the groups of the
+    departments' own clients below it, by their common prefix, so a department added later is covered."""
+    return [Binding("supervision", Operation.DESCRIBE, ResourceType.GROUP, adapter_group(topics, ""), PatternType.PREFIXED)]
+
+
+def redrive(topics: Topics) -> list[Binding]:
+    """Supervision's console redrives a dead letter to the topic it came from (after a fix, by a supervisor,
+    recorded with who and why): it may WRITE every topic some consumer reads, and nothing more. The bytes
+    are the original's, department signatures included."""
+    read = [c for c in CHANNELS if c.receivers and "supervision" not in c.senders]
+    return [
+        Binding("supervision", Operation.WRITE, ResourceType.TOPIC, name, pattern)
+        for name, pattern in dict.fromkeys(_service_topic(topics, c) for c in read)
+    ]
 
 
 def _department(topics: Topics, department: str) -> list[Binding]:

@@ -77,4 +77,5 @@ class Runtime:
 
 def serve(app: object, settings: ServiceSettings) -> None:
     configure(settings.log_level, settings.log_format)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")  # type: ignore[arg-type]
+    # open streams (the console's live screen) would hold a shutdown forever: they get a few seconds
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)  # type: ignore[arg-type]

@@ -105,9 +105,10 @@ FEEDBACK = Channel(
 DEAD_LETTERS = Channel(
     "deadLetters",
     "dead-letters",
-    "Messages a consumer could not handle, with the cause, topic, partition and offset; for the center's operators.",
+    "Messages a consumer could not handle, with the cause, topic, partition and offset; for the center's operators, "
+    "whose console (supervision) keeps each one until it is redriven to its topic or discarded.",
     ("intake", "department", "gateway", "supervision"),
-    (),
+    ("supervision",),
 )
 CHANNELS = (
     CASE_EVENTS,

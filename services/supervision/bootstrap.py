@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.supervision.adapters.consumer_lag import ConsumerLag
 from services.supervision.adapters.orm import SCHEMA
-from services.supervision.entrypoints import bridges_api, consumers
+from services.supervision.entrypoints import bridges_api, complaints_api, console_api, consumers, dead_letters_api
 from services.supervision.entrypoints.api import router
+from services.supervision.entrypoints.console_api import ConsoleConfig
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.deliveries import DeliveryWatch
@@ -66,6 +68,8 @@ def build(
         interval=settings.scan_interval_seconds,
     )
 
+    lag = ConsumerLag(settings.kafka, topics, departments)  # each adapter's, on its work topic, for the console
+
     async def start() -> None:
         await runtime.start()
         await scanner.reschedule_waiting(clocks)  # the override file may have learnt a new year
@@ -74,6 +78,7 @@ def build(
         undelivered.loop.start()
 
     async def stop() -> None:
+        await lag.close()
         await undelivered.loop.stop()
         await sealer.stop()
         await scanner.stop()
@@ -83,5 +88,16 @@ def build(
     registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
     app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access, registry))
     app.include_router(bridges_api.router(runtime.sessions, clock, access, names, undelivered_after))
+    console = ConsoleConfig(
+        settings.center,
+        settings.console_issuer or settings.auth.issuer or "",
+        settings.console_client_id,
+        names,
+        undelivered_after,
+    )
+    app.include_router(console_api.router(runtime.sessions, clock, access, calendar, console, lag.read))
+    app.include_router(dead_letters_api.router(runtime.sessions, clock, access, runtime.relay.notify))
+    app.include_router(complaints_api.router(runtime.sessions, clock, access, calendar, names, settings.complaint_days))
+    console_api.serve_pages(app, settings.console_dir)
     app.state.runtime = runtime  # tests reach the wiring through it
     return app

@@ -44,6 +44,13 @@ class SupervisionSettings(ServiceSettings):
     # Work a department's side has not taken (签收) this long after it was sent raises 送达异常.
     undelivered_after_seconds: float = 2 * 3600.0
 
+    # The operators' console: its built pages, and the public client it logs in as at the center's provider
+    # (the issuer the browser reaches; the services' own LIANBAN_AUTH_ISSUER when it is the same address).
+    console_dir: Path = Path(__file__).parent / "console" / "dist"
+    console_client_id: str = "lianban-console"
+    console_issuer: str | None = None
+    complaint_days: int = 5  # working days a complaint (投诉) has to be resolved in
+
     def time_trust(self) -> TimeTrust:
         return TimeTrust(
             timedelta(seconds=self.stated_time_tolerance_seconds), timedelta(hours=self.stated_time_max_transit_hours)

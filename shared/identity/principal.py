@@ -16,6 +16,7 @@ class Role(StrEnum):
     DEPARTMENT = "department"  # 部门人员: lists and acts on their own department's parts only
     SUPERVISOR = "supervisor"  # 监察人员: reads supervision, urges
     ADMIN = "admin"  # 中心管理员: everything a supervisor may, and the manual clock where it is enabled
+    OPERATOR = "operator"  # 运维人员: watches the console (streams, bridges, dead letters); acts on no case
     APPLICANT = "applicant"  # 申请人: reads their own cases only
 
 
@@ -24,9 +25,10 @@ ROLE_TEXT = {
     Role.DEPARTMENT: "部门人员",
     Role.SUPERVISOR: "监察人员",
     Role.ADMIN: "中心管理员",
+    Role.OPERATOR: "运维人员",
     Role.APPLICANT: "申请人",
 }
-STAFF = (Role.WINDOW, Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN)
+STAFF = (Role.WINDOW, Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR)
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 

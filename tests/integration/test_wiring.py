@@ -20,10 +20,19 @@ from services.gateway.bootstrap import build as gateway
 from services.gateway.settings import GatewaySettings
 from services.intake.bootstrap import build as intake
 from services.intake.settings import IntakeSettings
-from services.supervision.adapters.orm import BridgeState, CaseFile, TimelineEntry
+from services.supervision.adapters.orm import BridgeState, CaseFile, DeadLetterRecord, TimelineEntry
 from services.supervision.bootstrap import build as supervision
 from services.supervision.settings import SupervisionSettings
-from shared.contracts import AlertAcknowledged, Approve, BridgeReport, CloudEvent, DepartmentActed, EventData, WorkOrder
+from shared.contracts import (
+    AlertAcknowledged,
+    Approve,
+    BridgeReport,
+    CloudEvent,
+    DeadLetter,
+    DepartmentActed,
+    EventData,
+    WorkOrder,
+)
 from shared.departments import load_departments
 from shared.messaging.outbox import OutboxRow
 from shared.migrations import migrate
@@ -99,7 +108,7 @@ async def test_the_gateway_reads_the_case_events(wired: Any, database_url: str) 
     assert view.state == "pre_review"
 
 
-async def test_supervision_reads_the_case_events_the_replies_the_acknowledgements_and_the_bridges(
+async def test_supervision_reads_the_case_events_the_replies_the_acknowledgements_the_bridges_and_the_dead_letters(
     wired: Any, database_url: str
 ) -> None:
     runtime = await wired(supervision(settings(SupervisionSettings, database_url), verifier=verifier()))
@@ -108,14 +117,20 @@ async def test_supervision_reads_the_case_events_the_replies_the_acknowledgement
     report = BridgeReport(department="tax", bridge="database", reported_at=NOW, waiting=0, last_contact_at=NOW)
     async with TestKafkaBroker(runtime.broker):
         per_department = {t for d in load_departments() for t in (TOPICS.acknowledgements(d), TOPICS.bridge(d))}
-        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies} | per_department
+        assert topics_read(runtime) == {TOPICS.case_events, TOPICS.replies, TOPICS.dead_letters} | per_department
         await publish(runtime, TOPICS.case_events, case.opening(NOW)[0], case.case_id)
+        letter = DeadLetter.of(
+            consumer="g", error="boom", topic=TOPICS.replies, partition=0, offset=3, key="LB-W2", original=b"?"
+        )
+        await publish(runtime, TOPICS.dead_letters, letter, "LB-W2")
         await publish(runtime, TOPICS.acknowledgements("tax"), acked, "LB-W2")
         await publish(runtime, TOPICS.bridge("tax"), report, "tax")
     async with runtime.sessions() as session:
         assert await session.get(CaseFile, "LB-W2") is not None
         timeline = list(await session.scalars(select(TimelineEntry.event_type).where(TimelineEntry.case_id == "LB-W2")))
         bridge = await session.get(BridgeState, "tax")
+        kept = list(await session.scalars(select(DeadLetterRecord.error)))
+    assert kept == ["boom"]
     assert timeline == ["cn.lianban.case.submitted.v1", "cn.lianban.supervision.acknowledged.v1"]
     assert bridge is not None
     assert (bridge.bridge, bridge.last_contact_at) == ("database", NOW)

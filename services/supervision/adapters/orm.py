@@ -1,4 +1,5 @@
-"""Supervision's own tables: cases, one clock per department part, alerts, violations, timeline.
+"""Supervision's own tables: cases, one clock per department part, alerts, violations, timeline, and what
+the console's operators act on: dead letters and complaints.
 
 `part_clocks.next_check_at` is the due-date index: the scanner asks it for what is due, so no
 timer per case lives in memory and a restart loses nothing.
@@ -6,11 +7,12 @@ timer per case lives in memory and a restart loses nothing.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -140,6 +142,51 @@ class BridgeState(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, comment="the whole report")
 
 
+class DeadLetterRecord(Base):
+    """A message some consumer of the center could not handle, as the dead-letter topic carried it, and what
+    an operator did with it: redriven to its topic (after a fix) or discarded, by whom, when and why."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_status_received", "status", "received_at"),)
+
+    letter_id: Mapped[str] = mapped_column(String(64), primary_key=True, comment="the dead letter's event id")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    consumer: Mapped[str] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(String(2000))
+    topic: Mapped[str] = mapped_column(String(255))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str | None] = mapped_column(String(200), default=None)
+    case_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    department: Mapped[str | None] = mapped_column(String(64), default=None)
+    event_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    original: Mapped[str] = mapped_column(Text, comment="the original as text, its first 64 KiB")
+    original_bytes: Mapped[int] = mapped_column(Integer)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open", comment="open, redriven or discarded")
+    acted_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    acted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    act_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class Complaint(Base):
+    """投诉: an applicant's complaint about a case or a department, tracked to a resolution by its deadline."""
+
+    __tablename__ = "complaints"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    content: Mapped[str] = mapped_column(String(2000))
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_via: Mapped[str] = mapped_column(String(16), comment="window, applicant or supervisor")
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, index=True)
+    resolution: Mapped[str | None] = mapped_column(String(2000), default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
 class TimelineEntry(Base):
     """One event on a case's timeline; sealed into the case's hash chain and the center's ledger
     (domain/chain.py) shortly after it is written, by one sealer at a time."""
@@ -162,6 +209,15 @@ class TimelineEntry(Base):
     entry_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     ledger_position: Mapped[int | None] = mapped_column(Integer, default=None)  # None: not sealed yet
     ledger_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    @classmethod
+    def of_act(
+        cls, case_id: str, event_type: str, at: datetime, department: str | None, summary: dict[str, Any]
+    ) -> TimelineEntry:
+        """An entry for what staff did in supervision itself (a dead letter redriven, a complaint filed): no
+        event carried it, so it gets an id of its own."""
+        fields = {"case_id": case_id, "event_type": event_type, "department": department, "summary": summary}
+        return cls(event_id=str(uuid.uuid4()), occurred_at=at, **fields)
 
 
 SCHEMA = Schema("supervision", Base.metadata, Path(__file__).parents[1] / "migrations")

@@ -44,6 +44,7 @@ class Figures(BaseModel):
     deemed_approvals: int
     mean_evaluation: float | None
     undelivered: int = 0  # 送达异常: work a department's side did not take in time
+    complaints: int = 0  # 投诉 filed about these cases (about the department, when one is asked for)
 
 
 def figures(
@@ -53,6 +54,7 @@ def figures(
     now: datetime,
     calendar: WorkingCalendar,
     undelivered: int = 0,
+    complaints: int = 0,
 ) -> Figures:
     decided = [p for p in parts if p.decided_at is not None and p.started_at is not None]
     on_time = [p for p in decided if not p.deemed and p.deadline is not None and p.decided_at <= p.deadline]  # type: ignore[operator]
@@ -85,6 +87,7 @@ def figures(
         deemed_approvals=kinds["deemed_approval"],
         mean_evaluation=round(sum(marks) / len(marks), 2) if marks else None,
         undelivered=undelivered,
+        complaints=complaints,
     )
 
 

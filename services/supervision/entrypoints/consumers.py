@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.supervision.service_layer.dead_letters import keep
 from services.supervision.service_layer.deliveries import reports
 from services.supervision.service_layer.watch import Watcher, record
 from shared.clock import Clock
@@ -28,11 +29,16 @@ def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock
 
         return apply
 
+    async def dead_letters(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """What any consumer of the center could not handle."""
+        await keep(session, deliveries, clock.now())
+
     departments = list(departments)
     return (
         {
             topics.case_events: watcher.follow,  # timeline, part clocks, violations, work sent
             topics.replies: record,  # the one reply, on the case's timeline
+            topics.dead_letters: dead_letters,  # kept for the console's operators to redrive or discard
         }
         | {topics.acknowledgements(d): acknowledgements(d) for d in departments}
         | {topics.bridge(d): bridge(d) for d in departments}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision.adapters.orm import Alert, CaseFile, PartClock, WorkDelivery
+from services.supervision.adapters.orm import Alert, CaseFile, Complaint, PartClock, WorkDelivery
 from services.supervision.domain.statistics import CaseFacts, Figures, PartFacts, figures, ranking_key
 from shared.workdays import WorkingCalendar
 
@@ -22,8 +22,8 @@ async def statistics(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Figures:
-    cases, parts, kinds, undelivered = await _facts(session, department, matter, since, until)
-    return figures(cases, parts, kinds, now, calendar, undelivered)
+    cases, parts, kinds, undelivered, complaints = await _facts(session, department, matter, since, until)
+    return figures(cases, parts, kinds, now, calendar, undelivered, complaints)
 
 
 async def ranking(
@@ -44,7 +44,7 @@ async def ranking(
 
 async def _facts(
     session: AsyncSession, department: str | None, matter: str | None, since: datetime | None, until: datetime | None
-) -> tuple[list[CaseFacts], list[PartFacts], list[str], int]:
+) -> tuple[list[CaseFacts], list[PartFacts], list[str], int, int]:
     query = select(CaseFile)
     if matter:
         query = query.where(CaseFile.matter_code == matter)
@@ -59,7 +59,9 @@ async def _facts(
     part_query = select(PartClock).where(PartClock.case_id.in_(ids))
     alert_query = select(Alert.kind).where(Alert.case_id.in_(ids))
     undelivered_query = select(func.count()).where(WorkDelivery.case_id.in_(ids), WorkDelivery.alert_id.is_not(None))
+    complaint_query = select(func.count()).where(Complaint.case_id.in_(ids))
     if department:
+        complaint_query = complaint_query.where(Complaint.department == department)
         part_query = part_query.where(PartClock.department == department)
         alert_query = alert_query.where(Alert.department == department)
         undelivered_query = undelivered_query.where(WorkDelivery.department == department)
@@ -70,4 +72,5 @@ async def _facts(
         [PartFacts(p.department, p.started_at, p.deadline, p.decided_at, p.suspended_days, p.deemed) for p in parts],
         kinds,
         await session.scalar(undelivered_query) or 0,
+        await session.scalar(complaint_query) or 0,
     )
