@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench bench-open bench-supervision bench-bridges docs clean kafka keycloak s3proxy mirror-maker migrate
+.PHONY: install run test test-fast lint bench bench-open bench-supervision bench-bridges docs clean kafka keycloak s3proxy mirror-maker migrate console
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ $(NODE_TOOLS): tools/asyncapi/package-lock.json  ## the official AsyncAPI parser
 	npm ci --prefix tools/asyncapi --no-audit --no-fund --loglevel=error
 	touch $(NODE_TOOLS)
 
+CONSOLE_SRC := services/supervision/console
+CONSOLE := $(CONSOLE_SRC)/dist/index.html
+
+$(CONSOLE): $(CONSOLE_SRC)/package-lock.json $(CONSOLE_SRC)/build.mjs $(CONSOLE_SRC)/index.html $(CONSOLE_SRC)/style.css $(shell find $(CONSOLE_SRC)/src -name '*.js')
+	npm ci --prefix $(CONSOLE_SRC) --no-audit --no-fund --loglevel=error
+	npm run --prefix $(CONSOLE_SRC) --silent build
+
 install: $(STAMP)
+
+console: $(CONSOLE)  ## build the operators' console (ECharts and esbuild from npm), served by supervision at /console/
 
 kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached)
 	$(PY) -m deploy.kafka_local fetch
@@ -26,7 +35,7 @@ kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached
 keycloak: $(STAMP)  ## resolve, unpack and build Keycloak once (Maven Central, cached), for the identity tests
 	$(PY) -m deploy.keycloak_local fetch
 
-run: $(STAMP)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
+run: $(STAMP) $(CONSOLE)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
 	$(PY) -m deploy.run_local
 
 s3proxy: $(STAMP)  ## resolve S3Proxy's jars (Maven Central, cached): the S3-compatible store of the materials tests
@@ -35,7 +44,7 @@ s3proxy: $(STAMP)  ## resolve S3Proxy's jars (Maven Central, cached): the S3-com
 mirror-maker: $(STAMP)  ## resolve MirrorMaker 2's jars (Maven Central, cached): a department's own Kafka cluster, mirrored
 	$(PY) -m deploy.mirror_maker fetch
 
-test: $(STAMP) $(NODE_TOOLS) kafka keycloak s3proxy mirror-maker  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
+test: $(STAMP) $(NODE_TOOLS) $(CONSOLE) kafka keycloak s3proxy mirror-maker  ## the whole suite: unit, integration (SQLite and PostgreSQL), end-to-end on Kafka
 	$(PY) -m pytest
 
 migrate: $(STAMP)  ## every service's database to the newest revision (settings from the environment)

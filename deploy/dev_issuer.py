@@ -4,7 +4,9 @@ An EC key kept in a directory (``.run/issuer`` for `make run`), its OpenID Conne
 and JWKS served over HTTP exactly where a real provider serves them, and tokens minted with the same
 key (`lianban token --role department --department tax`). The services verify these tokens as they
 verify Keycloak's, through ``LIANBAN_AUTH_ISSUER``: a center plugs in its own provider by pointing that
-variable at it. Never for production: whoever holds the key directory is everyone.
+variable at it. Browsers log in through it too (the operators' console): the authorization code flow
+with PKCE and a login page where anyone may be anyone (deploy/dev_issuer_login.py). Never for
+production: whoever holds the key directory, or reaches the issuer, is everyone.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from deploy.dev_issuer_login import LoginFlow
 from shared.identity import KeySetSource, Role
 from shared.private_files import write_private
+from shared.request_guard import RequestGuard
 
 AUDIENCE = "lianban"
 KEY_FILE, META_FILE = "key.pem", "issuer.json"
@@ -98,17 +103,29 @@ class DevIssuer:
         body |= {k: v for k, v in extra.items() if v is not None} | claims
         return jwt.encode(body, self.key, algorithm="ES256", headers={"kid": self.kid})
 
-    def app(self) -> FastAPI:
+    def app(self, center: str | None = None) -> FastAPI:
+        """Discovery, keys and the login flow; the login page offers `center` (default: LIANBAN_CENTER, else
+        `demo`). Any origin may read the discovery document and keys and exchange codes (no credentials)."""
         app = FastAPI(title="Lianban development issuer (not for production)")
+        app.add_middleware(RequestGuard, max_bytes=16_384)
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
+        app.state.login = login = LoginFlow(self, center or os.environ.get("LIANBAN_CENTER") or "demo")
+        app.include_router(login.router())
 
         @app.get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, Any]:
             return {
                 "issuer": self.url,
                 "jwks_uri": f"{self.url}/jwks.json",
+                "authorization_endpoint": f"{self.url}/authorize",
+                "token_endpoint": f"{self.url}/token",
                 "id_token_signing_alg_values_supported": ["ES256"],
                 "subject_types_supported": ["public"],
-                "response_types_supported": ["token"],
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code"],
+                "code_challenge_methods_supported": ["S256"],
+                "scopes_supported": ["openid"],
+                "token_endpoint_auth_methods_supported": ["none"],
             }
 
         @app.get("/jwks.json")

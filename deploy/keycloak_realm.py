@@ -5,21 +5,33 @@ JWKS): `aud` contains the client `lianban` (an audience mapper), `preferred_user
 the user, and the claims `lianban_role`, `lianban_center`, `lianban_department` and
 `lianban_id_number` come from user attributes of the same names (one attribute mapper each). The
 realm's user profile accepts these unmanaged attributes, which Keycloak 26 would otherwise drop.
+
+Two public clients carry the same mappers: `lianban` (the password grant, for scripts and tests) and
+`lianban-console`, the operators' console in the browser (authorization code flow with PKCE S256 only;
+redirect URIs and CORS origins are the console's URLs, matched exactly).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 CLIENT_ID = "lianban"
+CONSOLE_CLIENT_ID = "lianban-console"
+# Where the console is served (supervision's origin + /console/): `make run`'s by default. Each URL is
+# a redirect URI matched exactly and its origin a web origin, for the browser's token request (CORS).
+# Give the port: Keycloak would accept any port for an http://127.0.0.1 or http://localhost redirect URI
+# registered without one, but its CORS origins are exact. No `*` patterns: `http://127.0.0.1:*` hands
+# codes to any path on any port of the machine, and passes malformed URIs (`http://127.0.0.1:1.x/`).
+CONSOLE_URLS = ("http://127.0.0.1:8103/console/", "http://localhost:8103/console/")
 AUDIENCE = "lianban"
 CLAIMS = ("lianban_role", "lianban_center", "lianban_department", "lianban_id_number")
-ROLES = ("window", "department", "supervisor", "admin", "applicant")
+ROLES = ("window", "department", "supervisor", "admin", "operator", "applicant")
 TIMEOUT = 30.0
 
 
@@ -53,6 +65,32 @@ def audience_mapper(audience: str) -> dict[str, Any]:
             "id.token.claim": "false",
             "introspection.token.claim": "true",
         },
+    }
+
+
+def token_mappers(audience: str) -> list[dict[str, Any]]:
+    """What every Lianban client puts in its access tokens: `aud` and the lianban_* claims."""
+    return [*(attribute_mapper(claim) for claim in CLAIMS), audience_mapper(audience)]
+
+
+def console_client(client_id: str, audience: str, console_urls: Sequence[str]) -> dict[str, Any]:
+    """The console: a public client of the browser, authorization code flow with PKCE (S256) only."""
+    origins = sorted({f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in console_urls})
+    return {
+        "clientId": client_id,
+        "name": "Lianban console",
+        "protocol": "openid-connect",
+        "enabled": True,
+        "publicClient": True,
+        "standardFlowEnabled": True,
+        "directAccessGrantsEnabled": False,
+        "implicitFlowEnabled": False,
+        "serviceAccountsEnabled": False,
+        "consentRequired": False,
+        "redirectUris": list(console_urls),
+        "webOrigins": origins,
+        "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
+        "protocolMappers": token_mappers(audience),
     }
 
 
@@ -108,9 +146,12 @@ class KeycloakAdmin:
         client_id: str = CLIENT_ID,
         audience: str = AUDIENCE,
         access_token_lifespan: int = 600,
+        console_client_id: str = CONSOLE_CLIENT_ID,
+        console_urls: Sequence[str] = CONSOLE_URLS,
     ) -> Realm:
-        """A new realm `name` with the public client `client_id` (password grant allowed) whose access
-        tokens carry `aud` = `audience` and the lianban_* claims from user attributes."""
+        """A new realm `name` with the public client `client_id` (password grant allowed) and the console's
+        `console_client_id` (code flow with PKCE, back to `console_urls`), whose access tokens both carry
+        `aud` = `audience` and the lianban_* claims from user attributes."""
         self.request(
             "POST",
             "",
@@ -137,10 +178,11 @@ class KeycloakAdmin:
                 "standardFlowEnabled": False,
                 "implicitFlowEnabled": False,
                 "serviceAccountsEnabled": False,
-                "protocolMappers": [*(attribute_mapper(claim) for claim in CLAIMS), audience_mapper(audience)],
+                "protocolMappers": token_mappers(audience),
             },
         )
-        return Realm(admin=self, name=name, client_id=client_id)
+        self.request("POST", f"/{name}/clients", json=console_client(console_client_id, audience, console_urls))
+        return Realm(admin=self, name=name, client_id=client_id, console_client_id=console_client_id)
 
 
 @dataclass
@@ -150,6 +192,7 @@ class Realm:
     admin: KeycloakAdmin
     name: str
     client_id: str = CLIENT_ID
+    console_client_id: str = CONSOLE_CLIENT_ID
 
     @property
     def issuer(self) -> str:

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,7 +97,8 @@ def router(
                 yield f"event: entry\nid: {entry['id']}\ndata: {json.dumps(entry, ensure_ascii=False)}\n\n"
             if entries or time.monotonic() - beat >= 1.0:
                 beat = time.monotonic()
-                yield f"event: heartbeat\ndata: {json.dumps({'checked_at': clock.now().isoformat(), 'newest_at': newest})}\n\n"
+                checked = datetime.now(UTC).isoformat()  # freshness is wall-clock time, whatever supervision counts with
+                yield f"event: heartbeat\ndata: {json.dumps({'checked_at': checked, 'newest_at': newest})}\n\n"
             await asyncio.sleep(config.live_poll_seconds)
 
     @api.get("/api/v1/supervision/overview")
