@@ -81,6 +81,7 @@ def print_urls(system: System) -> None:
     print(f"  intake 受理       {system.url('intake')}/docs")
     print(f"  gateway 统一回复  {system.url('gateway')}/docs")
     print(f"  supervision 监察  {system.url('supervision')}/docs")
+    print(f"  console 电子监察控制台 {system.url('supervision')}/console/  (log in as 监察人员 at the development issuer)")
     print(f"  identity (development issuer) {system.auth_issuer}; tokens: .venv/bin/lianban token --role window")
     for dept, bridge in system.bridges.items():
         print(f"  {dept} system (simulated, bridge: {bridge}) {system.simulator_url(dept)}")
