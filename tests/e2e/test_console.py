@@ -16,10 +16,11 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -36,6 +37,7 @@ from tests.e2e.systems import running
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("LIANBAN_CHROMIUM", "/usr/bin/chromium")  # Debian's; never `playwright install`
+T = TypeVar("T")
 ARTIFACTS = Path(os.environ.get("LIANBAN_TEST_ARTIFACTS", "test-artifacts")) / "console"
 
 
@@ -57,7 +59,8 @@ def cases(center: System) -> dict[str, str]:
         reply_of(center, case_id)
     for case_id in (suspended, held):
         handling(center, case_id)
-    response = act(center, "fire", f"{suspended}-fire", {"kind": "suspend", "suspension_kind": "inspection_testing"})
+    suspension = {"kind": "suspend", "suspension_kind": "inspection_testing", "applicant_notified_on": date.today().isoformat()}
+    response = act(center, "fire", f"{suspended}-fire", suspension)
     assert response.status_code == 200, response.text
     supervised(center, suspended, lambda body: any(p["state"] == "suspended" for p in body["parts"]))
     return {"done": done[0], "suspended": suspended, "held": held}
@@ -73,12 +76,20 @@ def supervised(system: System, case_id: str, until: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Chromium as Debian installs it: a missing browser fails the suite, it never skips."""
+def browser(cases: dict[str, str]) -> Iterator[Browser]:
+    """Chromium as Debian installs it: a missing browser fails the suite, it never skips. Started after the
+    system and its cases: Playwright's synchronous API keeps an event loop running in this thread, so what
+    runs asyncio itself (the launcher, the topic reader) runs before it or on another thread (`aside`)."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
+
+
+def aside(work: Callable[[], T]) -> T:
+    """Work that runs its own event loop, on a thread of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
 
 
 def logged_in(browser: Browser, system: System, role: Role, username: str) -> Page:
@@ -196,7 +207,7 @@ def test_a_poisoned_message_is_listed_and_a_redrive_brings_the_held_case_to_its_
 ) -> None:
     topics, held = center.topics, cases["held"]
     reader = TopicReader(center.kafka.settings(ADMIN))
-    reader.produce(topics.actions("tax"), b'{"specversion": "1.0", broken', key=b"LBPOISONUI")  # intake dead-letters it
+    aside(lambda: reader.produce(topics.actions("tax"), b'{"specversion": "1.0", broken', key=b"LBPOISONUI"))
     decision = held_decision(center, held)
     letter = DeadLetter.of(  # as intake's consumer writes one (DeadLetters.letter)
         consumer=f"lianban-{center.center}-intake",
@@ -208,7 +219,8 @@ def test_a_poisoned_message_is_listed_and_a_redrive_brings_the_held_case_to_its_
         original=decision,
         department="tax",
     )
-    reader.produce(topics.dead_letters, CloudEvent.wrap(letter, source="/test", subject=held).to_bytes(), key=held.encode())
+    wrapped = CloudEvent.wrap(letter, source="/test", subject=held).to_bytes()
+    aside(lambda: reader.produce(topics.dead_letters, wrapped, key=held.encode()))
 
     supervisor.goto(f"{center.url('supervision')}/console/#/dead-letters")
     poisoned = supervisor.locator("tr.dead-letter", has_text="malformed message")

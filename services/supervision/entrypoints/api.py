@@ -170,8 +170,8 @@ def router(
 ) -> APIRouter:
     """`registry`: the center's key registry, whose keys the evidence export gives beside the signatures."""
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
-    reader = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW))
-    reader_or_department = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.DEPARTMENT))
+    reader = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.OPERATOR))
+    reader_or_department = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.OPERATOR, Role.DEPARTMENT))
     urger = Depends(access.allow(Role.WINDOW, Role.SUPERVISOR))
     department_staff = Depends(access.allow(Role.DEPARTMENT))
     administrator = Depends(access.allow(Role.ADMIN))

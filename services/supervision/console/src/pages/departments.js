@@ -1,0 +1,48 @@
+// 部门与通道: each department's open work and how its bridge stands, refreshed every 5 s.
+// A row turns red when the server says `alarm` (work untaken too long, 送达异常, or a silent bridge).
+
+import { api } from "../api.js";
+import { clearError, errorBox, fill, h, section, showError, table } from "../dom.js";
+import { DASH, age, dateTime, number } from "../format.js";
+import { BRIDGE_TEXT } from "../labels.js";
+import { poll } from "../poll.js";
+
+const HEAD = ["部门", "通道", "在办", "超期", "未回告通知", "待回应催办", "投诉", "待签收", "最早未签收", "消费积压", "通道状态", "最后联系"];
+
+export function mount(root) {
+  const error = errorBox();
+  const updated = h("span", { class: "generated" });
+  const box = h("div", { class: "table-wrap" });
+  fill(root, error, h("div", { class: "page-title" }, h("h1", {}, "部门与通道"), updated), section("各部门", box));
+
+  const stop = poll(5_000, async () => {
+    try {
+      const rows = await api("departments");
+      fill(box, table({ id: "departments", class: "data" }, HEAD, rows.map(row)));
+      updated.textContent = `更新于 ${dateTime(new Date())}`;
+      clearError(error);
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+  return stop;
+}
+
+function row(d) {
+  const count = (value, alarm) => h("td", { class: alarm && value ? "alarm-text num" : "num" }, number(value));
+  return h("tr", { class: d.alarm ? "department-row alarm" : "department-row", dataset: { department: d.department, alarm: String(!!d.alarm) } },
+    h("td", {}, d.department_name || d.department),
+    h("td", { dataset: { bridge: d.bridge } }, BRIDGE_TEXT[d.bridge] || d.bridge || DASH),
+    count(d.open_parts),
+    count(d.overdue_parts, true),
+    count(d.unacknowledged_notices, true),
+    count(d.urges_waiting, true),
+    count(d.complaints_open, true),
+    count(d.waiting_work),
+    h("td", { dataset: { seconds: d.oldest_untaken_seconds ?? "" }, title: d.oldest_untaken_since ? `自 ${dateTime(d.oldest_untaken_since)}` : "" },
+      age(d.oldest_untaken_seconds)),
+    h("td", { class: "num" }, number(d.consumer_lag)),
+    h("td", { class: d.bridge_status && d.bridge_status !== "正常" ? "alarm-text" : "", title: d.bridge_detail ? JSON.stringify(d.bridge_detail) : "" },
+      d.bridge_status || DASH),
+    h("td", {}, d.last_contact_at ? h("time", { dateTime: d.last_contact_at }, dateTime(d.last_contact_at)) : DASH));
+}
