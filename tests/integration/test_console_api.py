@@ -143,6 +143,9 @@ async def test_the_live_stream_goes_on_from_a_cursor_without_gaps_or_repeats(fed
     assert fire_only[-1]["department_name"] == "消防救援支队"
     assert fire_only[-1]["state_text"] == "办理中"
 
+    wrong = await client.get("/api/v1/supervision/live?state=closed", headers=OPERATOR)
+    assert wrong.status_code == 422
+    assert "state" in wrong.text
     async with client.stream("GET", "/api/v1/supervision/live?department=fire", headers=OPERATOR) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         text = "".join([chunk async for chunk in stream.aiter_text()])  # the stream ends after 0.3 s here

@@ -30,6 +30,7 @@ from shared.identity import Access, Principal, Role
 from shared.workdays import WorkingCalendar
 
 CONSOLE_READERS = (Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR)
+STREAM = "text/event-stream"
 Lag = Callable[[], Awaitable[dict[str, int | None]]]
 
 
@@ -69,7 +70,11 @@ def router(
             "undelivered_after_seconds": config.undelivered_after.total_seconds(),
         }
 
-    @api.get("/api/v1/supervision/live")
+    @api.get(
+        "/api/v1/supervision/live",
+        response_class=StreamingResponse,
+        responses={200: {"content": {STREAM: {}}, "description": "Server-sent events: `entry` and `heartbeat`."}},
+    )
     async def live(
         request: Request,
         department: str | None = Query(default=None, max_length=64),
@@ -83,7 +88,7 @@ def router(
         cursor = LiveCursor(LiveFilter(department, matter, state), names, after)
         return StreamingResponse(
             _stream(request, cursor),
-            media_type="text/event-stream",
+            media_type=STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
