@@ -10,6 +10,7 @@ center that must use SM2/SM3 registers another under its own name."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +32,28 @@ class Algorithm(Protocol):
 
 
 class Ed25519:
-    """Raw 32-byte keys, 64-byte signatures (RFC 8032)."""
+    """Raw 32-byte keys, 64-byte signatures (RFC 8032). A key is loaded once, not per message (the bench
+    showed an adapter loading its key again for every action it signed)."""
 
     def sign(self, private_key: bytes, message: bytes) -> bytes:
-        return Ed25519PrivateKey.from_private_bytes(private_key).sign(message)
+        return _ed25519_private(private_key).sign(message)
 
     def verify(self, public_key: bytes, signature: bytes, message: bytes) -> bool:
         try:
-            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+            _ed25519_public(public_key).verify(signature, message)
             return True
         except (InvalidSignature, ValueError):
             return False
+
+
+@functools.lru_cache(maxsize=64)
+def _ed25519_private(raw: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+@functools.lru_cache(maxsize=1024)  # a center's registered keys
+def _ed25519_public(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 ALGORITHMS: dict[str, Algorithm] = {"ed25519": Ed25519()}

@@ -50,8 +50,15 @@ class WorkingCalendar:
         self.overrides_path = overrides_path
         self.overrides = Overrides.load(overrides_path) if overrides_path else Overrides()
         self.day_end = day_end
+        self._known: dict[date, bool] = {}  # looked up once a day: deadlines walk the same weeks again and again
 
     def is_working_day(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         if day in self.overrides.holidays:
             return False
         if day in self.overrides.workdays:
