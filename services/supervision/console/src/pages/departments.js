@@ -7,7 +7,7 @@ import { DASH, age, dateTime, number } from "../format.js";
 import { BRIDGE_TEXT } from "../labels.js";
 import { poll } from "../poll.js";
 
-const HEAD = ["部门", "通道", "在办", "超期", "未回告通知", "待回应催办", "投诉", "待签收", "最早未签收", "消费积压", "通道状态", "最后联系"];
+const HEAD = ["部门", "通道", "在办", "超期", "未回告通知", "待回应催办", "投诉", "待签收", "最早未签收", "消费积压", "通道状态", "最后联系", "通道详情"];
 
 export function mount(root) {
   const error = errorBox();
@@ -44,5 +44,22 @@ function row(d) {
     h("td", { class: "num" }, number(d.consumer_lag)),
     h("td", { class: d.bridge_status && d.bridge_status !== "正常" ? "alarm-text" : "", title: d.bridge_detail ? JSON.stringify(d.bridge_detail) : "" },
       d.bridge_status || DASH),
-    h("td", {}, d.last_contact_at ? h("time", { dateTime: d.last_contact_at }, dateTime(d.last_contact_at)) : DASH));
+    h("td", {}, d.last_contact_at ? h("time", { dateTime: d.last_contact_at }, dateTime(d.last_contact_at)) : DASH),
+    h("td", { class: "bridge-detail", title: d.bridge_detail ? JSON.stringify(d.bridge_detail) : "" }, bridgeDetail(d.bridge, d.bridge_detail || {})));
+}
+
+/** What each kind of bridge reports, in a line: the ferry's last bundles and gaps, the database's last poll,
+ * whether the department's own Kafka answers. */
+function bridgeDetail(bridge, x) {
+  const at = (t) => (t ? dateTime(t) : DASH);
+  if (bridge === "ferry") {
+    const parts = [`收 #${x.last_bundle_in?.seq ?? DASH} ${at(x.last_bundle_in?.applied_at)}`, `发 #${x.last_bundle_out?.seq ?? DASH} ${at(x.last_bundle_out?.at)}`];
+    if (x.missing?.length) parts.push(`缺 #${x.missing.join("、#")}`);
+    if (x.refused?.count) parts.push(`拒收 ${x.refused.count}`);
+    return parts.join("；");
+  }
+  if (bridge === "database") return `最近轮询 ${at(x.last_poll_at)}；已读结果 ${number(x.results_read)}`;
+  if (bridge === "kafka") return x.reachable === false ? "部门集群不可达" : `部门集群可达；积压 ${number(x.lag)}`;
+  if (bridge === "http") return x.url || DASH;
+  return DASH;
 }
