@@ -145,7 +145,7 @@ def _department(topics: Topics, department: str) -> list[Binding]:
 
 def adapter_group(topics: Topics, department: str) -> str:
     """The department's consumer group on the center; groups of its own clients begin with it and a dot."""
-    return f"lianban-{topics.center}-adapter-{department}"
+    return topics.adapter_group(department)
 
 
 def mirror_topics(topics: Topics, department: str) -> str:

@@ -141,6 +141,11 @@ class Topics:
                 return department
         return None
 
+    def adapter_group(self, department: str) -> str:
+        """A department adapter's consumer group (`Runtime.group` of `adapter-<department>`); the groups of the
+        department's own clients begin with it and a dot."""
+        return f"lianban-{self.center}-adapter-{department}"
+
     @property
     def case_events(self) -> str:
         return self.of(CASE_EVENTS)

@@ -27,12 +27,6 @@ log = logging.getLogger(__name__)
 Lags = dict[str, int | None]  # department -> records its adapter has yet to read; None: the broker could not say
 
 
-def adapter_group(topics: Topics, department: str) -> str:
-    """The adapter's consumer group: `Runtime.group` of the process `adapter-<department>` (shared/runtime.py),
-    the name deploy/kafka_acls.py grants (services do not import deploy, hence this one line again)."""
-    return f"lianban-{topics.center}-adapter-{department}"
-
-
 class LagUnknown(Exception):
     """The broker answered, but not with every partition's committed offset."""
 
@@ -151,7 +145,7 @@ class ConsumerLag:
         self, admin: AIOKafkaAdminClient, department: str, tps: list[TopicPartition]
     ) -> dict[TopicPartition, int]:
         """The group's committed offset on each partition, -1 where it has none."""
-        group = adapter_group(self.topics, department)
+        group = self.topics.adapter_group(department)
         offsets = await admin.list_consumer_group_offsets(group, partitions=tps)
         # A group-level error (its coordinator loading or moving, say) comes as an answer without partitions,
         # which aiokafka returns as if nothing were committed: that would show the whole topic as unread.
