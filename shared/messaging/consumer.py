@@ -216,7 +216,7 @@ class BatchConsumer:
 
     async def _apply(self, deliveries: list[Delivery]) -> None:
         async with self.sessions() as session, session.begin():
-            mark_processed(session, self.name, (d.event.id for d in deliveries))
+            await mark_processed(session, self.name, (d.event.id for d in deliveries))
             await self.apply(session, deliveries)
 
     async def _apply_alone(self, delivery: Delivery) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,5 +34,9 @@ async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[
     return set(rows)
 
 
-def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> None:
-    session.add_all(ProcessedMessage(consumer=consumer, message_id=i) for i in ids)
+async def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> None:
+    """One INSERT for the batch, at once (no ORM objects: this runs for every message every consumer
+    applies); a replay raises on the primary key here, before the batch is applied."""
+    rows = [{"consumer": consumer, "message_id": i} for i in ids]
+    if rows:
+        await session.execute(insert(ProcessedMessage), rows)

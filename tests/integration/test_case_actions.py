@@ -119,7 +119,7 @@ async def test_a_key_recorded_by_release_0_1_0_still_does_nothing_twice(desk) ->
     submit, actions = desk
     case_id = (await submit(application(), None)).case.case_id
     async with actions.sessions() as session, session.begin():
-        mark_processed(session, HTTP_ACTIONS, ["tax:k-old"])  # as 0.1.0 stored it, before the upgrade
+        await mark_processed(session, HTTP_ACTIONS, ["tax:k-old"])  # as 0.1.0 stored it, before the upgrade
     again = await actions.department_acts(case_id, "tax", "t-01", Accept(), idempotency_key="k-old")
     assert again.part_of("tax").state is PartState.FORWARDED  # the retry after the upgrade did nothing
 

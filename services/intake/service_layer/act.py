@@ -127,7 +127,7 @@ class CaseActions:
                     case, refused = await apply(book, case_id, step, self.clock.now(), refusal)
                     await book.flush()
                     if key and refused is None:
-                        mark_processed(session, HTTP_ACTIONS, [key.key, key.request])
+                        await mark_processed(session, HTTP_ACTIONS, [key.key, key.request])
                 self.after_commit()
                 if refused is not None:
                     raise ActionNotAllowed(case, refused.reason, refused.rule)
