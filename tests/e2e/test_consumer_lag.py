@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from unittest.mock import AsyncMock, patch
 
@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.kafka_acls import ADMIN, Operation, adapter_group, apply, department_principal, plan
-from deploy.kafka_local import KafkaAccess, free_port
+from deploy.kafka_local import KafkaAccess, LocalKafka, free_port
 from services.supervision.adapters.consumer_lag import ConsumerLag
 from shared.messaging.admin import ensure_topics
 from shared.settings import KafkaSettings
@@ -137,14 +137,26 @@ async def test_an_answer_without_the_groups_offsets_is_unknown_not_everything_un
     assert empty.await_count == len(DEPARTMENTS)
 
 
-async def test_without_describe_on_the_adapters_groups_supervision_gets_unknown(kafka: KafkaAccess) -> None:
+@pytest.fixture(scope="module")
+def own_kafka(kafka: KafkaAccess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaAccess]:
+    """A broker whose ACLs are ours: the suite's, or (on someone else's cluster, whose ACLs are its operator's)
+    a local one of this module's own. Never a skip."""
+    if kafka.provisioned:
+        yield kafka
+        return
+    broker = LocalKafka(workdir=tmp_path_factory.mktemp("own-kafka"))
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()
+
+
+async def test_without_describe_on_the_adapters_groups_supervision_gets_unknown(own_kafka: KafkaAccess) -> None:
     """The grant is needed (FindCoordinator and OffsetFetch answer GROUP_AUTHORIZATION_FAILED), and a refusal
     is shown as unknown, not as an exception nor as a lag of everything."""
-    if not kafka.provisioned:
-        pytest.skip("on someone else's cluster the ACLs are its operator's")
-    topics = await new_center(kafka, describe=False)
-    await produce(kafka, topics.work("tax"), {0: 2})
-    async with closed_after(ConsumerLag(kafka.settings("supervision"), topics, DEPARTMENTS)) as lag:
+    topics = await new_center(own_kafka, describe=False)
+    await produce(own_kafka, topics.work("tax"), {0: 2})
+    async with closed_after(ConsumerLag(own_kafka.settings("supervision"), topics, DEPARTMENTS)) as lag:
         assert await lag.read() == dict.fromkeys(DEPARTMENTS)
 
 

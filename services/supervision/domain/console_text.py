@@ -1,4 +1,5 @@
-"""What the console calls things, in Chinese: each event kind on the live screen, alert kinds, case states."""
+"""What the console calls things, in Chinese: each kind of timeline entry (the live screen and a case's timeline
+both carry `event_text`), alert kinds, case states."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ EVENT_TEXT = {
     "cn.lianban.work_order.received.v1": "部门签收",
     "cn.lianban.part.action_recorded.v1": "部门办理",
     "cn.lianban.action.refused.v1": "部门操作被拒",
+    "cn.lianban.department.action.v1": "部门操作",
+    "cn.lianban.supervision.deemed_approval.v1": "超时默许",
+    "cn.lianban.bridge.report.v1": "通道报告",
+    "cn.lianban.dead_letter.v1": "死信",
     "cn.lianban.supervision.acknowledged.v1": "部门回告",
     "cn.lianban.supervision.delivery_alert.v1": "送达异常",
     "cn.lianban.supervision.dead_letter_redriven": "死信重新投递",

@@ -57,7 +57,7 @@ def figures(
     complaints: int = 0,
 ) -> Figures:
     decided = [p for p in parts if p.decided_at is not None and p.started_at is not None]
-    on_time = [p for p in decided if not p.deemed and p.deadline is not None and p.decided_at <= p.deadline]  # type: ignore[operator]
+    on_time = [p for p in decided if decided_on_time(p.deadline, p.decided_at, p.deemed)]
     overdue = [
         p
         for p in parts
@@ -89,6 +89,11 @@ def figures(
         undelivered=undelivered,
         complaints=complaints,
     )
+
+
+def decided_on_time(deadline: datetime | None, decided_at: datetime | None, deemed: bool) -> bool:
+    """按时办结: the department decided by its deadline itself (a deemed approval is supervision's, not on time)."""
+    return not deemed and deadline is not None and decided_at is not None and decided_at <= deadline
 
 
 def ranking_key(department: str, f: Figures) -> tuple[float, int, float, str]:

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, computed_field, field_validator
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.chain import GENESIS
+from services.supervision.domain.console_text import event_text
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
 from services.supervision.domain.signatures import key_ids
 from services.supervision.domain.statistics import Figures
@@ -64,6 +65,12 @@ class TimelineItem(BaseModel):
     @classmethod
     def _masked(cls, summary: dict[str, Any]) -> dict[str, Any]:
         return masked(summary)  # type: ignore[no-any-return]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def event_text(self) -> str:
+        """The entry's name as staff read it (中文)."""
+        return event_text(self.event_type, self.summary)
 
 
 class CaseSupervision(BaseModel):

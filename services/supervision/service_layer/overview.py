@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.supervision.adapters.orm import Alert, CaseFile, Complaint, PartClock, WorkDelivery
 from services.supervision.domain.console_text import NOT_ACCEPTED
 from services.supervision.domain.deadlines import ClockState, clock_state
-from services.supervision.domain.savings import PartSpan, saving
+from services.supervision.domain.savings import CaseSaving, PartSpan, saving
+from services.supervision.domain.statistics import decided_on_time
 from services.supervision.service_layer.statistics import ranking
 from shared.workdays import CHINA, WorkingCalendar
 
@@ -81,7 +82,7 @@ async def _parts(session: AsyncSession, calendar: WorkingCalendar, now: datetime
             overdue[(department, bucket(max(1, calendar.working_days_between(due.astimezone(CHINA).date(), today))))] += 1
         if decided_at is not None and started is not None:
             decided[month(submitted)] += 1
-            on_time[month(submitted)] += state is ClockState.DONE_ON_TIME and not deemed
+            on_time[month(submitted)] += decided_on_time(due, decided_at, deemed)
     departments = sorted({d for d, _ in overdue}, key=lambda d: list(names).index(d) if d in names else len(names))
     return {
         "parts_by_department": [
@@ -232,12 +233,12 @@ async def savings(session: AsyncSession, calendar: WorkingCalendar) -> dict[str,
                 spans[case_id].append(PartSpan(started, decided, suspended))
     results = [saving(calendar, c.case_id, c.matter_code, c.accepted_at, c.concluded_at, spans[c.case_id]) for c in cases]
 
-    def totals(group: list[Any]) -> dict[str, int]:
+    def totals(group: list[CaseSaving]) -> dict[str, int]:
         joint, serial = sum(r.joint_days for r in group), sum(r.serial_days for r in group)
         return {"cases": len(group), "joint_days": joint, "serial_days": serial, "saved_days": sum(r.saved_days for r in group)}
 
-    by_matter: dict[str, list[Any]] = defaultdict(list)
-    by_month: dict[str, list[Any]] = defaultdict(list)
+    by_matter: dict[str, list[CaseSaving]] = defaultdict(list)
+    by_month: dict[str, list[CaseSaving]] = defaultdict(list)
     for r in results:
         by_matter[r.matter_code].append(r)
         by_month[month(r.concluded_at)].append(r)

@@ -3,7 +3,7 @@
 // payload only to show who is logged in and to know when it expires: the server verifies it.
 
 import { BASE } from "./config.js";
-import { sha256 } from "./sha256.js";
+import { sha256 } from "@noble/hashes/sha2.js"; // audited, for a plain-http intranet without crypto.subtle
 
 const TOKEN = "lianban.console.token"; // {access_token, expires_at}
 const PENDING = "lianban.console.login"; // {state, verifier, hash} while at the provider

@@ -80,31 +80,6 @@ export const FILED_VIA_TEXT = {
   supervisor: "监察人员",
 };
 
-export const EVENT_TEXT = {
-  "cn.lianban.case.submitted.v1": "申请登记", // as the live stream names it
-  "cn.lianban.work_order.issued.v1": "抄告部门",
-  "cn.lianban.work_order.handling_started.v1": "开始办理",
-  "cn.lianban.work_order.closed.v1": "部门办件关闭",
-  "cn.lianban.department.action.v1": "部门操作",
-  "cn.lianban.supervision.deemed_approval.v1": "超时默许",
-  "cn.lianban.part.action_recorded.v1": "部门办理",
-  "cn.lianban.action.refused.v1": "操作被拒绝",
-  "cn.lianban.case.accepted.v1": "受理",
-  "cn.lianban.case.supplement_requested.v1": "一次性告知补正",
-  "cn.lianban.case.supplemented.v1": "申请人补正",
-  "cn.lianban.case.not_accepted.v1": "不予受理",
-  "cn.lianban.case.concluded.v1": "办结",
-  "cn.lianban.case.delivered.v1": "送达",
-  "cn.lianban.case.evaluated.v1": "好差评",
-  "cn.lianban.case.replied.v1": "统一回复",
-  "cn.lianban.supervision.alert.v1": "监察预警",
-  "cn.lianban.supervision.acknowledged.v1": "部门回告",
-  "cn.lianban.work_order.received.v1": "部门签收",
-  "cn.lianban.bridge.report.v1": "通道报告",
-  "cn.lianban.supervision.delivery_alert.v1": "送达异常",
-  "cn.lianban.dead_letter.v1": "死信",
-};
-
 export const ACTION_TEXT = {
   accept: "预审通过",
   supplement: "要求补正",

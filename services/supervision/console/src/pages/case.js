@@ -12,7 +12,6 @@ import {
   ALERT_COLOR,
   ALERT_TEXT,
   CLOCK_COLOR,
-  EVENT_TEXT,
   OUTCOME_TEXT,
   PART_STATE_TEXT,
 } from "../labels.js";
@@ -333,7 +332,7 @@ function timelineTable(config, entries) {
   return table({ id: "timeline", class: "data" }, ["时间", "事件", "部门", "摘要"],
     entries.map((t) => h("tr", { class: "timeline-entry", dataset: { eventType: t.event_type, eventId: t.event_id || "" } },
       h("td", { class: "nowrap" }, timeEl(t.occurred_at, fullTime)),
-      h("td", { title: t.event_type }, EVENT_TEXT[t.event_type] || t.event_type),
+      h("td", { title: t.event_type }, t.event_text || t.event_type),
       h("td", {}, t.department ? departmentName(config, t.department) : DASH),
       h("td", { class: "summary", title: JSON.stringify(t.summary || {}) }, summarize(config, t)))));
 }
