@@ -50,6 +50,7 @@ class LocalPostgres:
     workdir: Path | None = None
     durable: bool = True
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    temporary: bool = field(default=False, init=False)  # its directory made here: removed on stop
 
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://{USER}:{PASSWORD}@127.0.0.1:{self.port}/{database}"
@@ -57,6 +58,7 @@ class LocalPostgres:
     def start(self, timeout: float = 60.0) -> LocalPostgres:
         binaries = bin_dir()
         self.port = self.port or free_port()
+        self.temporary = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="lianban-pg-")).resolve()
         data, sockets = self.workdir / "data", self.workdir / "sockets"
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -132,8 +134,11 @@ class LocalPostgres:
         return asyncio.run(create_database(self.url("postgres"), name))
 
     def stop(self) -> None:
-        """Fast shutdown (SIGINT): open sessions are ended, committed data kept."""
+        """Fast shutdown (SIGINT): open sessions are ended, committed data kept, unless the server's directory
+        was a temporary one of its own (the tests' and the bench's: 2 GB a run, which filled a disk)."""
         stop_process(self.process, timeout=30, how=signal.SIGINT)
+        if self.temporary and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 async def create_database(server_url: str, name: str, *, fresh: bool = True) -> str:
