@@ -38,6 +38,7 @@ SECURITY_SCHEMES = {
 PARAMETERS = {
     "center": {"description": "The service center, e.g. a city or district code."},
     "department": {"description": "The department code from the catalog, e.g. tax, fire, market."},
+    "peer": {"description": "The center the records are for (shared/centers.json), e.g. hangzhou for xihu's parent."},
 }
 
 

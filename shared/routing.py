@@ -28,6 +28,7 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
+from shared.contracts.exchange import PartTransferred, TransferDecided
 from shared.topics import (
     ACKNOWLEDGEMENTS,
     ALERTS,
@@ -36,6 +37,7 @@ from shared.topics import (
     DEAD_LETTERS,
     DEEMED_APPROVALS,
     DEPARTMENT_ACTIONS,
+    EXCHANGE,
     FEEDBACK,
     REPLIES,
     WORK,
@@ -66,15 +68,20 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     BridgeReport: (BRIDGES,),
     DeliveryAlert: (ALERTS,),
     DeadLetter: (DEAD_LETTERS, FEEDBACK),  # and the department whose message it was, if a department's
+    PartTransferred: (EXCHANGE,),  # to the center it names (`to_center`)
+    TransferDecided: (EXCHANGE,),
 }
 
 
 def destinations(topics: Topics, data: EventData) -> list[str]:
     """The topics this event is published to; a department's topic is the one of the department the event
-    names, and none when it names no department (a lead window's refused step has no feedback topic)."""
+    names, and none when it names no department (a lead window's refused step has no feedback topic); an
+    exchange record's, the one to the center it is for."""
     department: str | None = getattr(data, "department", None)
     return [
-        topics.of(channel, department) for channel in ROUTES[type(data)] if department is not None or not channel.per_department
+        topics.of(channel, getattr(data, "to_center", None) if channel.per_peer else department)
+        for channel in ROUTES[type(data)]
+        if department is not None or not channel.per_department
     ]
 
 

@@ -40,8 +40,12 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
         self.topics = Topics(self.settings.center)
-        signer = Signer.load(self.settings.signing_key, self.settings.signing_key_id) if self.settings.signing_key else None
-        self.outbox = Outbox(f"/lianban/{self.settings.center}/{self.name}", self.topics, signer)
+        settings = self.settings
+        signer = Signer.load(settings.signing_key, settings.signing_key_id) if settings.signing_key else None
+        center_signer = (
+            Signer.load(settings.center_signing_key, settings.center_signing_key_id) if settings.center_signing_key else None
+        )
+        self.outbox = Outbox(f"/lianban/{settings.center}/{self.name}", self.topics, signer, center_signer)
         self.relay = OutboxRelay(self.sessions, self.broker, self.outbox)
         self.dead_letters = DeadLetters(self.broker, self.topics, self.group, self.outbox.source)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.centers import CENTERS_FILE, Centers
 from shared.departments import DEPARTMENTS_FILE, Departments, load_departments
 
 DATA_DIR = Path(".run")
@@ -94,12 +95,35 @@ class ServiceSettings(BaseSettings):
     )
     signing_key: Path | None = Field(None, description="This process's Ed25519 private key (PEM): it signs what it sends.")
     signing_key_id: str = Field("", description="The id the center's key registry knows the signing key by.")
+    centers_path: Path = Field(
+        CENTERS_FILE,
+        validation_alias="LIANBAN_CENTERS",
+        description="The centers that exchange cases (shared/centers.py); the same file at every center.",
+    )
+    center_keys: Path | None = Field(
+        None,
+        validation_alias="LIANBAN_CENTER_KEYS",
+        description="The other centers' registered public keys (the key registry's format, by center code): exchange "
+        "records are accepted only with the sending center's signature.",
+    )
+    center_signing_key: Path | None = Field(
+        None, validation_alias="LIANBAN_CENTER_SIGNING_KEY", description="This center's Ed25519 private key (PEM)."
+    )
+    center_signing_key_id: str = Field("", validation_alias="LIANBAN_CENTER_SIGNING_KEY_ID")
+    calendar_overrides: Path = Field(
+        Path(__file__).parent / "calendar_overrides.json",
+        validation_alias=AliasChoices("LIANBAN_CALENDAR_OVERRIDES", "LIANBAN_SUPERVISION_CALENDAR_OVERRIDES"),
+        description="This center's working-day overrides (shared/workdays.py): later years, local decisions.",
+    )
     max_body_bytes: int = Field(1_048_576, description="The largest request body taken (413 above it).")
     log_level: str = Field("INFO", validation_alias="LIANBAN_LOG_LEVEL", description="One level for every process.")
     log_format: Literal["text", "json"] = Field("text", validation_alias="LIANBAN_LOG_FORMAT")
 
     def departments(self) -> Departments:
         return load_departments(self.departments_path)
+
+    def centers(self) -> Centers:
+        return Centers.load(self.centers_path)
 
     def database(self, service: str) -> str:
         """The configured database, or an SQLite file of the service's own in this center."""

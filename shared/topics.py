@@ -32,6 +32,11 @@ class Channel:
     def per_department(self) -> bool:
         return "{department}" in self.suffix
 
+    @property
+    def per_peer(self) -> bool:
+        """A topic per other center this center exchanges cases with (the exchange)."""
+        return "{peer}" in self.suffix
+
 
 CASE_EVENTS = Channel(
     "caseEvents",
@@ -110,6 +115,16 @@ DEAD_LETTERS = Channel(
     ("intake", "department", "gateway", "supervision"),
     ("supervision",),
 )
+EXCHANGE = Channel(
+    "centerExchange",
+    "exchange.{peer}",
+    "Case records this center sends to another center it exchanges cases with (its parent or one of its children, "
+    "`shared/centers.json`): a part transferred up to be decided there (转报), its result back (办结). Written by "
+    "intake on the sending center's cluster, signed with the sending center's key, mirrored to the peer's cluster by "
+    "MirrorMaker 2 under the same name and read there by the peer's intake (docs/exchange.md).",
+    ("intake",),
+    ("intake",),
+)
 CHANNELS = (
     CASE_EVENTS,
     WORK,
@@ -121,6 +136,7 @@ CHANNELS = (
     BRIDGES,
     FEEDBACK,
     DEAD_LETTERS,
+    EXCHANGE,
 )
 SENT_BY_DEPARTMENTS = (DEPARTMENT_ACTIONS, ACKNOWLEDGEMENTS, BRIDGES)
 
@@ -129,8 +145,14 @@ SENT_BY_DEPARTMENTS = (DEPARTMENT_ACTIONS, ACKNOWLEDGEMENTS, BRIDGES)
 class Topics:
     center: str
 
-    def of(self, channel: Channel, department: str | None = None) -> str:
-        suffix = channel.suffix.format(department=department) if channel.per_department else channel.suffix
+    def of(self, channel: Channel, scope: str | None = None) -> str:
+        """The channel's topic of this center; `scope` is the department (or, for the exchange, the peer
+        center) of a channel with a topic per department (per peer)."""
+        suffix = channel.suffix
+        if channel.per_department:
+            suffix = suffix.format(department=scope)
+        elif channel.per_peer:
+            suffix = suffix.format(peer=scope)
         return f"{PREFIX}.{self.center}.{suffix}"
 
     def sender(self, topic: str) -> str | None:
@@ -180,3 +202,8 @@ class Topics:
     @property
     def dead_letters(self) -> str:
         return self.of(DEAD_LETTERS)
+
+    def exchange(self, peer: str) -> str:
+        """What this center sends to `peer`: written here, mirrored to the peer's cluster; the peer reads
+        what this center receives from it at `Topics(peer).exchange(this center)`."""
+        return self.of(EXCHANGE, peer)

@@ -56,6 +56,7 @@ class ApplicationIn(BaseModel):
     applicantCertNo: str  # noqa: N815
     attachments: list[Attachment]
     round: int = 1
+    transferTo: str | None = None  # noqa: N815 - 初审转报: the center that decides after this first review
 
 
 class Rule(BaseModel):
@@ -177,8 +178,10 @@ def build(settings: SimulatorSettings) -> FastAPI:
     @app.post("/gov/v1/applications")
     async def apply(body: ApplicationIn) -> dict[str, Any]:
         """办理决定: PASS with a document number (and the licence as a file), REJECT with the legal basis,
-        RECTIFY, or PENDING."""
+        RECTIFY, or PENDING; for a first review (初审转报), TRANSFER with the opinion."""
         rule = rules.get(body.applicantCertNo, default)
+        if body.transferTo:  # a first review: passed on up, the decision is the upper center's
+            return await answer_once(body.bizNo, body, lambda _rule: {"result": "TRANSFER", "opinion": "初审同意，转报上级审批"})
         issued = await files.issue(body.caseRef) if body.bizNo not in answers and rule.decision == "approve" else []
         return await answer_once(body.bizNo, body, lambda rule: decision(settings.department, rule, next(serial), issued))
 

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.catalog import Catalog
+from services.intake.domain.exchange import Exchange
 from services.intake.entrypoints import catalog_api, consumers, department_api, errors, materials_api, window_api
 from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.exchange import ExchangeDesk
 from services.intake.service_layer.materials import MaterialDesk
 from services.intake.service_layer.submit import SubmitCase
 from services.intake.settings import IntakeSettings
@@ -16,6 +18,7 @@ from shared.identity import TokenVerifier, access_for
 from shared.materials import open_store
 from shared.runtime import Runtime
 from shared.signing import KeyRegistry
+from shared.workdays import WorkingCalendar
 
 
 def signatures(settings: IntakeSettings) -> KeyRegistry | None:
@@ -27,15 +30,39 @@ def signatures(settings: IntakeSettings) -> KeyRegistry | None:
     return KeyRegistry.load(settings.key_registry)
 
 
+def exchange_with_centers(settings: IntakeSettings) -> tuple[Exchange, KeyRegistry] | None:
+    """This center among the centers it exchanges cases with, and their registered keys; None for a center
+    that exchanges with no one (not in the centers file, or alone in it)."""
+    centers = settings.centers()
+    if settings.center not in centers or not centers.peers(settings.center):
+        return None
+    if settings.center_keys is None or settings.center_signing_key is None:
+        raise RuntimeError(
+            f"{settings.center} exchanges cases with {centers.peers(settings.center)}: it needs LIANBAN_CENTER_KEYS (their "
+            "public keys) and LIANBAN_CENTER_SIGNING_KEY(_ID) (its own), see docs/exchange.md"
+        )
+    return Exchange(settings.center, centers, WorkingCalendar(settings.calendar_overrides)), KeyRegistry.load(
+        settings.center_keys
+    )
+
+
 def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     access = access_for(settings, verifier)
     catalog = Catalog.load(settings.catalog_path, settings.departments())
     runtime = Runtime("intake", settings, SCHEMA)
     topics = runtime.topics
-    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.relay.notify)
-    actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify)
-    runtime.consume(consumers.handlers(topics, catalog.departments, actions, signatures(settings)))
+    exchange = exchange_with_centers(settings)
+    centers = exchange[0] if exchange else None
+    submit = SubmitCase(
+        runtime.sessions, catalog, runtime.outbox, runtime.relay.notify, parent=centers.parent if centers else None
+    )
+    actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify, exchange=centers)
+    handlers = consumers.handlers(topics, catalog.departments, actions, signatures(settings))
+    if exchange:
+        handlers |= consumers.exchange_handlers(topics, ExchangeDesk(exchange[0], catalog, runtime.outbox), exchange[1])
+        runtime.publishes_to(*(topics.exchange(peer) for peer in exchange[0].peers))
+    runtime.consume(handlers)
     runtime.publishes_to(topics.case_events, *(t for d in catalog.departments for t in (topics.work(d), topics.feedback(d))))
     store = open_store(settings.materials)
     desk = MaterialDesk(runtime.sessions, store, settings.upload_rules(), settings.case_materials_max_bytes)

@@ -20,7 +20,6 @@ class SupervisionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LIANBAN_SUPERVISION_", extra="ignore")
 
     port: int = 8103
-    calendar_overrides: Path = Path(__file__).parents[2] / "shared" / "calendar_overrides.json"
     scan_interval_seconds: float = 1.0
     scan_batch_size: int = 500
     seal_interval_seconds: float = 1.0  # how soon a timeline entry joins the hash chains

@@ -18,10 +18,10 @@ from shared.contracts.actions import (
     SupplementItem,
     Suspend,
     SuspensionKind,
+    Transfer,
 )
 from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
 from shared.contracts.events import (
-    EVENT_TYPES,
     ActionRefused,
     AlertAcknowledged,
     Applicant,
@@ -49,12 +49,15 @@ from shared.contracts.events import (
     StaffId,
     SupervisionAlert,
     SupplementRequested,
+    TransferOrigin,
     UnifiedReply,
     WaitingWork,
     WorkClosed,
     WorkOrder,
     WorkReceived,
 )
+from shared.contracts.exchange import ExchangeRecord, PartTransferred, TransferDecided, TransferredPart
+from shared.contracts.registry import EVENT_TYPES
 from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "DepartmentAction",
     "DocumentsDelivered",
     "EventData",
+    "ExchangeRecord",
     "HandlingStarted",
     "MalformedEvent",
     "MaterialFile",
@@ -97,6 +101,7 @@ __all__ = [
     "PartOutcome",
     "PartState",
     "PartSummary",
+    "PartTransferred",
     "RefusalReason",
     "RefusalRule",
     "Refuse",
@@ -110,6 +115,10 @@ __all__ = [
     "SupplementRequested",
     "Suspend",
     "SuspensionKind",
+    "Transfer",
+    "TransferDecided",
+    "TransferOrigin",
+    "TransferredPart",
     "UnifiedReply",
     "WaitingWork",
     "WorkClosed",

@@ -127,6 +127,15 @@ class DecideExtension(_Action):
     approver_title: Name | None = Field(default=None, examples=["局长"])
 
 
+class Transfer(_Action):
+    """Handling of a part the center reviews first and its parent center decides (初审转报): the department's
+    first review is done, the part goes up to the parent center's department, whose decision comes back
+    as this part's (docs/exchange.md). Only for a part whose work says `transfer_to`."""
+
+    kind: Literal["transfer"] = "transfer"
+    opinion: Text = Field(min_length=1, description="初审意见: what the first review found.", examples=["初审同意，转报市局审批"])
+
+
 class DeemedApproval(_Action):
     """超时默许: supervision approves on behalf of a department that stayed silent after urging."""
 
@@ -149,6 +158,7 @@ DepartmentAction = Annotated[
     | Resume
     | RequestExtension
     | DecideExtension
+    | Transfer
     | DeemedApproval,
     Field(discriminator="kind"),
 ]

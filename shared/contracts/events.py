@@ -65,6 +65,19 @@ class MaterialFile(BaseModel):
     )
 
 
+class TransferOrigin(BaseModel):
+    """Where a case filed by the exchange came from: the sending center's case and part (转报)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    center: str = Field(examples=["xihu"])
+    center_name: str = Field(examples=["西湖区行政服务中心"])
+    division: str = Field(examples=["330106"], description="区划代码 of the sending center.")
+    serial: str = Field(description="申办流水号: the sending center's case id.")
+    work_order_id: str = Field(description="The sending center's part, whose result this case's decision becomes.")
+    counted_days: int = Field(ge=0, description="Working days the sending center had counted when it transferred.")
+
+
 class CaseSubmitted(EventData):
     """The lead window took a joint case; every department receives its part at once (抄告各方)."""
 
@@ -85,6 +98,9 @@ class CaseSubmitted(EventData):
     submitted_at: datetime
     query_code_sha256: str = Field(
         default="", description="The applicant's query code (查询码), hashed with the case id; the code itself never travels."
+    )
+    transferred_from: TransferOrigin | None = Field(
+        default=None, description="A part another center transferred here to decide (转报); its limit is what remains."
     )
 
 
@@ -133,6 +149,12 @@ class HandlingStarted(EventData):
     material_files: list[MaterialFile] = Field(default_factory=list)
     time_limit_days: int = Field(ge=0)
     accepted_at: datetime
+    transfer_to: str | None = Field(
+        default=None,
+        description="初审转报: this center's department reviews first and the parent center (this code) decides. Answer "
+        "with a `transfer` action (your first-review opinion), not a decision; the decision comes back from there.",
+    )
+    transfer_to_name: str = Field(default="", description="The parent center's Chinese name.")
 
 
 class WorkClosed(EventData):
@@ -499,32 +521,3 @@ class DeadLetter(EventData):
             original_sha256=hashlib.sha256(original).hexdigest(),
             department=department,
         )
-
-
-EVENT_TYPES: dict[str, type[EventData]] = {
-    model.event_type: model
-    for model in (
-        CaseSubmitted,
-        WorkOrder,
-        HandlingStarted,
-        WorkClosed,
-        DepartmentActed,
-        DeemedApprovalIssued,
-        PartActionRecorded,
-        ActionRefused,
-        CaseAccepted,
-        SupplementRequested,
-        CaseSupplemented,
-        CaseNotAccepted,
-        CaseConcluded,
-        DocumentsDelivered,
-        CaseEvaluated,
-        UnifiedReply,
-        SupervisionAlert,
-        AlertAcknowledged,
-        WorkReceived,
-        BridgeReport,
-        DeliveryAlert,
-        DeadLetter,
-    )
-}

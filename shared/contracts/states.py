@@ -21,6 +21,7 @@ class PartState(StrEnum):
     PRE_REFUSED = "pre_refused"
     HANDLING = "handling"
     SUSPENDED = "suspended"
+    TRANSFERRED = "transferred"  # 已转报上级中心，由其部门决定
     APPROVED = "approved"
     DENIED = "denied"
     RECTIFICATION_REQUIRED = "rectification_required"
@@ -48,6 +49,7 @@ STATE_TEXT: dict[str, str] = {
     PartState.SUPPLEMENT_REQUESTED: "需补正",
     PartState.PRE_REFUSED: "不予受理",
     PartState.SUSPENDED: "中止计时",
+    PartState.TRANSFERRED: "已转报上级",
     PartState.APPROVED: "准予",
     PartState.DENIED: "不予许可",
     PartState.RECTIFICATION_REQUIRED: "需整改",

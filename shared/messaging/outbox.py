@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
+from shared.contracts.exchange import ExchangeRecord
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
 from shared.routing import destinations
 from shared.signing import Signer
@@ -50,8 +51,9 @@ class Outbox:
     """Adds events to the caller's transaction, each to the topics the routing table gives its type;
     they leave only if the transaction commits."""
 
-    def __init__(self, source: str, topics: Topics, signer: Signer | None = None) -> None:
-        self.source, self.topics, self.signer = source, topics, signer
+    def __init__(self, source: str, topics: Topics, signer: Signer | None = None, center_signer: Signer | None = None) -> None:
+        """`signer` signs every event (a department's adapter); `center_signer` the center's exchange records."""
+        self.source, self.topics, self.signer, self.center_signer = source, topics, signer, center_signer
 
     def add(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
         event, rows = self.rows(data, subject=subject)
@@ -62,8 +64,10 @@ class Outbox:
         """The event as plain rows, one per topic, for one bulk insert of many events."""
         event = CloudEvent.wrap(data, source=self.source, subject=subject)
         now = datetime.now(UTC)
-        # a department's events carry its signature (shared/signing.py), signed before they are serialised once
-        payload = self.signer.sign_event(event.model_dump(mode="json")) if self.signer else event.to_bytes()
+        # a department's events carry its signature (shared/signing.py), a center's exchange records the center's,
+        # signed before they are serialised once
+        signer = self.center_signer if isinstance(data, ExchangeRecord) else self.signer
+        payload = signer.sign_event(event.model_dump(mode="json")) if signer else event.to_bytes()
         return event, [
             {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)
         ]

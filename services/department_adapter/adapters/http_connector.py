@@ -27,6 +27,7 @@ from shared.contracts import (
     RequireRectification,
     SupervisionAlert,
     SupplementItem,
+    Transfer,
     WorkOrder,
 )
 
@@ -63,7 +64,8 @@ class HttpConnector:
             return Answer(pre_review_action(body), body.get("handler") or "unknown")
 
     async def decide(self, work: HandlingStarted) -> Answer:
-        body = await self._post("/gov/v1/applications", self._request(work))
+        request = self._request(work) | ({"transferTo": work.transfer_to} if work.transfer_to else {})
+        body = await self._post("/gov/v1/applications", request)
         if body["result"] == "PENDING":
             raise NotYetDecided(work.work_order_id)
         with nonsense_is_an_error():
@@ -152,4 +154,6 @@ def decision(body: dict[str, Any]) -> DepartmentAction:
         return Deny(legal_basis=body.get("lawBasis"), reason=body.get("opinion"), written_opinion=body.get("opinion"))
     if verdict == "RECTIFY":
         return RequireRectification(items=body.get("rectifyItems") or ["按意见整改"])
+    if verdict == "TRANSFER":  # 初审转报: the first review done, the part goes up to `transferTo`
+        return Transfer(opinion=body.get("opinion") or "初审同意，转报上级")
     raise ConnectorError(f"department system answered an unknown verdict {verdict!r}")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.intake.domain.catalog import Catalog, JointMatter
 from services.intake.domain.lifecycle import JointCase
-from services.intake.domain.part import FileFacts, Part
+from services.intake.domain.part import FileFacts, Part, TransferTarget
 from shared.contracts import Applicant
 
 
@@ -32,9 +32,17 @@ class Application:
 
 
 def open_case(
-    catalog: Catalog, joint: JointMatter, application: Application, case_id: str, center: str, now: datetime, query_code: str = ""
+    catalog: Catalog,
+    joint: JointMatter,
+    application: Application,
+    case_id: str,
+    center: str,
+    now: datetime,
+    query_code: str = "",
+    parent: tuple[str, str] | None = None,
 ) -> JointCase:
-    """A case with one part per department, or every problem with the application at once."""
+    """A case with one part per department, or every problem with the application at once. `parent`: the code
+    and name of the center that decides the parts this center reviews first (初审转报), if it has one."""
     matters = [catalog.matters[code] for code in joint.parts]
     problems: list[tuple[str, str]] = []
     if application.lead_department != joint.lead:
@@ -58,6 +66,9 @@ def open_case(
             time_limit_days=catalog.part_limit(joint, m.code),
             silence_means_yes=m.silence_means_yes,
             materials=dict(application.materials.get(m.department, {})),
+            transfer=TransferTarget(center=parent[0], center_name=parent[1], matter_code=m.parent_matter or m.code)
+            if parent and m.transferred
+            else None,
         )
         for m in matters
     ]

@@ -58,6 +58,11 @@ class Matter(_Entry):
     contact: Contact
     has_approval_step: bool = True
     silence_means_yes: bool = Field(default=False, description="超时默许 may apply to this matter.")
+    parent_matter: str | None = Field(
+        default=None,
+        description="初审转报: the matter code the parent center decides this first review under (default: this code). "
+        "Only for a preliminary review, which a center with a parent transfers up; a center without one decides it itself.",
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -67,7 +72,14 @@ class Matter(_Entry):
             raise ValueError("a public-service matter cannot have an approval step")
         if self.silence_means_yes and self.kind is not MatterKind.LICENCE:
             raise ValueError("silence means yes applies to licences only")
+        if self.parent_matter and self.kind is not MatterKind.PRELIMINARY_REVIEW:
+            raise ValueError("only a preliminary review names the parent center's matter")
         return self
+
+    @property
+    def transferred(self) -> bool:
+        """Reviewed here first and decided by the parent center (初审转报), where there is one."""
+        return self.kind is MatterKind.PRELIMINARY_REVIEW
 
 
 class JointMatter(_Entry):

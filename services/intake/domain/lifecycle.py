@@ -48,6 +48,7 @@ from shared.contracts import (
     RequireRectification,
     SupplementRequested,
     Suspend,
+    TransferOrigin,
     WorkClosed,
     WorkOrder,
 )
@@ -92,6 +93,7 @@ class JointCase(BaseModel):
     outcome: Outcome | None = None
     delivery: DocumentsDelivered | None = None
     evaluation: CaseEvaluated | None = None
+    transferred_from: TransferOrigin | None = None  # a part another center transferred here to decide (转报)
 
     # -- what is owed -------------------------------------------------------------------------
 
@@ -106,7 +108,8 @@ class JointCase(BaseModel):
         if self.state is CaseState.AWAITING_SUPPLEMENT:
             return [self.lead_department]  # the lead window takes the applicant's supplement
         if self.state is CaseState.HANDLING:
-            return [p.department for p in self.parts if p.state in (PartState.HANDLING, PartState.SUSPENDED)]
+            open_ = (PartState.HANDLING, PartState.SUSPENDED, PartState.TRANSFERRED)  # a transferred part: decided above
+            return [p.department for p in self.parts if p.state in open_]
         return []
 
     def part_of(self, department: str) -> Part:
@@ -123,7 +126,15 @@ class JointCase(BaseModel):
 
     def opening(self, at: datetime) -> list[EventData]:
         """抄告各方: the case as filed, and every department's work order, at the same time."""
-        submitted = CaseSubmitted(
+        return [self._submitted(at), *(self.work_order(p, at) for p in self.parts)]
+
+    def opening_transferred(self, at: datetime) -> list[EventData]:
+        """A part another center accepted and transferred here (转报): filed and accepted at once, its
+        department handling it now; the pre-review was the sending center's."""
+        return [self._submitted(at), self._accepted(at), *(self._handling_started(p, at) for p in self.parts)]
+
+    def _submitted(self, at: datetime) -> CaseSubmitted:
+        return CaseSubmitted(
             case_id=self.case_id,
             center=self.center,
             matter_code=self.matter_code,
@@ -138,8 +149,27 @@ class JointCase(BaseModel):
             staff_id=self.staff_id,
             submitted_at=at,
             query_code_sha256=query_code_digest(self.case_id, self.query_code) if self.query_code else "",
+            transferred_from=self.transferred_from,
         )
-        return [submitted, *(self.work_order(p, at) for p in self.parts)]
+
+    def _accepted(self, at: datetime) -> CaseAccepted:
+        return CaseAccepted(case_id=self.case_id, accepted_at=at, parts=[p.summary() for p in self.parts])
+
+    def _handling_started(self, part: Part, at: datetime) -> HandlingStarted:
+        return HandlingStarted(
+            work_order_id=part.work_order_id,
+            case_id=self.case_id,
+            department=part.department,
+            part_code=part.part_code,
+            part_name=part.part_name,
+            applicant=self.applicant,
+            materials=part.materials,
+            material_files=part.files,
+            time_limit_days=part.time_limit_days,
+            accepted_at=at,
+            transfer_to=part.transfer.center if part.transfer else None,
+            transfer_to_name=part.transfer.center_name if part.transfer else "",
+        )
 
     def work_order(self, part: Part, at: datetime) -> WorkOrder:
         return WorkOrder(
@@ -194,6 +224,7 @@ class JointCase(BaseModel):
             "resume": self._resume,
             "request_extension": self._request_extension,
             "decide_extension": self._decide_extension,
+            "transfer": self._transfer,
         }[action.kind]
         follow_up = handler(part, staff_id, action, Moment(at, stated))
         recorded = PartActionRecorded(
@@ -277,22 +308,7 @@ class JointCase(BaseModel):
         self.state, self.accepted_at = CaseState.HANDLING, at
         for p in self.parts:
             p.state = PartState.HANDLING
-        started: list[EventData] = [
-            HandlingStarted(
-                work_order_id=p.work_order_id,
-                case_id=self.case_id,
-                department=p.department,
-                part_code=p.part_code,
-                part_name=p.part_name,
-                applicant=self.applicant,
-                materials=p.materials,
-                material_files=p.files,
-                time_limit_days=p.time_limit_days,
-                accepted_at=at,
-            )
-            for p in self.parts
-        ]
-        return [CaseAccepted(case_id=self.case_id, accepted_at=at, parts=[p.summary() for p in self.parts]), *started]
+        return [self._accepted(at), *(self._handling_started(p, at) for p in self.parts)]
 
     def _require_handling(self, part: Part) -> None:
         require(
@@ -302,6 +318,11 @@ class JointCase(BaseModel):
         )
         require(self.state is CaseState.HANDLING, f"案件已「{STATE_TEXT[self.state]}」 (the case is closed)")
         require(part.state is not PartState.SUSPENDED, "本部门办理已中止，须先恢复 (the part is suspended; resume it first)")
+        require(
+            part.state is not PartState.TRANSFERRED,
+            f"本事项已转报{part.transfer.center_name if part.transfer else '上级中心'}，由其作出决定 "
+            "(the part was transferred; the decision comes from the parent center)",
+        )
         require(part.state is PartState.HANDLING, f"本部门已作出决定「{part.state}」 (the part is already decided)")
 
     def _decide(self, part: Part, staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
@@ -337,7 +358,7 @@ class JointCase(BaseModel):
         else:
             part.state = PartState.RECTIFICATION_REQUIRED
         assert isinstance(action, Approve | Deny | RequireRectification | DeemedApproval)
-        part.decision, part.decided_at = action, when.stated
+        part.decision, part.decided_at, part.decided_by = action, when.stated, staff
         if part.pending_extension:
             part.pending_extension.approved, part.pending_extension.decided_at = False, when.stated  # moot once decided
         if all(p.state in DECIDED for p in self.parts):
@@ -355,6 +376,29 @@ class JointCase(BaseModel):
             parts=[p.outcome() for p in self.parts],
             concluded_at=at,
         )
+
+    def _transfer(self, part: Part, _staff: str, _action: DepartmentAction, when: Moment) -> list[EventData]:
+        """初审转报: the department's first review is done; the part waits for the parent center's decision.
+        The exchange record that carries it up is the service layer's (it counts the days with the calendar)."""
+        self._require_handling(part)
+        require(
+            part.transfer is not None,
+            "本事项由本中心决定，无需转报 (this part is decided at this center: nothing to transfer)",
+        )
+        part.state, part.transferred_at = PartState.TRANSFERRED, when.stated
+        return []
+
+    def transfer_decided(
+        self, department: str, staff_id: str, decision: Approve | Deny | RequireRectification, at: datetime, decided_at: datetime
+    ) -> list[EventData]:
+        """The parent center's department decided a part this center transferred: its decision is the part's.
+        Its certificates stay with the center that issued them (their files are there)."""
+        part = self.part_of(department)
+        require(part.state is PartState.TRANSFERRED, f"本事项未在转报中「{part.state}」 (the part is not awaiting a transfer)")
+        part.state = PartState.HANDLING  # decided below as the department's own, by the same rules
+        if isinstance(decision, Approve):
+            decision = decision.model_copy(update={"certificates": []})
+        return self.act(department, staff_id, decision, at, decided_at)
 
     def _suspend(self, part: Part, _staff: str, action: DepartmentAction, when: Moment) -> list[EventData]:
         self._require_handling(part)

@@ -77,6 +77,14 @@ def material_url(sha256: str, case_id: str) -> str:
     return f"/api/v1/materials/{sha256}?case_id={case_id}"
 
 
+class TransferTarget(BaseModel):
+    """Where a part reviewed here first goes to be decided (初审转报), and under which matter code there."""
+
+    center: str
+    center_name: str
+    matter_code: str
+
+
 class Part(BaseModel):
     work_order_id: str
     department: str
@@ -93,8 +101,11 @@ class Part(BaseModel):
     refusal: Refuse | None = None
     decision: Approve | Deny | RequireRectification | DeemedApproval | None = None
     decided_at: datetime | None = None
+    decided_by: str | None = None  # the staff id of the decision (absent in cases decided before the exchange)
     suspensions: list[Suspension] = Field(default_factory=list)
     extensions: list[Extension] = Field(default_factory=list)
+    transfer: TransferTarget | None = None  # 初审转报: the parent center that decides this part
+    transferred_at: datetime | None = None
 
     def take_files(self, case_id: str, materials: dict[str, str], known: FileFacts) -> list[MaterialFile]:
         """The stored files among `materials`, each as the next version of its material; the new ones."""

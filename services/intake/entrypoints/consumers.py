@@ -1,7 +1,8 @@
 """Every topic intake reads, and the handler for each: messages become calls at this boundary.
 
 Each department's actions come on its own topic, which only that department may write: the topic, not
-the payload, says who acted. Deemed approvals come only on supervision's own topic."""
+the payload, says who acted. Deemed approvals come only on supervision's own topic. What another center
+sends comes on its exchange topic to this center (mirrored here), signed with that center's key."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.domain.exchange import ExchangeRefused
 from services.intake.service_layer.act import CaseActions, Proof
-from shared.contracts import DeemedApprovalIssued, DepartmentActed
+from services.intake.service_layer.exchange import ExchangeDesk
+from shared.contracts import DeemedApprovalIssued, DepartmentActed, ExchangeRecord
 from shared.messaging.consumer import Apply, Delivery, expect
 from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
@@ -36,3 +39,21 @@ def handlers(
         await actions.record(session, expect(DeemedApprovalIssued, deliveries), sender=None)
 
     return {topics.actions(d): department_actions(d) for d in departments} | {topics.deemed_approvals: deemed_approvals}
+
+
+def exchange_handlers(topics: Topics, desk: ExchangeDesk, center_keys: KeyRegistry) -> dict[str, Apply]:
+    """One topic per center this one exchanges with: what that center sends here."""
+
+    def from_peer(peer: str) -> Apply:
+        async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+            """Records from `peer`: taken only signed by a key registered for it, from it, to this center."""
+            records = expect(ExchangeRecord, deliveries)
+            sent = [signed_event(d.record.value) for d in deliveries]
+            for record, event in zip(records, sent, strict=True):
+                if reason := center_keys.check(event, peer) or desk.exchange.refusal(record, peer):
+                    raise ExchangeRefused(f"{record.stage_key}: {reason}")
+            await desk.receive(session, records, sent)
+
+        return apply
+
+    return {Topics(peer).exchange(topics.center): from_peer(peer) for peer in desk.exchange.peers}

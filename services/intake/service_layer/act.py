@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook, ConcurrentUpdate
 from services.intake.adapters.orm import MaterialRecord
+from services.intake.domain.exchange import Exchange
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import FileFacts, Refused
 from services.intake.service_layer.idempotency import ActionKey, IdempotencyConflict
@@ -42,9 +43,12 @@ class CaseActions:
         outbox: Outbox,
         after_commit: Callable[[], None],
         clock: Clock = SYSTEM_CLOCK,
+        exchange: Exchange | None = None,
     ) -> None:
+        """`exchange`: the centers this one exchanges cases with, where it has any (a part transferred up, a
+        transferred case's decision back)."""
         self.sessions, self.outbox = sessions, outbox
-        self.after_commit, self.clock = after_commit, clock
+        self.after_commit, self.clock, self.exchange = after_commit, clock, exchange
 
     async def department_acts(
         self,
@@ -61,7 +65,7 @@ class CaseActions:
                 held = await stored(session, [action])
         return await self._run(
             case_id,
-            department_step(department, staff_id, action, work_order_id, stored=held),
+            department_step(department, staff_id, action, work_order_id, stored=held, exchange=self.exchange),
             refusal=dict(department=department, staff_id=staff_id, work_order_id=work_order_id, action=action),
             key=ActionKey.of(
                 work_order_id or f"{case_id}-{department}", department, idempotency_key, f"{staff_id}\n{action.model_dump_json()}"
@@ -160,7 +164,14 @@ class CaseActions:
                 book.publish([refusal_of(acted, proof.refusal, RefusalRule.UNSIGNED, now, department=sender)])
                 continue
             step = department_step(
-                acted.department, acted.staff_id, acted.action, acted.work_order_id, acted.acted_at, proof.signed_event, held
+                acted.department,
+                acted.staff_id,
+                acted.action,
+                acted.work_order_id,
+                acted.acted_at,
+                proof.signed_event,
+                held,
+                self.exchange,
             )
             refusal: dict[str, object] = dict(
                 department=acted.department, staff_id=acted.staff_id, work_order_id=acted.work_order_id, action=acted.action
@@ -226,9 +237,10 @@ def department_step(
     acted_at: datetime | None = None,
     signed_event: dict[str, Any] | None = None,
     stored: Collection[str] = (),
+    exchange: Exchange | None = None,
 ) -> CaseStep:
     """A department's action on its part, named by its work order when the department gave one, at the
-    time the department stated (else when Lianban takes it)."""
+    time the department stated (else when Lianban takes it); with the exchange records it sends, if any."""
 
     def step(case: JointCase, at: datetime) -> list[EventData]:
         if work_order_id is not None and case.part_of(department).work_order_id != work_order_id:
@@ -238,6 +250,8 @@ def department_step(
         recorded, *follow_up = case.act(department, staff_id, action, at, acted_at, stored)
         if signed_event is not None:
             recorded = recorded.model_copy(update={"signed_event": signed_event})
+        if exchange is not None:
+            follow_up += exchange.follow_up(case, department, staff_id, action, follow_up, at)
         return [recorded, *follow_up]
 
     return step

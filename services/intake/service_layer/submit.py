@@ -43,9 +43,11 @@ class SubmitCase:
         outbox: Outbox,
         after_commit: Callable[[], None],
         clock: Clock = SYSTEM_CLOCK,
+        parent: tuple[str, str] | None = None,
     ) -> None:
+        """`parent`: the code and name of the center that decides the parts this one reviews first (初审转报)."""
         self.sessions, self.catalog, self.outbox = sessions, catalog, outbox
-        self.after_commit, self.clock = after_commit, clock
+        self.after_commit, self.clock, self.parent = after_commit, clock, parent
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
         """File once per Idempotency-Key of the window that sent it: another window's same key is another case."""
@@ -57,7 +59,8 @@ class SubmitCase:
         if scoped and (earlier := await self._by_key(scoped, idempotency_key)):
             return self._replay(earlier, fingerprint)
         now = self.clock.now()
-        case = open_case(self.catalog, joint, application, _new_case_id(now), self.outbox.topics.center, now, _new_query_code())
+        center, query_code = self.outbox.topics.center, _new_query_code()
+        case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, self.parent)
         try:
             async with self.sessions() as session, session.begin():
                 book = CaseBook(session, self.outbox)

@@ -1,0 +1,201 @@
+"""This center among the centers it exchanges cases with (docs/exchange.md): the records a transfer and
+its decision travel as, the days the sender counted, and a transferred part filed as a case here.
+
+A part the center reviews first and its parent decides (初审转报) goes up with the days it already used;
+the parent files it as an accepted case whose limit is what remains, counted with the parent's own
+calendar; the parent department's decision comes back as the part's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from services.intake.domain.catalog import Catalog
+from services.intake.domain.lifecycle import JointCase
+from services.intake.domain.part import Part, Suspension
+from shared.centers import Centers
+from shared.contracts import (
+    Approve,
+    CaseConcluded,
+    CaseState,
+    DeemedApproval,
+    Deny,
+    DepartmentAction,
+    EventData,
+    ExchangeRecord,
+    PartState,
+    PartTransferred,
+    RequireRectification,
+    Transfer,
+    TransferDecided,
+    TransferOrigin,
+    TransferredPart,
+)
+from shared.workdays import CHINA, WorkingCalendar
+
+
+class ExchangeRefused(ValueError):
+    """A record this center cannot take from that sender; the reason is for its operators (a dead letter)."""
+
+
+def counted_dates(calendar: WorkingCalendar, started_at: datetime, until: datetime, suspensions: list[Suspension]) -> list[date]:
+    """The working days a part's clock ran from `started_at` to `until`, by this calendar: each working day
+    after the start day up to and including the last, unless the part was suspended at the day's close."""
+    days, day, last = [], started_at.astimezone(CHINA).date(), until.astimezone(CHINA).date()
+    while day < last:
+        day += timedelta(days=1)
+        close = datetime.combine(day, calendar.day_end, tzinfo=CHINA)
+        suspended = any(s.started_at <= close and (s.ended_at is None or close < s.ended_at) for s in suspensions)
+        if calendar.is_working_day(day) and not suspended:
+            days.append(day)
+    return days
+
+
+@dataclass(frozen=True)
+class Exchange:
+    center: str
+    centers: Centers
+    calendar: WorkingCalendar
+
+    @property
+    def parent(self) -> tuple[str, str] | None:
+        """The code and name of the center that decides what this one reviews first, if there is one."""
+        parent = self.centers.parent(self.center)
+        return (parent, self.centers.name(parent)) if parent else None
+
+    @property
+    def peers(self) -> list[str]:
+        return self.centers.peers(self.center)
+
+    def _ends(self, to: str) -> dict[str, str]:
+        return {
+            "from_center": self.center,
+            "from_division": self.centers[self.center].division,
+            "to_center": to,
+            "to_division": self.centers[to].division,
+        }
+
+    def transferred(self, case: JointCase, part: Part, staff_id: str, opinion: str, at: datetime) -> PartTransferred:
+        """转报 of a part its department has just reviewed first: up to the parent, with the days counted here."""
+        assert part.transfer is not None
+        assert part.transferred_at is not None
+        assert case.accepted_at is not None
+        counted = counted_dates(self.calendar, case.accepted_at, part.transferred_at, part.suspensions)
+        return PartTransferred(
+            serial=case.case_id,
+            stage_id=part.work_order_id,
+            matter_code=part.transfer.matter_code,
+            **self._ends(part.transfer.center),
+            sent_at=at,
+            matter_name=case.matter_name,
+            applicant=case.applicant,
+            part=TransferredPart(
+                department=part.department,
+                part_code=part.part_code,
+                part_name=part.part_name,
+                time_limit_days=part.time_limit_days,
+                materials=part.materials,
+                material_files=part.files,
+            ),
+            accepted_at=case.accepted_at,
+            transferred_at=part.transferred_at,
+            staff_id=staff_id,
+            opinion=opinion,
+            counted_days=len(counted),
+            counted_dates=counted,
+        )
+
+    def filed(self, record: PartTransferred, catalog: Catalog, at: datetime) -> JointCase:
+        """A transferred part as a case of this center: accepted already (at the sender), handled by this
+        center's department of the same code under the matter the record names, its limit what remains."""
+        matter = catalog.matters.get(record.matter_code)
+        if matter is None or matter.department != record.part.department:
+            raise ExchangeRefused(
+                f"本中心目录无 {record.part.department} 的事项 {record.matter_code} "
+                f"(no matter {record.matter_code} of {record.part.department} in this center's catalog)"
+            )
+        sender = self.centers.name(record.from_center)
+        remaining = max(0, matter.committed_days - record.counted_days)
+        part = Part(
+            work_order_id=f"{record.serial}-{matter.department}",
+            department=matter.department,
+            department_name=catalog.departments[matter.department].name,
+            part_code=matter.code,
+            part_name=matter.name,
+            time_limit_days=remaining,
+            silence_means_yes=matter.silence_means_yes,
+            materials=record.part.materials,
+            files=record.part.material_files,
+            state=PartState.HANDLING,
+        )
+        return JointCase(
+            case_id=record.serial,
+            center=self.center,
+            matter_code=matter.code,
+            matter_name=f"{matter.name}（{sender}转报）",
+            lead_department=matter.department,
+            applicant=record.applicant,
+            staff_id=record.staff_id,
+            pre_review_days=0,
+            overall_days=remaining,
+            submitted_at=at,
+            state=CaseState.HANDLING,
+            parts=[part],
+            accepted_at=at,
+            transferred_from=TransferOrigin(
+                center=record.from_center,
+                center_name=sender,
+                division=record.from_division,
+                serial=record.serial,
+                work_order_id=record.stage_id,
+                counted_days=record.counted_days,
+            ),
+        )
+
+    def follow_up(
+        self, case: JointCase, department: str, staff_id: str, action: DepartmentAction, events: list[EventData], at: datetime
+    ) -> list[EventData]:
+        """The exchange records a department's step sends: a part transferred up, or, when the case a transfer
+        filed here is concluded, its decision back."""
+        if isinstance(action, Transfer):
+            return [self.transferred(case, case.part_of(department), staff_id, action.opinion, at)]
+        if case.transferred_from is not None and any(isinstance(e, CaseConcluded) for e in events):
+            return [self.decided(case, at)]
+        return []
+
+    def decided(self, case: JointCase, at: datetime) -> TransferDecided:
+        """办结 of a transferred part, back to the center that sent it: this center's department's decision
+        (a deemed approval here travels as the approval it is, under its number)."""
+        origin, part = case.transferred_from, case.parts[0]
+        decision = part.decision
+        if isinstance(decision, DeemedApproval):
+            decision = Approve(
+                document_number=decision.document_number, documents=[f"超时默许决定（{decision.document_number}）"]
+            )
+        assert origin is not None
+        assert isinstance(decision, Approve | Deny | RequireRectification)
+        assert part.decided_at is not None
+        return TransferDecided(
+            serial=origin.serial,
+            stage_id=origin.work_order_id,
+            matter_code=case.matter_code,
+            **self._ends(origin.center),
+            sent_at=at,
+            department=part.department,
+            department_name=part.department_name,
+            staff_id=part.decided_by or case.staff_id,
+            decision=decision,
+            decided_at=part.decided_at,
+            case_id=case.case_id,
+        )
+
+    def refusal(self, record: ExchangeRecord, sender: str) -> str | None:
+        """Why a record read from `sender`'s exchange topic cannot be taken here, if it cannot (its signature
+        is checked before this)."""
+        if record.from_center != sender or record.to_center != self.center:
+            return f"记录的收发中心 {record.from_center}→{record.to_center} 与通道不符 (not {sender}→{self.center})"
+        if isinstance(record, PartTransferred) and self.centers.parent(sender) != self.center:
+            return f"{sender} 不是本中心的下级，不能转报 (only this center's children transfer parts to it)"
+        if isinstance(record, TransferDecided) and self.centers.parent(self.center) != sender:
+            return f"{sender} 不是本中心的上级 (only this center's parent decides its transfers)"
+        return None

@@ -1,0 +1,71 @@
+"""Records from the centers this one exchanges cases with, applied in the consumer's transaction, each
+stage once: a part a child center transferred here is filed as an accepted case; the decision on a part
+this center transferred up becomes that part's decision (its one reply is then built here as usual)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.adapters.case_book import CaseBook
+from services.intake.domain.catalog import Catalog
+from services.intake.domain.exchange import Exchange, ExchangeRefused
+from services.intake.domain.lifecycle import JointCase
+from services.intake.service_layer.act import apply
+from shared.clock import SYSTEM_CLOCK, Clock
+from shared.contracts import EventData, ExchangeRecord, PartActionRecorded, PartTransferred, TransferDecided
+from shared.messaging.outbox import Outbox
+from shared.messaging.processed import already_processed, mark_processed
+
+STAGES = "exchange-stages"  # the processed-message record of exchange records, by serial number, stage and stage id
+
+
+class ExchangeDesk:
+    def __init__(self, exchange: Exchange, catalog: Catalog, outbox: Outbox, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.exchange, self.catalog, self.outbox, self.clock = exchange, catalog, outbox, clock
+
+    async def receive(self, session: AsyncSession, records: list[ExchangeRecord], signed: list[dict[str, Any] | None]) -> None:
+        """Apply each record whose stage key is new (a record sent again, under another event id, changes
+        nothing); `signed`: each record as its center signed it, kept with the decision it carries. A record
+        this center cannot take raises ExchangeRefused, and the consumer dead-letters it with the reason."""
+        fresh: dict[str, tuple[ExchangeRecord, dict[str, Any] | None]] = {}
+        for record, event in zip(records, signed, strict=True):
+            fresh.setdefault(record.stage_key, (record, event))
+        for key in await already_processed(session, STAGES, list(fresh)):
+            del fresh[key]
+        if not fresh:
+            return
+        await mark_processed(session, STAGES, list(fresh))
+        book, now = CaseBook(session, self.outbox), self.clock.now()
+        for record, event in fresh.values():
+            if isinstance(record, PartTransferred):
+                await self._file(book, record, now)
+            elif isinstance(record, TransferDecided):
+                await self._decided(book, record, event, now)
+        await book.flush()
+
+    async def _file(self, book: CaseBook, record: PartTransferred, now: datetime) -> None:
+        if await book.get(record.serial) is not None:  # filed already (a record sent again with a new stage id)
+            return
+        case = self.exchange.filed(record, self.catalog, now)
+        book.add(case, None, record.stage_key)
+        book.publish(case.opening_transferred(now))
+
+    async def _decided(self, book: CaseBook, record: TransferDecided, signed: dict[str, Any] | None, now: datetime) -> None:
+        case = await book.get(record.serial)
+        part = next((p for p in case.parts if p.work_order_id == record.stage_id), None) if case else None
+        if case is None or part is None:
+            raise ExchangeRefused(f"本中心无办件 {record.serial} 的事项 {record.stage_id} (no such case or part here)")
+        department = part.department
+
+        def step(case: JointCase, at: datetime) -> list[EventData]:
+            recorded, *follow_up = case.transfer_decided(department, record.staff_id, record.decision, at, record.decided_at)
+            assert isinstance(recorded, PartActionRecorded)
+            return [recorded.model_copy(update={"signed_event": signed}), *follow_up]
+
+        refusal: dict[str, object] = dict(
+            department=department, staff_id=record.staff_id, work_order_id=part.work_order_id, action=record.decision
+        )
+        await apply(book, record.serial, step, now, refusal)

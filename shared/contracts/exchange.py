@@ -1,0 +1,89 @@
+"""Records one center sends another (docs/exchange.md): keyed as provincial platforms key theirs, by the
+application serial number (申办流水号), the stage and the stage's id, with the matter code (事项编码) and
+the division codes (区划代码) of both ends. At least once on the wire, once in effect: a receiver applies
+a record's stage key once, whatever its event id."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.actions import Approve, Deny, RequireRectification
+from shared.contracts.envelope import EventData
+from shared.contracts.events import Applicant, MaterialFile, StaffId
+
+
+class ExchangeRecord(EventData):
+    """What every exchange record carries, whatever its stage."""
+
+    stage: ClassVar[str]
+
+    serial: str = Field(description="申办流水号: the id of the case at the center that filed it.")
+    stage_id: str = Field(description="Which instance of the stage: the filing center's part (its work order id).")
+    matter_code: str = Field(
+        description="事项编码 of the matter the record is about, as the receiving center's catalog names it."
+    )
+    from_center: str
+    from_division: str = Field(description="区划代码 of the sending center.")
+    to_center: str
+    to_division: str = Field(description="区划代码 of the receiving center.")
+    sent_at: datetime
+
+    @property
+    def stage_key(self) -> str:
+        """What a receiver applies once: serial number, stage and stage id."""
+        return f"{self.serial}/{self.stage}/{self.stage_id}"
+
+
+class TransferredPart(BaseModel):
+    """The part as the sending center holds it: what the receiving department decides on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    department: str = Field(description="The department code; the receiving center's department of that code decides.")
+    part_code: str = Field(description="The sending center's matter (its first review).")
+    part_name: str
+    time_limit_days: int = Field(ge=0, description="The part's limit at the sending center, working days.")
+    materials: dict[str, str]
+    material_files: list[MaterialFile] = Field(default_factory=list)
+
+
+class PartTransferred(ExchangeRecord):
+    """转报: the sending center's department reviewed its part first; the receiving (parent) center's department
+    of the same code decides it. The receiving center files it as an accepted case (受理 happened at the sender)
+    whose limit is what remains after `counted_days`."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.part_transferred.v1"
+    stage: ClassVar[str] = "transfer"
+
+    matter_name: str = Field(description="The joint matter the part belongs to at the sending center.")
+    applicant: Applicant
+    part: TransferredPart
+    accepted_at: datetime = Field(description="受理 at the sending center: when the part's clock started there.")
+    transferred_at: datetime
+    staff_id: StaffId = Field(description="Who transferred it at the sending center's department.")
+    opinion: str = Field(max_length=2000, description="初审意见.")
+    counted_days: int = Field(ge=0, description="Working days the sending center counted from acceptance to transfer.")
+    counted_dates: list[date] = Field(
+        default_factory=list, description="Which days those were, by the sending center's own calendar (its local overrides)."
+    )
+
+
+Decision = Annotated[Approve | Deny | RequireRectification, Field(discriminator="kind")]
+
+
+class TransferDecided(ExchangeRecord):
+    """办结 of a transferred part: the receiving center's department decided; its decision becomes the sending
+    center's part's, whose one reply the sending center builds as usual."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.transfer_decided.v1"
+    stage: ClassVar[str] = "decided"
+
+    department: str
+    department_name: str = Field(description="The deciding department's Chinese name at its center.")
+    staff_id: StaffId
+    decision: Decision
+    decided_at: datetime = Field(description="When the department decided, as it stated (and signed) it.")
+    case_id: str = Field(description="The case at the deciding center (its own record of the part).")
