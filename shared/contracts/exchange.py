@@ -32,6 +32,11 @@ class ExchangeRecord(EventData):
     sent_at: datetime
 
     @property
+    def case_id(self) -> str:
+        """The case the record is about: its serial number, under which the receiving center files it too."""
+        return self.serial
+
+    @property
     def stage_key(self) -> str:
         """What a receiver applies once: serial number, stage and stage id."""
         return f"{self.serial}/{self.stage}/{self.stage_id}"
@@ -86,4 +91,3 @@ class TransferDecided(ExchangeRecord):
     staff_id: StaffId
     decision: Decision
     decided_at: datetime = Field(description="When the department decided, as it stated (and signed) it.")
-    case_id: str = Field(description="The case at the deciding center (its own record of the part).")

@@ -186,7 +186,6 @@ class Exchange:
             staff_id=part.decided_by or case.staff_id,
             decision=decision,
             decided_at=part.decided_at,
-            case_id=case.case_id,
         )
 
     def refusal(self, record: ExchangeRecord, sender: str) -> str | None:

@@ -1,0 +1,214 @@
+"""Two centers' intakes, each on its own database, exchanging one case through their consumers: the district
+transfers its planning part up, the city files it once however often the record comes, its decision comes
+home; a record not signed by its sender center is dead-lettered with the reason and changes nothing. (The
+wire between them, MirrorMaker 2 between two clusters, is tests/e2e/test_centers.py's.)"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy import delete, select
+
+from deploy.postgres_local import create_database
+from services.intake.adapters.orm import SCHEMA
+from services.intake.domain.exchange import Exchange
+from services.intake.entrypoints.consumers import exchange_handlers
+from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.exchange import ExchangeDesk
+from services.intake.service_layer.submit import SubmitCase
+from shared.centers import Centers
+from shared.contracts import (
+    Accept,
+    Approve,
+    CaseState,
+    CloudEvent,
+    HandlingStarted,
+    Outcome,
+    PartActionRecorded,
+    PartState,
+    PartTransferred,
+    Transfer,
+)
+from shared.db import SessionFactory, make_engine, session_factory
+from shared.messaging.consumer import BatchConsumer, Origin, by_topic
+from shared.messaging.outbox import Outbox, OutboxRow
+from shared.migrations import migrate
+from shared.signing import KeyRegistry, Signer, new_key_pair
+from shared.topics import Topics
+from shared.workdays import WorkingCalendar
+from tests.builders import CATALOG, application, materials_for
+from tests.servers import MakeSessions
+
+CENTERS = Centers.load()
+
+
+@dataclass
+class KeptDeadLetters:
+    letters: list[tuple[Origin, str]] = field(default_factory=list)
+
+    async def send(self, origin: Origin, error: str) -> None:
+        self.letters.append((origin, error))
+
+
+@dataclass
+class Center:
+    code: str
+    sessions: SessionFactory
+    submit: SubmitCase
+    actions: CaseActions
+    consumer: BatchConsumer
+    dead: KeptDeadLetters
+    offset: int = 0
+
+    async def sent(self, topic: str) -> list[bytes]:
+        """What this center's outbox holds for a topic, taken out as its relay would."""
+        async with self.sessions() as session, session.begin():
+            rows = list(await session.scalars(select(OutboxRow).where(OutboxRow.topic == topic).order_by(OutboxRow.id)))
+            await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+        return [r.payload for r in rows]
+
+    async def receive(self, topic: str, *raws: bytes) -> None:
+        """The records as this center's intake consumer reads them from its cluster (the mirror's copy)."""
+        records = []
+        for raw in raws:
+            self.offset += 1
+            records.append(ConsumerRecord(topic, 0, self.offset, 0, 0, b"k", raw, None, 0, len(raw), ()))
+        await self.consumer.handle(records)
+
+    async def events(self, topic: str) -> list[Any]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(OutboxRow.payload).where(OutboxRow.topic == topic).order_by(OutboxRow.id))
+            return [CloudEvent.from_bytes(r).payload() for r in rows]
+
+
+@pytest.fixture
+async def centers(
+    make_sessions: MakeSessions, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[dict[str, Center]]:
+    """xihu (district) on the test's database, hangzhou (its city) on a second one of the same kind; each
+    signs with its own key, and each holds the other's public key."""
+    if database_url.startswith("sqlite"):
+        city_url = f"sqlite+aiosqlite:///{tmp_path / 'city.db'}"
+    else:
+        city_url = await create_database(request.getfixturevalue("postgres_server"), f"test_{uuid.uuid4().hex[:12]}")
+    city_engine = make_engine(city_url)
+    await migrate(city_engine, SCHEMA)
+    registered: dict[str, list[dict[str, str]]] = {}
+    signers = {}
+    for code in ("xihu", "hangzhou", "gongshu"):
+        private, public = new_key_pair(tmp_path, code)
+        signers[code] = Signer.load(private, f"{code}-1")
+        registered[code] = [{"key_id": f"{code}-1", "public_key": public}]
+    (tmp_path / "center-keys.json").write_text(json.dumps(registered))
+    keys = KeyRegistry.load(tmp_path / "center-keys.json")
+    built = {}
+    for code, sessions in (("xihu", await make_sessions(SCHEMA)), ("hangzhou", session_factory(city_engine))):
+        exchange = Exchange(code, CENTERS, WorkingCalendar())
+        outbox = Outbox(f"/test/{code}/intake", Topics(code), center_signer=signers[code])
+        desk = ExchangeDesk(exchange, CATALOG, outbox)
+        dead = KeptDeadLetters()
+        consumer = BatchConsumer(
+            f"lianban-{code}-intake",
+            sessions,
+            dead,
+            by_topic(exchange_handlers(Topics(code), desk, keys)),  # type: ignore[arg-type]
+        )
+        built[code] = Center(
+            code,
+            sessions,
+            SubmitCase(sessions, CATALOG, outbox, lambda: None, parent=exchange.parent),
+            CaseActions(sessions, outbox, lambda: None, exchange=exchange),
+            consumer,
+            dead,
+        )
+    built["gongshu-signer"] = signers["gongshu"]  # type: ignore[assignment]
+    yield built
+    await city_engine.dispose()
+
+
+UP, DOWN = Topics("xihu").exchange("hangzhou"), Topics("hangzhou").exchange("xihu")
+
+
+async def a_transferred_case(xihu: Center) -> str:
+    joint = CATALOG.joint_matters["JM-DIST-001"]
+    filed = application(matter_code=joint.code, lead_department=joint.lead, materials=materials_for(joint.code))
+    case_id = (await xihu.submit(filed, None)).case.case_id
+    for department in ("planning", "fire"):
+        await xihu.actions.department_acts(case_id, department, f"{department}-01", Accept())
+    await xihu.actions.department_acts(case_id, "planning", "PLN-XH-07", Transfer(opinion="初审同意，转报市局审批"))
+    return case_id
+
+
+async def test_the_city_files_a_transfer_once_and_its_decision_comes_home(centers: dict[str, Center]) -> None:
+    xihu, hangzhou = centers["xihu"], centers["hangzhou"]
+    case_id = await a_transferred_case(xihu)
+    (record,) = await xihu.sent(UP)
+    assert json.loads(record)["lbsigkey"] == "xihu-1"
+
+    # the district sending the same stage again (a new event id, signed again): still one case at the city
+    resigned = xihu.actions.outbox.rows(CloudEvent.from_bytes(record).payload(), subject=case_id)[1][0]["payload"]
+    await hangzhou.receive(UP, record, record, resigned)  # twice on the wire, and once sent again under a new id
+    assert hangzhou.dead.letters == []
+    city = await hangzhou.actions.read(case_id)
+    assert city is not None
+    assert city.state is CaseState.HANDLING
+    assert city.transferred_from is not None
+    assert city.transferred_from.center == "xihu"
+    work = [e for e in await hangzhou.events(Topics("hangzhou").work("planning")) if isinstance(e, HandlingStarted)]
+    assert len(work) == 1, "one work order at the city, however often the record came"
+    assert work[0].time_limit_days == 20  # nothing counted yet at the district: accepted and transferred today
+
+    await hangzhou.actions.department_acts(case_id, "planning", "PLN-HZ-02", Approve(document_number="建字第3301002026001号"))
+    (decided,) = await hangzhou.sent(DOWN)
+    assert json.loads(decided)["lbsigkey"] == "hangzhou-1"
+    await xihu.receive(DOWN, decided, decided)
+    assert xihu.dead.letters == []
+    await xihu.actions.department_acts(case_id, "fire", "fire-01", Approve(document_number="FIRE-1"))
+    district = await xihu.actions.read(case_id)
+    assert district is not None
+    assert district.state is CaseState.CONCLUDED
+    assert district.outcome is Outcome.APPROVED
+    planning = district.part_of("planning")
+    assert planning.state is PartState.APPROVED
+    assert planning.decided_by == "PLN-HZ-02"
+    recorded = [e for e in await xihu.events(Topics("xihu").case_events) if isinstance(e, PartActionRecorded)]
+    from_city = next(e for e in recorded if e.staff_id == "PLN-HZ-02")
+    assert from_city.signed_event is not None
+    assert from_city.signed_event["lbsigkey"] == "hangzhou-1", "the city's signed record is kept as the evidence"
+
+
+async def test_a_record_not_signed_by_its_sender_is_dead_lettered_and_changes_nothing(centers: dict[str, Center]) -> None:
+    xihu, hangzhou = centers["xihu"], centers["hangzhou"]
+    gongshu: Signer = centers["gongshu-signer"]  # type: ignore[assignment]
+    case_id = await a_transferred_case(xihu)
+    (record,) = await xihu.sent(UP)
+    body = json.loads(record)
+    bare = {k: v for k, v in body.items() if not k.startswith("lbsig")}
+    forged = gongshu.sign_event(bare | {"id": str(uuid.uuid4())})
+    unsigned = json.dumps(bare | {"id": str(uuid.uuid4())}).encode()
+    altered = json.dumps(body | {"data": body["data"] | {"counted_days": 0, "matter_code": "PLN-SITE"}}).encode()
+    await hangzhou.receive(UP, forged, unsigned, altered)
+    reasons = [error for _, error in hangzhou.dead.letters]
+    assert len(reasons) == 3
+    assert "未登记为 xihu 的密钥" in reasons[0]
+    assert "未签名" in reasons[1]
+    assert "签名无效" in reasons[2]
+    assert all(f"{case_id}/transfer/" in r for r in reasons)
+    assert await hangzhou.actions.read(case_id) is None
+
+
+async def test_a_transfer_from_a_center_that_is_not_a_child_is_refused(centers: dict[str, Center]) -> None:
+    xihu, hangzhou = centers["xihu"], centers["hangzhou"]
+    await a_transferred_case(xihu)
+    (record,) = await xihu.sent(UP)
+    await hangzhou.receive(Topics("gongshu").exchange("hangzhou"), record)  # xihu's record arriving as gongshu's
+    (reason,) = [error for _, error in hangzhou.dead.letters]
+    assert "未登记为 gongshu" in reason
+    assert isinstance(CloudEvent.from_bytes(record).payload(), PartTransferred)
