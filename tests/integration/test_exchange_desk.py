@@ -117,8 +117,8 @@ async def centers(
         consumer = BatchConsumer(
             f"lianban-{code}-intake",
             sessions,
-            dead,
-            by_topic(exchange_handlers(Topics(code), desk, keys)),  # type: ignore[arg-type]
+            dead,  # type: ignore[arg-type]
+            by_topic(exchange_handlers(Topics(code), desk, keys)),
         )
         built[code] = Center(
             code,
