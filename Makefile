@@ -35,8 +35,8 @@ kafka: $(STAMP)  ## resolve the local Kafka broker's jars (Maven Central, cached
 keycloak: $(STAMP)  ## resolve, unpack and build Keycloak once (Maven Central, cached), for the identity tests
 	$(PY) -m deploy.keycloak_local fetch
 
-run: $(STAMP) $(CONSOLE)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all
-	$(PY) -m deploy.run_local
+run: $(STAMP) $(CONSOLE)  ## broker, services, adapters, simulators, a demo case; Ctrl-C stops all (CENTERS=2: a district and its city)
+	LIANBAN_RUN_CENTERS=$(CENTERS) $(PY) -m deploy.run_local
 
 s3proxy: $(STAMP)  ## resolve S3Proxy's jars (Maven Central, cached): the S3-compatible store of the materials tests
 	$(PY) -m deploy.s3proxy_local fetch

@@ -60,6 +60,33 @@ def road_case(applicant_id: str | None = None) -> dict[str, Any]:
     }
 
 
+DISTRICT_MATERIALS = {
+    "planning": {
+        "建设工程规划许可申请表": "doc://demo/planning-form",
+        "设计方案总平面图": "doc://demo/site-plan",
+        "土地权属证明": "doc://demo/land-title",
+    },
+    "fire": {"消防设计审查申请表": "doc://demo/fire-design-form", "消防设计文件": "doc://demo/fire-design"},
+}
+
+
+def district_case(applicant_id: str | None = None) -> dict[str, Any]:
+    """A district's joint review of a building project (`make run CENTERS=2`): the district's fire department
+    decides its part; its planning department reviews first and the city's planning bureau decides (初审转报)."""
+    applicant_id = applicant_id or f"9133{uuid.uuid4().hex[:14].upper()}"
+    return {
+        "matter_code": "JM-DIST-001",
+        "applicant": {
+            "kind": "enterprise",
+            "name": "杭州西湖文旅建设有限公司",
+            "id_number": applicant_id,
+            "phone": "0571-88882222",
+        },
+        "lead_window": {"department": "planning", "window_id": "W-11"},
+        "materials": copy.deepcopy(DISTRICT_MATERIALS),
+    }
+
+
 def upload_restaurant_files(intake: str, credentials: dict[str, str]) -> dict[str, dict[str, str]]:
     """Every material of the restaurant case as a small real file, uploaded at the window: the case's
     materials naming them (`sha256:…`)."""

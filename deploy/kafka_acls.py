@@ -15,6 +15,7 @@ consumer reads, to redrive a dead letter where it came from (`redrive`: it write
 
     python -m deploy.kafka_acls plan --center demo    # the bindings, one a line
     python -m deploy.kafka_acls grant --center demo   # apply them (admin credentials from KAFKA_*)
+    python -m deploy.kafka_acls plan --center hz --peer xh   # with the exchange with another center
 
 Granting is idempotent; it adds and never revokes.
 
@@ -23,6 +24,15 @@ MirrorMaker 2 (`deploy/mirror_maker.py`), which connects to the center as the de
 the center grants it only the Connect topics of that mirror, under `lianban.<center>.mirror.<department>.`,
 and its worker group under the department's group prefix. `department_cluster_plan` is the matching plan
 for the department's own cluster.
+
+Centers exchange case records over their own clusters (`Channel.per_peer`, `shared/topics.py`): for
+each peer, intake writes what this center sends it (`lianban.<center>.exchange.<peer>`) and reads what
+it receives from it (`lianban.<peer>.exchange.<center>`, mirrored in under the peer's name), literally
+and no more. The MirrorMaker 2 link between the two clusters (`deploy/center_link.py`) connects here as
+`exchange-<peer>`: it reads what goes out, writes what comes in (on this cluster nothing else may write
+what the peer sent), and keeps its Connect topics under `lianban.<center>.exchange-mirror.<peer>.` and its
+worker group `lianban-<center>-exchange-mirror-<peer>`. The generic per-channel grants (and supervision's
+redrive) leave the exchange out.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from aiokafka.protocol.api import Request
 
 from shared.messaging.broker import client_security
 from shared.settings import KafkaSettings, ServiceSettings
-from shared.topics import CHANNELS, PREFIX, Channel, Topics
+from shared.topics import CHANNELS, EXCHANGE, PREFIX, Channel, Topics
 
 ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
@@ -91,6 +101,11 @@ def department_principal(department: str) -> str:
     return f"{DEPARTMENT}-{department}"
 
 
+def exchange_principal(peer: str) -> str:
+    """The principal, on a center's cluster, of the MirrorMaker 2 link to `peer`."""
+    return f"exchange-{peer}"
+
+
 def center_departments() -> tuple[str, ...]:
     """Every department of the center (the departments file every process reads), with or without an
     adapter: each may run its own clients."""
@@ -102,16 +117,25 @@ def default_principals() -> tuple[str, ...]:
     return (*SERVICES, *(department_principal(code) for code in center_departments()))
 
 
-def plan(center: str, departments: Iterable[str]) -> list[Binding]:
-    """Every binding of a center, services first, then each department."""
+def plan(center: str, departments: Iterable[str], peers: Iterable[str] = ()) -> list[Binding]:
+    """Every binding of a center, services first, then each department, then each peer center."""
     topics = Topics(center)
+    peers = tuple(dict.fromkeys(peers))
+    if center in peers:
+        raise ValueError(f"center {center} cannot exchange cases with itself")
     bindings = [b for service in SERVICES for b in _service(topics, service)] + _lag_watch(topics) + redrive(topics)
-    return bindings + [b for department in departments for b in _department(topics, department)]
+    bindings += [b for department in departments for b in _department(topics, department)]
+    return bindings + [b for peer in peers for b in _exchange(topics, peer)]
+
+
+def _own_channels() -> list[Channel]:
+    """The channels whose topics are this center's alone; the exchange is granted peer by peer (`_exchange`)."""
+    return [c for c in CHANNELS if not c.per_peer]
 
 
 def _service(topics: Topics, service: str) -> list[Binding]:
-    reads = [_service_topic(topics, c) for c in CHANNELS if service in c.receivers]
-    writes = [_service_topic(topics, c) for c in CHANNELS if service in c.senders]
+    reads = [_service_topic(topics, c) for c in _own_channels() if service in c.receivers]
+    writes = [_service_topic(topics, c) for c in _own_channels() if service in c.senders]
     group = (f"lianban-{topics.center}-{service}", PatternType.LITERAL)  # shared.runtime.Runtime.group
     return _bindings(service, reads, writes, [group])
 
@@ -127,7 +151,7 @@ def redrive(topics: Topics) -> list[Binding]:
     """Supervision's console redrives a dead letter to the topic it came from (after a fix, by a supervisor,
     recorded with who and why): it may WRITE every topic some consumer reads, and nothing more. The bytes
     are the original's, department signatures included."""
-    read = [c for c in CHANNELS if c.receivers and "supervision" not in c.senders]
+    read = [c for c in _own_channels() if c.receivers and "supervision" not in c.senders]
     return [
         Binding("supervision", Operation.WRITE, ResourceType.TOPIC, name, pattern)
         for name, pattern in dict.fromkeys(_service_topic(topics, c) for c in read)
@@ -157,6 +181,32 @@ def mirror_topics(topics: Topics, department: str) -> str:
 def mirror_group(topics: Topics, department: str) -> str:
     """MirrorMaker 2's worker group for a department's mirror, under the department's group prefix."""
     return f"{adapter_group(topics, department)}.mirror"
+
+
+def _exchange(topics: Topics, peer: str) -> list[Binding]:
+    """The exchange with `peer`: the services the channel names send on this center's topic to the peer and
+    receive on the peer's to this center; the link writes the one it brings in, reads the one it takes out,
+    and keeps its Connect topics and worker group."""
+    literal, center = PatternType.LITERAL, topics.center
+    sent, received = [(topics.exchange(peer), literal)], [(Topics(peer).exchange(center), literal)]
+    bindings = []
+    for service in SERVICES:
+        reads = received if service in EXCHANGE.receivers else []
+        writes = sent if service in EXCHANGE.senders else []
+        bindings += _bindings(service, reads, writes, [])
+    internal = [(exchange_mirror_topics(center, peer), PatternType.PREFIXED)]
+    group = [(exchange_mirror_group(center, peer), literal)]
+    return bindings + _bindings(exchange_principal(peer), sent + internal, received + internal, group)
+
+
+def exchange_mirror_topics(center: str, peer: str) -> str:
+    """The prefix of the Connect topics (configs, offsets, status) the link to `peer` keeps on `center`'s cluster."""
+    return f"{PREFIX}.{center}.exchange-mirror.{peer}."
+
+
+def exchange_mirror_group(center: str, peer: str) -> str:
+    """The worker group of the link to `peer` on `center`'s cluster."""
+    return f"{PREFIX}-{center}-exchange-mirror-{peer}"
 
 
 def department_cluster_plan(center: str, department: str) -> list[Binding]:
@@ -214,10 +264,10 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aioka
         )
 
 
-async def grant(kafka: KafkaSettings, center: str, departments: Iterable[str]) -> list[Binding]:
+async def grant(kafka: KafkaSettings, center: str, departments: Iterable[str], peers: Iterable[str] = ()) -> list[Binding]:
     """Apply a center's plan through the Admin API as the given (super) user; what is there already
     stays as it is. Raises AclsRefused naming every binding the broker refused."""
-    return await apply(kafka, plan(center, departments))
+    return await apply(kafka, plan(center, departments, peers))
 
 
 async def apply(kafka: KafkaSettings, bindings: list[Binding]) -> list[Binding]:
@@ -246,12 +296,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--department", action="append", help="a department to grant (repeatable; default: every one of the center)"
     )
+    parser.add_argument("--peer", action="append", default=[], help="a center this one exchanges cases with (repeatable)")
     args = parser.parse_args(argv)
     departments = args.department or center_departments()
     if args.command == "plan":
-        bindings = plan(args.center, departments)
+        bindings = plan(args.center, departments, args.peer)
     else:
-        bindings = asyncio.run(grant(KafkaSettings(), args.center, departments))
+        bindings = asyncio.run(grant(KafkaSettings(), args.center, departments, args.peer))
     print("\n".join(map(str, bindings)))
     print(f"{len(bindings)} binding(s) {'granted' if args.command == 'grant' else 'planned'} for center {args.center}")
 

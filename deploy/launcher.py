@@ -63,6 +63,11 @@ class Ports:
     simulators: int = 8201
     agents: int = 8251  # a ferry agent's health port, per department
 
+    @classmethod
+    def of_center(cls, n: int) -> Ports:
+        """The ports of the n-th center started on one machine (0: the defaults; then a thousand up each)."""
+        return cls(**{name: port + 1000 * n for name, port in vars(cls()).items()})
+
 
 @dataclass
 class Component:
@@ -87,6 +92,9 @@ class System:
     issuer_dir: Path | None = None  # the development issuer's key; in the work directory unless given
     components: dict[str, Component] = field(default_factory=dict)
     clusters: dict[str, DepartmentCluster] = field(default_factory=dict)  # departments on their own Kafka
+    peers: tuple[str, ...] = ()  # the centers this one exchanges cases with (its cluster grants their links)
+    center_keys: Path | None = None  # their registered public keys; with `center_key`, intake exchanges
+    center_key: tuple[Path, str] | None = None  # this center's signing key and the id its peers know it by
 
     @property
     def departments(self) -> tuple[str, ...]:
@@ -141,7 +149,7 @@ class System:
         """The center's ACLs, before any component needs them, on a cluster whose principals are ours
         (on someone else's cluster they are the operator's business: `python -m deploy.kafka_acls`)."""
         if self.kafka.provisioned:
-            asyncio.run(grant(self.kafka.settings(ADMIN), self.center, center_departments()))
+            asyncio.run(grant(self.kafka.settings(ADMIN), self.center, center_departments(), self.peers))
 
     def register_keys(self) -> None:
         """An Ed25519 key per bridged department (its adapter, or its system on its own Kafka, signs what it
@@ -170,7 +178,16 @@ class System:
 
     def _signing(self, component: Component) -> dict[str, str]:
         if component.name == "intake":
-            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+            exchange = (
+                {
+                    "LIANBAN_CENTER_KEYS": str(self.center_keys),
+                    "LIANBAN_CENTER_SIGNING_KEY": str(self.center_key[0]),
+                    "LIANBAN_CENTER_SIGNING_KEY_ID": self.center_key[1],
+                }
+                if self.center_keys and self.center_key
+                else {}
+            )
+            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true", **exchange}
         if component.name == "supervision":
             return {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # it checks the signatures in its record
         if component.name.startswith("adapter-"):

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from deploy.demo import restaurant_case, road_case, upload_restaurant_files, wait_for_reply
+from deploy.centers_local import DEMO_CENTERS, LocalCenters
+from deploy.demo import district_case, restaurant_case, road_case, upload_restaurant_files, wait_for_reply
 from deploy.kafka_local import KafkaAccess, LocalKafka, kafka_version
 from deploy.launcher import Databases, System, postgres_databases
 from deploy.postgres_local import LocalPostgres
@@ -32,6 +33,9 @@ RUN_DIR = Path(".run")
 def main() -> None:
     if not os.environ.get("LIANBAN_KEEP_STATE"):
         shutil.rmtree(RUN_DIR, ignore_errors=True)  # a demo starts from a clean slate
+    if os.environ.get("LIANBAN_RUN_CENTERS", "1") not in ("", "1"):
+        run_centers(os.environ["LIANBAN_RUN_CENTERS"])
+        return
     center = os.environ.get("LIANBAN_CENTER", "demo")
     with contextlib.ExitStack() as started:  # every process started here is stopped, last first
         kafka = KafkaAccess.from_environment() if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else start_kafka(started)
@@ -51,6 +55,51 @@ def main() -> None:
         print("\nServing. Press Ctrl-C to stop every process started here.", flush=True)
         started.callback(print, "Stopping...", flush=True)
         wait_for_stop()
+
+
+def run_centers(count: str) -> None:
+    """`make run CENTERS=2`: a district (西湖区) and its city (杭州), each with its own Kafka cluster, services,
+    departments and identity provider, MirrorMaker 2 between them; a district case whose planning part the
+    city decides (初审转报), then serve until Ctrl-C."""
+    if count != str(len(DEMO_CENTERS)):
+        raise SystemExit(f"CENTERS={count}: the local demo has {len(DEMO_CENTERS)} centers ({', '.join(DEMO_CENTERS)})")
+    centers = LocalCenters(RUN_DIR / "centers")
+    with contextlib.ExitStack() as started:
+        print("Starting two centers, each its own Kafka (KRaft, SASL/SCRAM, ACLs), services and departments,", flush=True)
+        print("and MirrorMaker 2 between them (a minute or two)...", flush=True)
+        started.callback(centers.stop)
+        ready = time.monotonic()
+        centers.start()
+        for code, system in centers.systems.items():
+            print(f"\n== {centers.centers.name(code)} ({code}, Kafka {system.kafka.bootstrap}) ==")
+            print_urls(system)
+        demo_exchange(centers, ready)
+        print("\nServing. Press Ctrl-C to stop every process started here.", flush=True)
+        started.callback(print, "Stopping...", flush=True)
+        wait_for_stop()
+
+
+def demo_exchange(centers: LocalCenters, ready: float) -> None:
+    """A district case whose planning part is reviewed at the district and decided at the city."""
+    district, city = centers.systems["xihu"], centers.systems["hangzhou"]
+    window = district.issuer.mint(Role.WINDOW, "S-0107", center=district.center)
+    response = httpx.post(
+        f"{district.url('intake')}/api/v1/cases",
+        json=district_case(),
+        timeout=10,
+        headers={"Idempotency-Key": f"demo-{time.time_ns()}", "Authorization": f"Bearer {window}"},
+    )
+    response.raise_for_status()
+    case = response.json()["case"]
+    print(
+        f"\nDemo case {case['case_id']} filed at 西湖区 "
+        "(planning: first review at the district, decided at 杭州; fire: decided at the district)"
+    )
+    print(f"查询码 (query code on the applicant's receipt): {case['query_code']}")
+    reply = wait_for_reply(district.url("gateway"), case["case_id"], {"X-Query-Code": case["query_code"]}, timeout=120)
+    print(f"\nUnified reply 统一回复 at 西湖区 ({time.monotonic() - ready:.1f}s after the start):")
+    print(reply["reply"]["message"])
+    print(f"The city's record of it: {city.url('intake')}/api/v1/cases/{case['case_id']} (a window token of hangzhou)")
 
 
 def start_kafka(started: contextlib.ExitStack) -> KafkaAccess:

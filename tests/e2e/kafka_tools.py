@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -73,6 +74,17 @@ class TopicReader:
                 await admin.close()
 
         asyncio.run(alter())
+
+
+@asynccontextmanager
+async def producer(options: dict[str, Any]) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer as a service's is: every write acknowledged by all replicas, idempotent, sent at once."""
+    client = AIOKafkaProducer(**options, acks="all", enable_idempotence=True, linger_ms=0)
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.stop()
 
 
 def _events(values: list[bytes]) -> list[CloudEvent]:

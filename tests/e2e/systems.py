@@ -32,21 +32,12 @@ def running(
     identity provider is given), yield it, and stop every process it started. The restaurant case's three
     departments, each by its API, unless `bridges` says otherwise; `env` adds to the tests' settings."""
     bridges = bridges or all_http(*RESTAURANT_DEPARTMENTS)
-    ports = Ports(
-        issuer=free_port(),
-        intake=free_port(),
-        gateway=free_port(),
-        supervision=free_port(),
-        adapters=free_port_block(len(bridges)),
-        simulators=free_port_block(len(bridges)),
-        agents=free_port_block(len(bridges)),
-    )
     system = System(
         bridges=bridges,
         kafka=kafka,
         workdir=workdir,
         center=center,
-        ports=ports,
+        ports=free_ports(len(bridges)),
         databases=databases,
         env=TEST_SETTINGS | (env or {}),
         identity_provider=identity_provider,
@@ -57,6 +48,19 @@ def running(
     finally:
         system.stop()
     assert_no_personal_data_in_logs(workdir)
+
+
+def free_ports(departments: int) -> Ports:
+    """Ports nobody uses now, for a system of this many departments (tests run beside `make run`)."""
+    return Ports(
+        issuer=free_port(),
+        intake=free_port(),
+        gateway=free_port(),
+        supervision=free_port(),
+        adapters=free_port_block(departments),
+        simulators=free_port_block(departments),
+        agents=free_port_block(departments),
+    )
 
 
 def assert_no_personal_data_in_logs(workdir: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import TopicAuthorizationFailedError
 
@@ -35,6 +35,7 @@ from shared.contracts import Applicant, CloudEvent, EventData, HandlingStarted, 
 from shared.contracts.states import AlertKind, CaseState
 from shared.messaging.admin import ensure_topics
 from shared.signing import KeyRegistry
+from tests.e2e.kafka_tools import producer
 from tests.keys import department_keys
 
 pytestmark = pytest.mark.e2e
@@ -173,16 +174,6 @@ async def read_some(options: dict[str, Any], topic: str) -> list[bytes]:
         return [r.value for records in batch.values() for r in records]
     finally:
         await consumer.stop()
-
-
-@asynccontextmanager
-async def producer(options: dict[str, Any]) -> AsyncIterator[AIOKafkaProducer]:
-    client = AIOKafkaProducer(**options, acks="all", enable_idempotence=True, linger_ms=0)
-    await client.start()
-    try:
-        yield client
-    finally:
-        await client.stop()
 
 
 def event(data: EventData, case_id: str) -> bytes:

@@ -3,17 +3,27 @@ tests/e2e/test_kafka_access.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from deploy.center_link import CenterLink
 from deploy.kafka_acls import (
     Binding,
     Operation,
     PatternType,
     ResourceType,
     department_cluster_plan,
+    exchange_mirror_group,
+    exchange_mirror_topics,
+    exchange_principal,
+    main,
     mirror_group,
     mirror_topics,
     plan,
     redrive,
 )
+from deploy.kafka_local import KafkaAccess
 from shared.topics import CHANNELS, Topics
 
 DEPARTMENTS = ("tax", "fire")
@@ -22,6 +32,8 @@ T = Topics("c1")
 READ, WRITE, CREATE, DESCRIBE = Operation.READ, Operation.WRITE, Operation.CREATE, Operation.DESCRIBE
 TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
 PREFIXED = PatternType.PREFIXED
+HZ, XH, SC = Topics("hz"), Topics("xh"), Topics("sc")  # a city and two of its districts
+EXCHANGING = plan("hz", DEPARTMENTS, peers=("xh", "sc"))
 
 
 def allowed(operation: Operation, resource: ResourceType, name: str, bindings: list[Binding] = BINDINGS) -> set[str]:
@@ -141,3 +153,77 @@ def test_a_departments_own_cluster_lets_its_system_act_and_mirror_maker_carry() 
     assert allowed(READ, GROUP, "lianban-c1-adapter-tax.system", own) == system
     assert allowed(WRITE, TOPIC, T.actions("fire"), own) == set()
     assert len(set(own)) == len(own)
+
+
+def test_no_binding_names_a_topic_with_a_placeholder_left_in_it() -> None:
+    """A channel with a topic per department or per peer is never granted under its unfilled name."""
+    for bindings in (EXCHANGING, plan("xh", DEPARTMENTS, peers=("hz",)), department_cluster_plan("c1", "tax")):
+        for b in bindings:
+            assert not {"{", "}"} & set(b.name), b
+            assert "None" not in b.name, b
+
+
+def test_intake_sends_to_a_peer_here_and_receives_the_peers_records_only_through_the_link() -> None:
+    """What hz sends xh: written by hz's intake, read by the link. What xh sends hz, mirrored in under xh's
+    name: written by the link alone (no supervision redrive either), read by hz's intake."""
+    link = exchange_principal("xh")
+    assert link == "exchange-xh"
+    for topic, (writers, readers) in {
+        HZ.exchange("xh"): ({"intake"}, {link}),
+        XH.exchange("hz"): ({link}, {"intake"}),
+    }.items():
+        assert (allowed(WRITE, TOPIC, topic, EXCHANGING), allowed(READ, TOPIC, topic, EXCHANGING)) == (writers, readers), topic
+        assert allowed(CREATE, TOPIC, topic, EXCHANGING) == {"intake", link}, topic
+    for elsewhere in (XH.exchange("sc"), SC.exchange("xh"), HZ.exchange("fz"), Topics("fz").exchange("hz")):
+        assert not any(allowed(op, TOPIC, elsewhere, EXCHANGING) for op in (READ, WRITE, CREATE)), elsewhere
+
+
+def test_the_link_to_a_peer_gets_its_two_topics_its_connect_topics_and_its_group_and_nothing_else() -> None:
+    internal = exchange_mirror_topics("hz", "xh")
+    assert (internal, exchange_mirror_group("hz", "xh")) == ("lianban.hz.exchange-mirror.xh.", "lianban-hz-exchange-mirror-xh")
+    assert {b for b in EXCHANGING if b.principal == "exchange-xh"} == {
+        Binding("exchange-xh", READ, TOPIC, "lianban.hz.exchange.xh"),
+        Binding("exchange-xh", WRITE, TOPIC, "lianban.xh.exchange.hz"),
+        Binding("exchange-xh", CREATE, TOPIC, "lianban.hz.exchange.xh"),
+        Binding("exchange-xh", CREATE, TOPIC, "lianban.xh.exchange.hz"),
+        *(Binding("exchange-xh", op, TOPIC, internal, PREFIXED) for op in (READ, WRITE, CREATE)),
+        Binding("exchange-xh", READ, GROUP, "lianban-hz-exchange-mirror-xh"),
+    }
+    assert allowed(READ, TOPIC, "lianban.hz.exchange-mirror.xhz.offsets", EXCHANGING) == set()  # the prefix ends with a dot
+    assert allowed(READ, TOPIC, f"{exchange_mirror_topics('hz', 'sc')}offsets", EXCHANGING) == {"exchange-sc"}
+
+
+def test_without_peers_there_is_no_exchange_and_a_center_is_not_its_own_peer() -> None:
+    assert not [b for b in BINDINGS if ".exchange" in b.name or b.principal.startswith("exchange-")]
+    assert plan("c1", DEPARTMENTS, peers=()) == BINDINGS
+    without = plan("hz", DEPARTMENTS)
+    assert EXCHANGING[: len(without)] == without  # peers only add
+    assert len(set(EXCHANGING)) == len(EXCHANGING) == len(plan("hz", DEPARTMENTS, peers=("xh", "sc", "xh")))
+    with pytest.raises(ValueError, match="itself"):
+        plan("hz", DEPARTMENTS, peers=("xh", "hz"))
+
+
+def test_the_center_link_connects_and_keeps_its_worker_as_each_clusters_plan_allows() -> None:
+    """On each cluster the link's principal is `exchange-<other>`, and the Connect topics and group of the flow
+    that writes there are the ones that cluster's plan gives that principal."""
+    hz = KafkaAccess("hz:9092", {exchange_principal("xh"): "hz-secret"})
+    xh = KafkaAccess("xh:9092", {exchange_principal("hz"): "xh-secret"})
+    properties = CenterLink("hz", hz, "xh", xh, Path("unused")).properties()
+    assert properties["hz->xh.topics"] == "lianban[.]hz[.]exchange[.]xh"
+    assert properties["xh->hz.topics"] == "lianban[.]xh[.]exchange[.]hz"
+    for here, other in (("hz", "xh"), ("xh", "hz")):
+        grants, principal = plan(here, [], peers=[other]), exchange_principal(other)
+        assert f'username="{principal}"' in properties[f"{here}.sasl.jaas.config"]
+        assert allowed(READ, GROUP, properties[f"{here}.group.id"], grants) == {principal}
+        for kind in ("config", "offset", "status"):
+            name = properties[f"{here}.{kind}.storage.topic"]
+            assert all(allowed(op, TOPIC, name, grants) == {principal} for op in (READ, WRITE, CREATE)), name
+
+
+def test_the_cli_plans_the_exchange_with_each_peer_given(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["plan", "--center", "hz", "--department", "tax", "--peer", "xh", "--peer", "sc"])
+    *lines, summary = capsys.readouterr().out.splitlines()
+    assert lines == [str(b) for b in plan("hz", ["tax"], peers=["xh", "sc"])]
+    assert summary == f"{len(lines)} binding(s) planned for center hz"
+    assert ["User:exchange-sc", "READ", "topic", "lianban.hz.exchange.sc"] in [line.split() for line in lines]
+    assert ["User:intake", "READ", "topic", "lianban.xh.exchange.hz"] in [line.split() for line in lines]

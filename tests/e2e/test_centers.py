@@ -1,0 +1,208 @@
+"""Two centers, each as it runs in production: a district (西湖区) and its city (杭州), each its own secured Kafka
+cluster, services, departments and identity provider, joined by MirrorMaker 2 (deploy/centers_local.py). A
+district case whose planning part the city decides (初审转报) gets one reply at the district; the link cut
+mid-case and restored loses nothing and doubles nothing; a record the district's key did not sign is refused
+at the city and shown to its operators."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import TopicAuthorizationFailedError
+
+from deploy.centers_local import LocalCenters
+from deploy.demo import district_case
+from deploy.kafka_acls import ADMIN
+from deploy.launcher import System
+from shared.contracts import CloudEvent
+from shared.identity import Role
+from shared.signing import Signer, new_key_pair
+from shared.topics import Topics
+from tests.e2e.api import as_role, new_applicant, reply_of
+from tests.e2e.kafka_tools import TopicReader
+from tests.e2e.systems import TEST_SETTINGS, free_ports
+
+pytestmark = pytest.mark.e2e
+
+UP = Topics("xihu").exchange("hangzhou")
+
+
+@pytest.fixture(scope="module")
+def centers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCenters]:
+    started = LocalCenters(
+        tmp_path_factory.mktemp("centers"),
+        ports=lambda _n, departments: free_ports(len(departments)),
+        env={k: v for k, v in TEST_SETTINGS.items() if "CLOCK" not in k},
+    )
+    began = time.monotonic()
+    try:
+        started.start()
+        print(f"\ntwo centers (two clusters, two systems, MirrorMaker 2 between) ready in {time.monotonic() - began:.0f}s")
+        yield started
+    finally:
+        started.stop()
+
+
+def file_district_case(xihu: System) -> str:
+    response = httpx.post(
+        f"{xihu.url('intake')}/api/v1/cases",
+        json=district_case(new_applicant()),
+        headers=as_role(xihu, Role.WINDOW, "S-0107"),
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["case"]["case_id"])
+
+
+def at_city(city: System, case_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The case as the city's intake holds it, once the transfer has reached it."""
+    deadline = time.monotonic() + timeout
+    headers = as_role(city, Role.WINDOW, "S-0001")
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{city.url('intake')}/api/v1/cases/{case_id}", headers=headers, timeout=5)
+        if response.status_code == 200:
+            return dict(response.json()["case"])
+        time.sleep(0.05)
+    raise AssertionError(f"{case_id} did not reach the city in {timeout}s")
+
+
+def part_state(system: System, case_id: str, department: str) -> str | None:
+    response = httpx.get(
+        f"{system.url('intake')}/api/v1/cases/{case_id}", headers=as_role(system, Role.WINDOW, "S-0107"), timeout=5
+    )
+    if response.status_code != 200:
+        return None
+    return str(next(p["state"] for p in response.json()["case"]["parts"] if p["department"] == department))
+
+
+def test_a_district_case_whose_planning_part_the_city_decides_gets_one_reply_at_the_district(centers: LocalCenters) -> None:
+    xihu, hangzhou = centers.systems["xihu"], centers.systems["hangzhou"]
+    began = time.monotonic()
+    case_id = file_district_case(xihu)
+    city = at_city(hangzhou, case_id)
+    reached = time.monotonic() - began
+    assert city["matter_code"] == "PLN-LICENCE"
+    assert "西湖区行政服务中心转报" in city["matter_name"]
+    assert city["state"] == "handling"
+    (part,) = city["parts"]
+    assert part["department"] == "planning"
+
+    reply = reply_of(xihu, case_id)["reply"]
+    replied = time.monotonic() - began
+    assert reply["outcome"] == "approved"
+    planning = next(p for p in reply["parts"] if p["department"] == "planning")
+    assert planning["document_number"].startswith("PLANNING-")  # issued by the city's planning system
+    assert "建设工程规划许可证核发（初审转报）" in reply["message"]
+    city_reply = reply_of(hangzhou, case_id)["reply"]
+    assert city_reply["parts"][0]["document_number"] == planning["document_number"], "the city's decision, as decided"
+    print(f"\ndistrict filing -> city work order {reached:.2f}s; -> the district's one reply {replied:.2f}s")
+
+
+def test_exchange_latency_and_throughput(centers: LocalCenters) -> None:
+    """Figures for the note (printed, not asserted), from the services' own timestamps: forty cases filed at
+    once at the district; how long from the district's filing, and from its transfer, to the city's work
+    order, and how many cases a second the two centers carry."""
+    xihu, hangzhou = centers.systems["xihu"], centers.systems["hangzhou"]
+    began = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        cases = list(pool.map(lambda _: file_district_case(xihu), range(40)))
+        replies = list(pool.map(lambda c: reply_of(xihu, c, 180), cases))
+    took = time.monotonic() - began
+    assert all(r["reply"]["outcome"] == "approved" for r in replies)
+    window = as_role(xihu, Role.WINDOW, "S-0107")
+    from_filing, from_transfer = [], []
+    for case_id in cases:
+        district = httpx.get(f"{xihu.url('intake')}/api/v1/cases/{case_id}", headers=window, timeout=5).json()["case"]
+        city = at_city(hangzhou, case_id)
+        filed_at = datetime.fromisoformat(city["submitted_at"])
+        planning = next(p for p in district["parts"] if p["department"] == "planning")
+        from_filing.append((filed_at - datetime.fromisoformat(district["submitted_at"])).total_seconds())
+        from_transfer.append((filed_at - datetime.fromisoformat(planning["transferred_at"])).total_seconds())
+    print(
+        f"\n40 district cases at once: district filing -> city work order p50 {statistics.median(from_filing):.2f}s "
+        f"max {max(from_filing):.2f}s; transfer -> city work order (outbox, MirrorMaker 2, the city's intake) "
+        f"p50 {statistics.median(from_transfer):.2f}s max {max(from_transfer):.2f}s; all 40 replied at the district "
+        f"in {took:.1f}s ({40 / took:.1f} cases/s)"
+    )
+
+
+def test_the_link_cut_mid_case_and_restored_loses_nothing_and_doubles_nothing(centers: LocalCenters) -> None:
+    xihu, hangzhou = centers.systems["xihu"], centers.systems["hangzhou"]
+    link = centers.links[("xihu", "hangzhou")]
+    link.kill()  # as a crash would, mid-stream
+    try:
+        cases = [file_district_case(xihu) for _ in range(3)]
+        deadline = time.monotonic() + 60
+        while any(part_state(xihu, c, "planning") != "transferred" for c in cases):
+            assert time.monotonic() < deadline, "the district's planning parts were not transferred"
+            time.sleep(0.2)
+        time.sleep(2)
+        headers = as_role(hangzhou, Role.WINDOW, "S-0001")
+        for case_id in cases:
+            gone = httpx.get(f"{hangzhou.url('intake')}/api/v1/cases/{case_id}", headers=headers, timeout=5)
+            assert gone.status_code == 404, "nothing crosses while the link is down"
+    finally:
+        link.start()
+    for case_id in cases:
+        assert reply_of(xihu, case_id, 120)["reply"]["outcome"] == "approved"
+    supervisor = as_role(xihu, Role.SUPERVISOR, "SV-01")
+    for case_id in cases:
+        timeline = httpx.get(f"{xihu.url('supervision')}/api/v1/supervision/cases/{case_id}", headers=supervisor, timeout=5)
+        kinds = [(e["event_type"], e["department"]) for e in timeline.json()["timeline"]]
+        recorded = [k for k in kinds if k == ("cn.lianban.part.action_recorded.v1", "planning")]
+        assert len(recorded) == 3, f"accept, transfer and the city's decision, each once: {kinds}"
+        assert not [k for k in kinds if k[0] == "cn.lianban.action.refused.v1"], "no decision came twice"
+
+
+def test_a_record_the_district_did_not_sign_is_refused_at_the_city_and_shown_to_its_operators(
+    centers: LocalCenters, tmp_path: Path
+) -> None:
+    xihu, hangzhou = centers.systems["xihu"], centers.systems["hangzhou"]
+    case_id = file_district_case(xihu)
+    reply_of(xihu, case_id)
+    operator = TopicReader(centers.kafkas["xihu"].access.settings(ADMIN))
+    (genuine,) = [v for v in operator.raw(UP, lambda vs: any(case_id.encode() in v for v in vs)) if case_id.encode() in v]
+    district = TopicReader(centers.kafkas["xihu"].access.settings("intake"))  # the district's intake may write it
+    record = CloudEvent.from_bytes(genuine).payload().model_copy(update={"serial": f"{case_id}X", "stage_id": f"{case_id}X-p"})
+    wrong_key, _ = new_key_pair(tmp_path, "impostor")
+    event = CloudEvent.wrap(record, source="/lianban/xihu/intake", subject=f"{case_id}X")
+    district.produce(UP, Signer.load(wrong_key, "xihu-1").sign(event.to_bytes()), key=b"forged")
+
+    supervisor = as_role(hangzhou, Role.SUPERVISOR, "SV-01")
+    deadline, letters = time.monotonic() + 60, list[dict[str, Any]]()
+    while time.monotonic() < deadline and not letters:
+        listed = httpx.get(f"{hangzhou.url('supervision')}/api/v1/supervision/dead-letters", headers=supervisor, timeout=5)
+        letters = [d for d in listed.json() if f"{case_id}X" in d["error"]]
+        time.sleep(0.3)
+    assert letters, "the forged record is kept for the city's operators"
+    assert "签名无效" in letters[0]["error"]
+    assert letters[0]["topic"] == UP
+    gone = httpx.get(f"{hangzhou.url('intake')}/api/v1/cases/{case_id}X", headers=as_role(hangzhou, Role.WINDOW), timeout=5)
+    assert gone.status_code == 404
+
+
+def test_only_the_link_writes_what_comes_from_another_center(centers: LocalCenters) -> None:
+    """On the city's cluster, the city's own intake may not write the district's exchange topic: only
+    MirrorMaker 2, as the link to the district, does."""
+    access = centers.kafkas["hangzhou"].access
+
+    async def try_write() -> None:
+        producer = AIOKafkaProducer(**access.client_options("intake"))
+        await producer.start()
+        try:
+            await producer.send_and_wait(UP, b"{}")
+        finally:
+            await producer.stop()
+
+    with pytest.raises(TopicAuthorizationFailedError):
+        asyncio.run(try_write())
