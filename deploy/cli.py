@@ -44,7 +44,7 @@ from shared.materials import open_store
 from shared.messaging.broker import client_security
 from shared.migrations import Schema, current_revision, drift, migrate
 from shared.settings import KafkaSettings, ServiceSettings
-from shared.signing import KeyRegistry
+from shared.signing import KeyRegistry, new_key_pair
 from shared.topics import Topics
 from shared.workdays import CHINA
 
@@ -130,7 +130,24 @@ def parser() -> argparse.ArgumentParser:
     waiver.add_argument("--seq", type=int, required=True, help="the missing bundle's number (the bridge report's `missing`)")
     waiver.add_argument("--department", help="the adapter's department (default: LIANBAN_ADAPTER_DEPARTMENT)")
     waiver.set_defaults(run=lambda a: print(asyncio.run(ferry_waive(a.department, a.seq))))
+
+    key = commands.add_parser("key", help="signing keys (a center's, a department's)").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    new_key = key.add_parser("new", help="a new Ed25519 key: the private half in DIR/NAME.pem, its registry entry printed")
+    new_key.add_argument("name", help="the center or department code the key signs for")
+    new_key.add_argument("--dir", type=Path, default=Path("keys"), help="where the private key is written (mode 0600)")
+    new_key.add_argument("--key-id", help="the id the peers register it under (default: NAME-1)")
+    new_key.set_defaults(run=lambda a: print(key_new(a.name, a.dir, a.key_id)))
     return top
+
+
+def key_new(name: str, directory: Path, key_id: str | None) -> str:
+    """The registry entry to send to whoever checks this key's signatures (a center's peers, the center for a
+    department): `{"<name>": [{"key_id", "algorithm", "public_key"}]}`, to merge into their file."""
+    path, public = new_key_pair(directory, name)
+    entry = {name: [{"key_id": key_id or f"{name}-1", "algorithm": "ed25519", "public_key": public}]}
+    return f"# private key: {path} (keep it with the signer)\n{json.dumps(entry, ensure_ascii=False)}"
 
 
 def _databases(departments: list[str]) -> list[tuple[Schema, ServiceSettings, str]]:

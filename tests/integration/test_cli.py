@@ -83,3 +83,20 @@ async def test_a_new_revision_is_written_from_the_models(tmp_path: Path) -> None
     assert f"down_revision: str | Sequence[str] | None = '{head}'" in text
     upgrade = text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     assert [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")] == ["pass"]
+
+
+def test_a_new_key_signs_what_its_printed_entry_verifies(tmp_path: Path) -> None:
+    """What a center sends its peers (docs/exchange.md, section 6): the entry verifies what the key signs."""
+    import json
+
+    from shared.signing import KeyRegistry, Signer
+
+    done = lianban("key", "new", "xihu", "--dir", str(tmp_path / "keys"))
+    assert done.returncode == 0, done.stderr
+    entry = json.loads(done.stdout.splitlines()[-1])
+    (tmp_path / "center-keys.json").write_text(json.dumps(entry))
+    signed = Signer.load(tmp_path / "keys" / "xihu.pem", "xihu-1").sign(b'{"id": "1", "data": {}}')
+    registry = KeyRegistry.load(tmp_path / "center-keys.json")
+    assert registry.refusal(signed, "xihu") is None
+    assert registry.refusal(signed, "gongshu") is not None
+    assert oct((tmp_path / "keys" / "xihu.pem").stat().st_mode & 0o777) == "0o600"
