@@ -178,18 +178,10 @@ class System:
 
     def _signing(self, component: Component) -> dict[str, str]:
         if component.name == "intake":
-            exchange = (
-                {
-                    "LIANBAN_CENTER_KEYS": str(self.center_keys),
-                    "LIANBAN_CENTER_SIGNING_KEY": str(self.center_key[0]),
-                    "LIANBAN_CENTER_SIGNING_KEY_ID": self.center_key[1],
-                }
-                if self.center_keys and self.center_key
-                else {}
-            )
-            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), "LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true", **exchange}
-        if component.name == "supervision":
-            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # it checks the signatures in its record
+            required = {"LIANBAN_INTAKE_REQUIRE_SIGNATURES": "true"}
+            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), **required, **self._exchange()}
+        if component.name == "supervision":  # it checks the signatures in its record
+            return {"LIANBAN_KEY_REGISTRY": str(self._key_registry), **self._exchange()}
         if component.name.startswith("adapter-"):
             key = self._key(component.name.removeprefix("adapter-"), "LIANBAN_ADAPTER_")
             return key | {"LIANBAN_KEY_REGISTRY": str(self._key_registry)}  # a ferry checks the agent's bundles
@@ -199,6 +191,16 @@ class System:
         if component.name.startswith("simulator-") and self.bridges[component.name.removeprefix("simulator-")] == "kafka":
             return self._key(component.name.removeprefix("simulator-"), "LIANBAN_SIM_")  # it signs its own actions
         return {}
+
+    def _exchange(self) -> dict[str, str]:
+        """What intake and supervision of a center with peers need: their keys, and this center's own."""
+        if not (self.center_keys and self.center_key):
+            return {}
+        return {
+            "LIANBAN_CENTER_KEYS": str(self.center_keys),
+            "LIANBAN_CENTER_SIGNING_KEY": str(self.center_key[0]),
+            "LIANBAN_CENTER_SIGNING_KEY_ID": self.center_key[1],
+        }
 
     def _plan(self) -> list[Component]:
         db = self.databases or sqlite_databases(self.workdir)

@@ -28,7 +28,7 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import PartTransferred, TransferDecided
+from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided
 from shared.topics import (
     ACKNOWLEDGEMENTS,
     ALERTS,
@@ -70,6 +70,7 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     DeadLetter: (DEAD_LETTERS, FEEDBACK),  # and the department whose message it was, if a department's
     PartTransferred: (EXCHANGE,),  # to the center it names (`to_center`)
     TransferDecided: (EXCHANGE,),
+    CenterFigures: (EXCHANGE,),  # to the parent's supervision
 }
 
 

@@ -118,12 +118,13 @@ DEAD_LETTERS = Channel(
 EXCHANGE = Channel(
     "centerExchange",
     "exchange.{peer}",
-    "Case records this center sends to another center it exchanges cases with (its parent or one of its children, "
-    "`shared/centers.json`): a part transferred up to be decided there (转报), its result back (办结). Written by "
-    "intake on the sending center's cluster, signed with the sending center's key, mirrored to the peer's cluster by "
-    "MirrorMaker 2 under the same name and read there by the peer's intake (docs/exchange.md).",
-    ("intake",),
-    ("intake",),
+    "What this center sends another center it exchanges cases with (its parent or one of its children, "
+    "`shared/centers.json`): a part transferred up to be decided there (转报) and its result back (办结), by intake; "
+    "its figures for the parent's roll-up (汇总), by supervision. Written on the sending center's cluster, signed with "
+    "the sending center's key, mirrored to the peer's cluster by MirrorMaker 2 under the same name and read there by "
+    "the peer's intake and supervision, each taking its own records (docs/exchange.md).",
+    ("intake", "supervision"),
+    ("intake", "supervision"),
 )
 CHANNELS = (
     CASE_EVENTS,

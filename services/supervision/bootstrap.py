@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 from fastapi import FastAPI
 
 from services.supervision.adapters.consumer_lag import ConsumerLag
 from services.supervision.adapters.orm import SCHEMA
-from services.supervision.entrypoints import bridges_api, complaints_api, console_api, consumers, dead_letters_api
+from services.supervision.entrypoints import (
+    bridges_api,
+    centers_api,
+    complaints_api,
+    console_api,
+    consumers,
+    dead_letters_api,
+)
 from services.supervision.entrypoints.api import router
 from services.supervision.entrypoints.console_api import ConsoleConfig
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.deliveries import DeliveryWatch
+from services.supervision.service_layer.rollup import FiguresReporter
 from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.seal import Sealer
 from services.supervision.service_layer.watch import Watcher
@@ -21,9 +30,12 @@ from services.supervision.settings import SupervisionSettings
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
 from shared.http import make_app
 from shared.identity import TokenVerifier, access_for
+from shared.periodic import Periodic
 from shared.runtime import Runtime
 from shared.signing import KeyRegistry
 from shared.workdays import WorkingCalendar
+
+T = TypeVar("T")
 
 
 def build(
@@ -39,7 +51,17 @@ def build(
     watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
-    runtime.consume(consumers.handlers(topics, departments, watcher, clock))
+    centers = settings.centers()
+    children = centers.children(settings.center) if settings.center in centers else []
+    handlers = consumers.handlers(topics, departments, watcher, clock)
+    if children:  # the roll-up of the centers below this one, from their own figures
+        keys = KeyRegistry.load(_required(settings.center_keys, "LIANBAN_CENTER_KEYS (the child centers' public keys)"))
+        handlers |= consumers.from_children(topics, children, keys, clock)
+    runtime.consume(handlers)
+    parent = centers.parent(settings.center)
+    if parent:
+        _required(settings.center_signing_key, "LIANBAN_CENTER_SIGNING_KEY (its figures to the parent are signed)")
+        runtime.publishes_to(topics.exchange(parent))
     runtime.publishes_to(
         topics.alerts, topics.deemed_approvals, *(t for d in departments for t in (topics.work(d), topics.feedback(d)))
     )
@@ -69,6 +91,8 @@ def build(
     )
 
     lag = ConsumerLag(settings.kafka, topics, departments)  # each adapter's, on its work topic, for the console
+    reporter = FiguresReporter(settings.center, centers, runtime.sessions, runtime.outbox, calendar, clock, runtime.relay.notify)
+    figures = Periodic("figures to the parent center", settings.figures_seconds, reporter.report)
 
     async def start() -> None:
         await runtime.start()
@@ -76,8 +100,11 @@ def build(
         scanner.start()
         sealer.start()
         undelivered.loop.start()
+        if parent:
+            figures.start()
 
     async def stop() -> None:
+        await figures.stop()
         await lag.close()
         await undelivered.loop.stop()
         await sealer.stop()
@@ -98,6 +125,13 @@ def build(
     app.include_router(console_api.router(runtime.sessions, clock, access, calendar, console, lag.read))
     app.include_router(dead_letters_api.router(runtime.sessions, clock, access, runtime.relay.notify))
     app.include_router(complaints_api.router(runtime.sessions, clock, access, calendar, names, settings.complaint_days))
+    app.include_router(centers_api.router(runtime.sessions, clock, access, calendar, settings.center, centers))
     console_api.serve_pages(app, settings.console_dir)
     app.state.runtime = runtime  # tests reach the wiring through it
     return app
+
+
+def _required(value: T | None, setting: str) -> T:
+    if value is None:
+        raise RuntimeError(f"this center exchanges with others (shared/centers.json): it needs {setting}")
+    return value

@@ -49,6 +49,7 @@ class SupervisionSettings(ServiceSettings):
     console_client_id: str = "lianban-console"
     console_issuer: str | None = None
     complaint_days: int = 5  # working days a complaint (投诉) has to be resolved in
+    figures_seconds: float = 60.0  # how often a center with a parent sends it its figures (汇总)
 
     def time_trust(self) -> TimeTrust:
         return TimeTrust(

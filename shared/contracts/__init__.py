@@ -56,7 +56,14 @@ from shared.contracts.events import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import ExchangeRecord, PartTransferred, TransferDecided, TransferredPart
+from shared.contracts.exchange import (
+    CenterFigures,
+    CenterMessage,
+    ExchangeRecord,
+    PartTransferred,
+    TransferDecided,
+    TransferredPart,
+)
 from shared.contracts.registry import EVENT_TYPES
 from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
 
@@ -79,6 +86,8 @@ __all__ = [
     "CaseState",
     "CaseSubmitted",
     "CaseSupplemented",
+    "CenterFigures",
+    "CenterMessage",
     "Certificate",
     "CloudEvent",
     "DeadLetter",

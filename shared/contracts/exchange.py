@@ -15,8 +15,18 @@ from shared.contracts.envelope import EventData
 from shared.contracts.events import Applicant, MaterialFile, StaffId
 
 
-class ExchangeRecord(EventData):
-    """What every exchange record carries, whatever its stage."""
+class CenterMessage(EventData):
+    """What everything one center sends another carries: both ends, by code and division code."""
+
+    from_center: str
+    from_division: str = Field(description="区划代码 of the sending center.")
+    to_center: str
+    to_division: str = Field(description="区划代码 of the receiving center.")
+    sent_at: datetime
+
+
+class ExchangeRecord(CenterMessage):
+    """A stage of a case between centers, whatever the stage."""
 
     stage: ClassVar[str]
 
@@ -25,11 +35,6 @@ class ExchangeRecord(EventData):
     matter_code: str = Field(
         description="事项编码 of the matter the record is about, as the receiving center's catalog names it."
     )
-    from_center: str
-    from_division: str = Field(description="区划代码 of the sending center.")
-    to_center: str
-    to_division: str = Field(description="区划代码 of the receiving center.")
-    sent_at: datetime
 
     @property
     def case_id(self) -> str:
@@ -91,3 +96,24 @@ class TransferDecided(ExchangeRecord):
     staff_id: StaffId
     decision: Decision
     decided_at: datetime = Field(description="When the department decided, as it stated (and signed) it.")
+
+
+class CenterFigures(CenterMessage):
+    """汇总: a center's figures for its parent's supervision, sent every few minutes, each a whole snapshot (all
+    its cases so far): the parent shows its children side by side without reading their databases, and no
+    child ever sees another's. The latest `sent_at` wins."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.center_figures.v1"
+
+    received: int = Field(ge=0, description="Cases filed.")
+    accepted: int = Field(ge=0)
+    completed: int = Field(ge=0, description="Cases concluded.")
+    decided_parts: int = Field(ge=0)
+    on_time_parts: int = Field(ge=0)
+    on_time_rate: float | None = Field(description="On-time decided parts over decided parts; none before the first.")
+    overdue_parts: int = Field(ge=0, description="Parts open past their deadline now.")
+    yellow_cards: int = Field(ge=0)
+    red_cards: int = Field(ge=0)
+    urges: int = Field(ge=0)
+    complaints: int = Field(ge=0)
+    mean_evaluation: float | None = None

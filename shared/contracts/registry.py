@@ -27,7 +27,7 @@ from shared.contracts.events import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import PartTransferred, TransferDecided
+from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -56,5 +56,6 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         DeadLetter,
         PartTransferred,
         TransferDecided,
+        CenterFigures,
     )
 }

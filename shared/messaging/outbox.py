@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
-from shared.contracts.exchange import ExchangeRecord
+from shared.contracts.exchange import CenterMessage
 from shared.db import MessagingBase, SessionFactory, UtcDateTime
 from shared.routing import destinations
 from shared.signing import Signer
@@ -52,7 +52,7 @@ class Outbox:
     they leave only if the transaction commits."""
 
     def __init__(self, source: str, topics: Topics, signer: Signer | None = None, center_signer: Signer | None = None) -> None:
-        """`signer` signs every event (a department's adapter); `center_signer` the center's exchange records."""
+        """`signer` signs every event (a department's adapter); `center_signer` what the center sends other centers."""
         self.source, self.topics, self.signer, self.center_signer = source, topics, signer, center_signer
 
     def add(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
@@ -66,7 +66,7 @@ class Outbox:
         now = datetime.now(UTC)
         # a department's events carry its signature (shared/signing.py), a center's exchange records the center's,
         # signed before they are serialised once
-        signer = self.center_signer if isinstance(data, ExchangeRecord) else self.signer
+        signer = self.center_signer if isinstance(data, CenterMessage) else self.signer
         payload = signer.sign_event(event.model_dump(mode="json")) if signer else event.to_bytes()
         return event, [
             {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)

@@ -42,7 +42,7 @@ def centers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCenters]:
     started = LocalCenters(
         tmp_path_factory.mktemp("centers"),
         ports=lambda _n, departments: free_ports(len(departments)),
-        env={k: v for k, v in TEST_SETTINGS.items() if "CLOCK" not in k},
+        env={k: v for k, v in TEST_SETTINGS.items() if "CLOCK" not in k} | {"LIANBAN_SUPERVISION_FIGURES_SECONDS": "1"},
     )
     began = time.monotonic()
     try:
@@ -189,6 +189,30 @@ def test_a_record_the_district_did_not_sign_is_refused_at_the_city_and_shown_to_
     assert letters[0]["topic"] == UP
     gone = httpx.get(f"{hangzhou.url('intake')}/api/v1/cases/{case_id}X", headers=as_role(hangzhou, Role.WINDOW), timeout=5)
     assert gone.status_code == 404
+
+
+def test_the_city_shows_its_districts_figures_beside_its_own_and_a_district_no_siblings(centers: LocalCenters) -> None:
+    """汇总 fed by the exchange: the district's supervision sends its figures every second here."""
+    xihu, hangzhou = centers.systems["xihu"], centers.systems["hangzhou"]
+    file_district_case(xihu)
+    supervisor = as_role(hangzhou, Role.SUPERVISOR, "SV-01")
+    deadline, rows = time.monotonic() + 30, list[dict[str, Any]]()
+    while time.monotonic() < deadline:
+        rows = httpx.get(f"{hangzhou.url('supervision')}/api/v1/supervision/centers", headers=supervisor, timeout=5).json()
+        district = next(r for r in rows if r["center"] == "xihu")
+        if district["figures"] and district["figures"]["received"] >= 1:
+            break
+        time.sleep(0.3)
+    by_center = {r["center"]: r for r in rows}
+    assert set(by_center) == {"hangzhou", "xihu", "gongshu"}
+    assert by_center["xihu"]["figures"]["received"] >= 1
+    assert by_center["xihu"]["name"] == "西湖区行政服务中心"
+    assert by_center["gongshu"]["figures"] is None  # started nowhere here: it never reported
+    assert by_center["hangzhou"]["figures"]["received"] >= 1  # the cases the district transferred up
+    own = httpx.get(
+        f"{xihu.url('supervision')}/api/v1/supervision/centers", headers=as_role(xihu, Role.SUPERVISOR, "SV-01"), timeout=5
+    ).json()
+    assert {r["center"] for r in own} == {"xihu", "zhuantang"}, "a district sees itself and its towns, no sibling"
 
 
 def test_only_the_link_writes_what_comes_from_another_center(centers: LocalCenters) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +37,17 @@ from shared.contracts import (
     Transfer,
 )
 from shared.db import SessionFactory, make_engine, session_factory
-from shared.messaging.consumer import BatchConsumer, Origin, by_topic
+from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.migrations import migrate
 from shared.signing import KeyRegistry, Signer, new_key_pair
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.builders import CATALOG, application, materials_for
+from tests.fakes import KeptDeadLetters
 from tests.servers import MakeSessions
 
 CENTERS = Centers.load()
-
-
-@dataclass
-class KeptDeadLetters:
-    letters: list[tuple[Origin, str]] = field(default_factory=list)
-
-    async def send(self, origin: Origin, error: str) -> None:
-        self.letters.append((origin, error))
 
 
 @dataclass

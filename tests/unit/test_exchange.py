@@ -30,6 +30,8 @@ from shared.contracts import (
     Transfer,
     TransferDecided,
 )
+from shared.exchange import unproven
+from shared.signing import KeyRegistry, Signer, new_key_pair
 from shared.workdays import WorkingCalendar
 from tests.builders import CATALOG, T0, application, materials_for
 
@@ -197,12 +199,18 @@ def test_a_center_without_a_parent_decides_its_preliminary_reviews_itself(tmp_pa
 
 def test_records_are_taken_only_in_their_direction_from_their_sender(tmp_path: Path) -> None:
     xihu, hangzhou = Exchange("xihu", CENTERS, calendar(tmp_path)), Exchange("hangzhou", CENTERS, calendar(tmp_path))
-    gongshu = Exchange("gongshu", CENTERS, calendar(tmp_path))
     case = district_case(xihu)
     accepted(case)
     record = transfer(xihu, case, MONDAY + timedelta(days=1))
-    assert "与通道不符" in (hangzhou.refusal(record, "gongshu") or "")  # read on gongshu's topic, claims xihu
-    assert "与通道不符" in (gongshu.refusal(record, "xihu") or "")  # not addressed to gongshu
+    key, public = new_key_pair(tmp_path, "xihu")
+    (tmp_path / "keys.json").write_text(json.dumps({"xihu": [{"key_id": "xihu-1", "public_key": public}]}))
+    keys, signed = (
+        KeyRegistry.load(tmp_path / "keys.json"),
+        json.loads(Signer.load(key, "xihu-1").sign(record.model_dump_json().encode())),
+    )
+    assert unproven(keys, signed, record, "xihu", "hangzhou") is None
+    assert "未登记为 gongshu" in (unproven(keys, signed, record, "gongshu", "hangzhou") or "")  # on gongshu's topic
+    assert "与通道不符" in (unproven(keys, signed, record, "xihu", "gongshu") or "")  # not addressed to gongshu
     sideways = record.model_copy(update={"to_center": "xihu", "from_center": "hangzhou"})
     assert "不是本中心的下级" in (xihu.refusal(sideways, "hangzhou") or "")  # a parent does not transfer down
     with pytest.raises(ExchangeRefused, match="PLN-NOPE"):

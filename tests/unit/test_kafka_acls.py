@@ -163,17 +163,18 @@ def test_no_binding_names_a_topic_with_a_placeholder_left_in_it() -> None:
             assert "None" not in b.name, b
 
 
-def test_intake_sends_to_a_peer_here_and_receives_the_peers_records_only_through_the_link() -> None:
-    """What hz sends xh: written by hz's intake, read by the link. What xh sends hz, mirrored in under xh's
-    name: written by the link alone (no supervision redrive either), read by hz's intake."""
-    link = exchange_principal("xh")
+def test_intake_and_supervision_send_to_a_peer_here_and_receive_the_peers_records_only_through_the_link() -> None:
+    """What hz sends xh (intake's case records, supervision's figures): written by hz's services, read by the
+    link. What xh sends hz, mirrored in under xh's name: written by the link alone (no redrive either), read
+    by hz's intake and supervision, each taking its own."""
+    link, services = exchange_principal("xh"), {"intake", "supervision"}
     assert link == "exchange-xh"
     for topic, (writers, readers) in {
-        HZ.exchange("xh"): ({"intake"}, {link}),
-        XH.exchange("hz"): ({link}, {"intake"}),
+        HZ.exchange("xh"): (services, {link}),
+        XH.exchange("hz"): ({link}, services),
     }.items():
         assert (allowed(WRITE, TOPIC, topic, EXCHANGING), allowed(READ, TOPIC, topic, EXCHANGING)) == (writers, readers), topic
-        assert allowed(CREATE, TOPIC, topic, EXCHANGING) == {"intake", link}, topic
+        assert allowed(CREATE, TOPIC, topic, EXCHANGING) == {*services, link}, topic
     for elsewhere in (XH.exchange("sc"), SC.exchange("xh"), HZ.exchange("fz"), Topics("fz").exchange("hz")):
         assert not any(allowed(op, TOPIC, elsewhere, EXCHANGING) for op in (READ, WRITE, CREATE)), elsewhere
 

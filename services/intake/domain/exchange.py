@@ -189,10 +189,7 @@ class Exchange:
         )
 
     def refusal(self, record: ExchangeRecord, sender: str) -> str | None:
-        """Why a record read from `sender`'s exchange topic cannot be taken here, if it cannot (its signature
-        is checked before this)."""
-        if record.from_center != sender or record.to_center != self.center:
-            return f"记录的收发中心 {record.from_center}→{record.to_center} 与通道不符 (not {sender}→{self.center})"
+        """Why a record `sender` proved its own (shared/exchange.py) cannot be taken here, if it cannot."""
         if isinstance(record, PartTransferred) and self.centers.parent(sender) != self.center:
             return f"{sender} 不是本中心的下级，不能转报 (only this center's children transfer parts to it)"
         if isinstance(record, TransferDecided) and self.centers.parent(self.center) != sender:

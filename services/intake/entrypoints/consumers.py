@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.domain.exchange import ExchangeRefused
 from services.intake.service_layer.act import CaseActions, Proof
 from services.intake.service_layer.exchange import ExchangeDesk
-from shared.contracts import DeemedApprovalIssued, DepartmentActed, ExchangeRecord
+from shared.contracts import CenterMessage, DeemedApprovalIssued, DepartmentActed, ExchangeRecord
+from shared.exchange import unproven
 from shared.messaging.consumer import Apply, Delivery, expect
 from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
@@ -47,12 +48,13 @@ def exchange_handlers(topics: Topics, desk: ExchangeDesk, center_keys: KeyRegist
     def from_peer(peer: str) -> Apply:
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
             """Records from `peer`: taken only signed by a key registered for it, from it, to this center."""
-            records = expect(ExchangeRecord, deliveries)
-            sent = [signed_event(d.record.value) for d in deliveries]
-            for record, event in zip(records, sent, strict=True):
-                if reason := center_keys.check(event, peer) or desk.exchange.refusal(record, peer):
+            expect(CenterMessage, deliveries)  # the peer's supervision's figures travel here too: not intake's
+            mine = [(d.data, signed_event(d.record.value)) for d in deliveries if isinstance(d.data, ExchangeRecord)]
+            for record, event in mine:
+                reason = unproven(center_keys, event, record, peer, topics.center) or desk.exchange.refusal(record, peer)
+                if reason:
                     raise ExchangeRefused(f"{record.stage_key}: {reason}")
-            await desk.receive(session, records, sent)
+            await desk.receive(session, [r for r, _ in mine], [e for _, e in mine])
 
         return apply
 

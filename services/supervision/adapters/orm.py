@@ -187,6 +187,17 @@ class Complaint(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class CenterFiguresReport(Base):
+    """A child center's latest figures (汇总), as it sent them over the exchange: never read from its database."""
+
+    __tablename__ = "center_figures"
+
+    center: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class TimelineEntry(Base):
     """One event on a case's timeline; sealed into the case's hash chain and the center's ledger
     (domain/chain.py) shortly after it is written, by one sealer at a time."""

@@ -6,11 +6,15 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.supervision.service_layer import rollup
 from services.supervision.service_layer.dead_letters import keep
 from services.supervision.service_layer.deliveries import reports
 from services.supervision.service_layer.watch import Watcher, record
 from shared.clock import Clock
-from shared.messaging.consumer import Apply, Delivery
+from shared.contracts import CenterFigures, CenterMessage
+from shared.exchange import NotProven, unproven
+from shared.messaging.consumer import Apply, Delivery, expect
+from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
 
 
@@ -43,3 +47,20 @@ def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock
         | {topics.acknowledgements(d): acknowledgements(d) for d in departments}
         | {topics.bridge(d): bridge(d) for d in departments}
     )
+
+
+def from_children(topics: Topics, children: Iterable[str], keys: KeyRegistry, clock: Clock) -> dict[str, Apply]:
+    """Each child center's exchange topic to this one: its figures for the roll-up (its case records are intake's)."""
+
+    def from_child(child: str) -> Apply:
+        async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+            expect(CenterMessage, deliveries)
+            mine = [(d.data, signed_event(d.record.value)) for d in deliveries if isinstance(d.data, CenterFigures)]
+            for report, event in mine:
+                if reason := unproven(keys, event, report, child, topics.center):
+                    raise NotProven(f"{child} 汇总 {report.sent_at.isoformat()}: {reason}")
+            await rollup.keep(session, [report for report, _ in mine], clock.now())
+
+        return apply
+
+    return {Topics(child).exchange(topics.center): from_child(child) for child in children}
