@@ -1,4 +1,4 @@
-"""Department signing keys and the center's key registry of them, for tests."""
+"""Signing keys (a department's, a center's) and a key registry of their public halves, for tests."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 from shared.signing import KeyRegistry, Signer, new_key_pair
 
 
-def department_keys(directory: Path, *departments: str) -> tuple[dict[str, Signer], KeyRegistry]:
-    """A key per department (id `<department>-1`) and the registry that knows their public halves."""
+def registered_keys(directory: Path, *departments: str) -> tuple[dict[str, Signer], KeyRegistry]:
+    """A key per department or center (id `<name>-1`) and the registry that knows their public halves."""
     signers, registered = {}, {}
     for department in departments:
         private, public = new_key_pair(directory, department)

@@ -36,7 +36,7 @@ from shared.contracts.states import AlertKind, CaseState
 from shared.messaging.admin import ensure_topics
 from shared.signing import KeyRegistry
 from tests.e2e.kafka_tools import producer
-from tests.keys import department_keys
+from tests.keys import registered_keys
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +81,7 @@ def link(department: DepartmentCluster) -> MirrorLink:
 def kafka_system(department: DepartmentCluster, tmp_path: Path) -> Iterator[tuple[str, KeyRegistry]]:
     """The simulated Kafka-kind system on the department's cluster, signing with its key: its URL and the
     center's registry of that key."""
-    signers, registry = department_keys(tmp_path / "keys", DEPARTMENT)
+    signers, registry = registered_keys(tmp_path / "keys", DEPARTMENT)
     port = free_port()
     env = {
         **os.environ,

@@ -43,7 +43,7 @@ from shared.personal_data import query_code_digest
 from shared.signing import signed_event
 from shared.topics import Topics
 from tests.builders import CATALOG, acted, application
-from tests.keys import department_keys
+from tests.keys import registered_keys
 from tests.servers import MakeSessions
 
 DEPARTMENTS = ("market", "fire", "tax")
@@ -201,7 +201,7 @@ async def test_a_decision_keeps_the_time_the_department_signed_and_its_signed_ev
     """The part records the department's signed time, not Lianban's receipt; the event that announces it
     carries both and the department's signed action as sent, for supervision's record."""
     submit, actions = desk
-    signers, registry = department_keys(tmp_path, "tax")
+    signers, registry = registered_keys(tmp_path, "tax")
     case_id = (await submit(application(), None)).case.case_id
     for dept in DEPARTMENTS:
         await actions.department_acts(case_id, dept, f"{dept}-01", Accept())

@@ -3,7 +3,6 @@ latest and shows them beside its own, best first, and takes no figures its child
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from shared.clock import ManualClock
 from shared.contracts import CenterFigures, CloudEvent
 from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
-from shared.signing import KeyRegistry, Signer, new_key_pair
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.fakes import KeptDeadLetters
+from tests.keys import registered_keys
 from tests.servers import MakeSessions
 
 CENTERS = Centers.load()
@@ -49,19 +48,9 @@ def figures(center: str, sent_at: datetime, received: int, on_time_rate: float |
     )
 
 
-def keys(tmp_path: Path, *centers: str) -> tuple[dict[str, Signer], KeyRegistry]:
-    signers, entries = {}, {}
-    for center in centers:
-        private, public = new_key_pair(tmp_path, center)
-        signers[center] = Signer.load(private, f"{center}-1")
-        entries[center] = [{"key_id": f"{center}-1", "public_key": public}]
-    (tmp_path / "center-keys.json").write_text(json.dumps(entries))
-    return signers, KeyRegistry.load(tmp_path / "center-keys.json")
-
-
 async def test_the_city_shows_each_districts_latest_figures_beside_its_own(make_sessions: MakeSessions, tmp_path: Path) -> None:
     sessions = await make_sessions(SCHEMA)
-    signers, registry = keys(tmp_path, "xihu", "gongshu")
+    signers, registry = registered_keys(tmp_path, "xihu", "gongshu")
     dead = KeptDeadLetters()
     clock = ManualClock(NOW)
     city = Topics("hangzhou")
@@ -101,7 +90,7 @@ async def test_the_city_shows_each_districts_latest_figures_beside_its_own(make_
 
 async def test_a_district_sends_its_figures_to_its_parent_signed(make_sessions: MakeSessions, tmp_path: Path) -> None:
     sessions = await make_sessions(SCHEMA)
-    signers, registry = keys(tmp_path, "xihu")
+    signers, registry = registered_keys(tmp_path, "xihu")
     outbox = Outbox("/lianban/xihu/supervision", Topics("xihu"), center_signer=signers["xihu"])
     reporter = FiguresReporter("xihu", CENTERS, sessions, outbox, WorkingCalendar(), ManualClock(NOW), lambda: None)
     await reporter.report()

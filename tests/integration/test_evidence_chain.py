@@ -33,7 +33,7 @@ from tests import builders
 from tests.builders import T0
 from tests.identity import access, bearer
 from tests.integration.supervision_world import accepted, acted, cst, submitted, world
-from tests.keys import department_keys
+from tests.keys import registered_keys
 from tests.offline_evidence import verify_chain_offline, verify_signatures_offline
 from tests.servers import MakeSessions
 
@@ -179,7 +179,7 @@ async def test_signed_decisions_verify_offline_and_audit_finds_a_record_rewritte
     """Someone who can write the database changes a decision and recomputes every hash: the chains hold, the
     department's signature does not."""
     w = await world(make_sessions)
-    signers, registry = department_keys(tmp_path, "tax", "fire")
+    signers, registry = registered_keys(tmp_path, "tax", "fire")
     case = submitted("LB1", {"tax": 3, "fire": 3}, cst(11, 23))
     await w.feed(case, accepted(case, cst(11, 23)))
     for department, decision in (("tax", Approve(document_number="税-1")), ("fire", Approve(document_number="消-1"))):

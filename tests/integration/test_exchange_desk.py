@@ -40,11 +40,12 @@ from shared.db import SessionFactory, make_engine, session_factory
 from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.migrations import migrate
-from shared.signing import KeyRegistry, Signer, new_key_pair
+from shared.signing import Signer
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.builders import CATALOG, application, materials_for
 from tests.fakes import KeptDeadLetters
+from tests.keys import registered_keys
 from tests.servers import MakeSessions
 
 CENTERS = Centers.load()
@@ -93,14 +94,7 @@ async def centers(
         city_url = await create_database(request.getfixturevalue("postgres_server"), f"test_{uuid.uuid4().hex[:12]}")
     city_engine = make_engine(city_url)
     await migrate(city_engine, SCHEMA)
-    registered: dict[str, list[dict[str, str]]] = {}
-    signers = {}
-    for code in ("xihu", "hangzhou", "gongshu"):
-        private, public = new_key_pair(tmp_path, code)
-        signers[code] = Signer.load(private, f"{code}-1")
-        registered[code] = [{"key_id": f"{code}-1", "public_key": public}]
-    (tmp_path / "center-keys.json").write_text(json.dumps(registered))
-    keys = KeyRegistry.load(tmp_path / "center-keys.json")
+    signers, keys = registered_keys(tmp_path, "xihu", "hangzhou", "gongshu")
     built = {}
     for code, sessions in (("xihu", await make_sessions(SCHEMA)), ("hangzhou", session_factory(city_engine))):
         exchange = Exchange(code, CENTERS, WorkingCalendar())

@@ -17,7 +17,7 @@ from shared.ferry import bundle
 from shared.ferry.bundle import BundleError
 from shared.ferry.receiver import Verdict, classify, expecting, missing
 from shared.signing import KeyRegistry, Signer
-from tests.keys import department_keys
+from tests.keys import registered_keys
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 CENTER, FIRE = "center:demo/fire", "department:fire"
@@ -34,7 +34,7 @@ ENTRIES = [
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[dict[str, Signer], KeyRegistry]:
-    return department_keys(tmp_path, "fire", "tax")
+    return registered_keys(tmp_path, "fire", "tax")
 
 
 def written(signer: Signer, seq: int = 7, entries: list[dict[str, Any]] | None = None) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared.signing import KeyRegistry, Signer, new_key_pair
-from tests.keys import department_keys
+from tests.keys import registered_keys
 
 EVENT = {
     "specversion": "1.0",
@@ -23,7 +23,7 @@ EVENT = {
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Signer, Signer, KeyRegistry]:
-    signers, registry = department_keys(tmp_path, "tax", "fire")
+    signers, registry = registered_keys(tmp_path, "tax", "fire")
     return signers["tax"], signers["fire"], registry
 
 
