@@ -4,7 +4,8 @@ check every message they take from another center with it, then each its own rul
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from shared.contracts import CenterMessage
 from shared.signing import KeyRegistry
@@ -21,3 +22,17 @@ def unproven(keys: KeyRegistry, signed: dict[str, Any] | None, message: CenterMe
 
 class NotProven(ValueError):
     """A message from another center that its topic and signature do not prove; dead-lettered with the reason."""
+
+
+M = TypeVar("M", bound=CenterMessage)
+
+
+def newest(messages: Iterable[M], key: Callable[[M], str]) -> dict[str, M]:
+    """Each key's most recently sent snapshot (a center's figures, a part's status): one sent later wins, an
+    older one arriving late loses."""
+    latest: dict[str, M] = {}
+    for message in messages:
+        k = key(message)
+        if k not in latest or message.sent_at > latest[k].sent_at:
+            latest[k] = message
+    return latest

@@ -28,7 +28,7 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided
+from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided, TransferStatus, TransferUrged
 from shared.topics import (
     ACKNOWLEDGEMENTS,
     ALERTS,
@@ -71,6 +71,8 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     PartTransferred: (EXCHANGE,),  # to the center it names (`to_center`)
     TransferDecided: (EXCHANGE,),
     CenterFigures: (EXCHANGE,),  # to the parent's supervision
+    TransferStatus: (EXCHANGE,),  # to the transferring center's supervision
+    TransferUrged: (EXCHANGE,),  # to the deciding center's supervision
 }
 
 

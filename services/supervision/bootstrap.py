@@ -20,6 +20,7 @@ from services.supervision.entrypoints import (
 from services.supervision.entrypoints.api import router
 from services.supervision.entrypoints.console_api import ConsoleConfig
 from services.supervision.service_layer.alerts import AlertDesk
+from services.supervision.service_layer.away import StatusReporter
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.deliveries import DeliveryWatch
 from services.supervision.service_layer.rollup import FiguresReporter
@@ -51,21 +52,21 @@ def build(
     watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
+    desk = AlertDesk(runtime.outbox)
     centers = settings.centers()
-    children = centers.children(settings.center) if settings.center in centers else []
+    peers = centers.peers(settings.center)
+    children, parent = centers.children(settings.center), centers.parent(settings.center)
     handlers = consumers.handlers(topics, departments, watcher, clock)
-    if children:  # the roll-up of the centers below this one, from their own figures
-        keys = KeyRegistry.load(_required(settings.center_keys, "LIANBAN_CENTER_KEYS (the child centers' public keys)"))
-        handlers |= consumers.from_children(topics, children, keys, clock)
+    if peers:  # what the centers above and below send it: their figures, urgings, statuses
+        _required(settings.center_signing_key, "LIANBAN_CENTER_SIGNING_KEY (what it sends other centers is signed)")
+        keys = KeyRegistry.load(_required(settings.center_keys, "LIANBAN_CENTER_KEYS (the other centers' public keys)"))
+        handlers |= consumers.from_children(topics, children, keys, desk, clock)
+        handlers |= consumers.from_parent(topics, parent, keys, clock) if parent else {}
+        runtime.publishes_to(*(topics.exchange(peer) for peer in peers))
     runtime.consume(handlers)
-    parent = centers.parent(settings.center)
-    if parent:
-        _required(settings.center_signing_key, "LIANBAN_CENTER_SIGNING_KEY (its figures to the parent are signed)")
-        runtime.publishes_to(topics.exchange(parent))
     runtime.publishes_to(
         topics.alerts, topics.deemed_approvals, *(t for d in departments for t in (topics.work(d), topics.feedback(d)))
     )
-    desk = AlertDesk(runtime.outbox)
     scanner = LadderScanner(
         runtime.sessions,
         desk,
@@ -93,6 +94,8 @@ def build(
     lag = ConsumerLag(settings.kafka, topics, departments)  # each adapter's, on its work topic, for the console
     reporter = FiguresReporter(settings.center, centers, runtime.sessions, runtime.outbox, calendar, clock, runtime.relay.notify)
     figures = Periodic("figures to the parent center", settings.figures_seconds, reporter.report)
+    statuses = StatusReporter(settings.center, centers, runtime.sessions, runtime.outbox, names, clock, runtime.relay.notify)
+    away = Periodic("transferred parts' status home", settings.scan_interval_seconds, statuses.report)
 
     async def start() -> None:
         await runtime.start()
@@ -102,8 +105,11 @@ def build(
         undelivered.loop.start()
         if parent:
             figures.start()
+        if children:
+            away.start()
 
     async def stop() -> None:
+        await away.stop()
         await figures.stop()
         await lag.close()
         await undelivered.loop.stop()
@@ -113,7 +119,8 @@ def build(
 
     app = make_app("Lianban supervision 电子监察", start, stop, max_body_bytes=settings.max_body_bytes)
     registry = KeyRegistry.load(settings.key_registry) if settings.key_registry else None
-    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access, registry))
+    exchange = (settings.center, centers) if peers else None
+    app.include_router(router(runtime.sessions, clock, desk, runtime.relay.notify, calendar, access, registry, exchange))
     app.include_router(bridges_api.router(runtime.sessions, clock, access, names, undelivered_after))
     console = ConsoleConfig(
         settings.center,

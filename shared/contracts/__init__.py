@@ -63,6 +63,8 @@ from shared.contracts.exchange import (
     PartTransferred,
     TransferDecided,
     TransferredPart,
+    TransferStatus,
+    TransferUrged,
 )
 from shared.contracts.registry import EVENT_TYPES
 from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
@@ -127,6 +129,8 @@ __all__ = [
     "Transfer",
     "TransferDecided",
     "TransferOrigin",
+    "TransferStatus",
+    "TransferUrged",
     "TransferredPart",
     "UnifiedReply",
     "WaitingWork",

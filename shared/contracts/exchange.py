@@ -117,3 +117,34 @@ class CenterFigures(CenterMessage):
     urges: int = Field(ge=0)
     complaints: int = Field(ge=0)
     mean_evaluation: float | None = None
+
+
+class TransferStatus(CenterMessage):
+    """How a transferred part stands at the center deciding it, sent back to the center that transferred it
+    whenever it changes there (its clock started, suspended, a card, an urge, decided): the sender's
+    supervision shows the part "at <center>" with that center's deadline, cards and urgings. The latest
+    `sent_at` wins."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.transfer_status.v1"
+
+    serial: str = Field(description="The transferring center's case id.")
+    stage_id: str = Field(description="The transferring center's part (its work order id).")
+    department_name: str = Field(description="The deciding department's Chinese name at its center.")
+    state: str = Field(description="running, suspended, overdue, decided (the deciding center's clock).")
+    deadline: datetime | None = Field(description="The deciding center's deadline for the part, by its calendar.")
+    yellow_cards: int = Field(ge=0)
+    red_cards: int = Field(ge=0)
+    urges: int = Field(ge=0, description="Urgings the deciding department has had, from either center.")
+
+
+class TransferUrged(CenterMessage):
+    """催办 across centers: the transferring center's lead window or supervisor urges the part it transferred;
+    the deciding center's supervision urges its department with a notice to acknowledge (回告)."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.transfer_urged.v1"
+
+    serial: str
+    stage_id: str = Field(description="The transferring center's part (its work order id).")
+    urge_id: str = Field(description="The urge's id at the transferring center: applied once.")
+    urged_by: StaffId
+    urged_at: datetime

@@ -27,7 +27,7 @@ from shared.contracts.events import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided
+from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided, TransferStatus, TransferUrged
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -57,5 +57,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PartTransferred,
         TransferDecided,
         CenterFigures,
+        TransferStatus,
+        TransferUrged,
     )
 }

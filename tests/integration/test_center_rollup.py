@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import SCHEMA
 from services.supervision.entrypoints.consumers import from_children
+from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.rollup import FiguresReporter, side_by_side
 from shared.centers import Centers
 from shared.clock import ManualClock
@@ -58,7 +59,7 @@ async def test_the_city_shows_each_districts_latest_figures_beside_its_own(make_
         "lianban-hangzhou-supervision",
         sessions,
         dead,  # type: ignore[arg-type]
-        by_topic(from_children(city, ["xihu", "gongshu"], registry, clock)),
+        by_topic(from_children(city, ["xihu", "gongshu"], registry, AlertDesk(Outbox("/t", city)), clock)),
     )
     offsets = iter(range(1, 100))
 

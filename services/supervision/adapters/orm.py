@@ -40,6 +40,10 @@ class CaseFile(Base):
     concluded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
     evaluation: Mapped[int | None] = mapped_column(Integer, default=None)
+    # a part another center transferred here (转报): where from, its part there, and the status last sent home
+    transferred_from: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    origin_work_order: Mapped[str | None] = mapped_column(String(100), default=None)
+    status_sent: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PartClock(Base):
@@ -196,6 +200,25 @@ class CenterFiguresReport(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AwayPart(Base):
+    """A part this center transferred up (转报), as the deciding center last reported it: its deadline there,
+    its cards and urgings."""
+
+    __tablename__ = "away_parts"
+
+    work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    center: Mapped[str] = mapped_column(String(32))
+    department_name: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    yellow_cards: Mapped[int] = mapped_column(Integer, default=0)
+    red_cards: Mapped[int] = mapped_column(Integer, default=0)
+    urges: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TimelineEntry(Base):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field, computed_field, field_validator
 from sqlalchemy import select
 
-from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
+from services.supervision.adapters.orm import Alert, AwayPart, CaseFile, PartClock, TimelineEntry, ViolationRecord
 from services.supervision.domain.chain import GENESIS
 from services.supervision.domain.console_text import event_text
 from services.supervision.domain.deadlines import STATE_TEXT, ClockState, clock_state
@@ -23,8 +23,10 @@ from services.supervision.domain.signatures import key_ids
 from services.supervision.domain.statistics import Figures
 from services.supervision.domain.violations import TEXT, Violation
 from services.supervision.service_layer.alerts import AlertDesk, Issued
+from services.supervision.service_layer.away import urge_across
 from services.supervision.service_layer.seal import sealed_record
 from services.supervision.service_layer.statistics import ranking, statistics
+from shared.centers import Centers
 from shared.clock import Clock, ManualClock
 from shared.contracts import AlertKind
 from shared.db import SessionFactory
@@ -34,6 +36,20 @@ from shared.signing import KeyRegistry, b64
 from shared.workdays import WorkingCalendar
 
 Limit = Annotated[int, Query(ge=1, le=5000, description="How many rows at most.")]
+
+
+class AwayView(BaseModel):
+    """A transferred part as the deciding center last reported it (its deadline by its own calendar)."""
+
+    center: str
+    center_name: str
+    department_name: str
+    state: str
+    deadline: datetime | None
+    yellow_cards: int
+    red_cards: int
+    urges: int
+    as_of: datetime
 
 
 class PartDeadline(BaseModel):
@@ -52,6 +68,7 @@ class PartDeadline(BaseModel):
     urge_count: int
     state: ClockState
     state_text: str
+    away: AwayView | None = Field(default=None, description="A part transferred up (转报): how it stands at that center.")
 
 
 class TimelineItem(BaseModel):
@@ -174,8 +191,11 @@ def router(
     calendar: WorkingCalendar,
     access: Access,
     registry: KeyRegistry | None = None,
+    centers: tuple[str, Centers] | None = None,
 ) -> APIRouter:
-    """`registry`: the center's key registry, whose keys the evidence export gives beside the signatures."""
+    """`registry`: the center's key registry, whose keys the evidence export gives beside the signatures;
+    `centers`: this center's code among the centers, where it exchanges cases (an urge crosses to a part's
+    deciding center)."""
     api = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
     reader = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.OPERATOR))
     reader_or_department = Depends(access.allow(Role.SUPERVISOR, Role.ADMIN, Role.WINDOW, Role.OPERATOR, Role.DEPARTMENT))
@@ -192,7 +212,14 @@ def router(
             raise not_found(f"部门 {department} 的督办信息 (another department's alerts)")
         return caller.department
 
-    def deadline_view(part: PartClock, now: datetime) -> PartDeadline:
+    def away_view(away: AwayPart | None) -> AwayView | None:
+        if away is None:
+            return None
+        name = centers[1].name(away.center) if centers else away.center
+        fields = {k: getattr(away, k) for k in AwayView.model_fields if hasattr(away, k)}
+        return AwayView(**fields, center_name=name, as_of=away.sent_at)
+
+    def deadline_view(part: PartClock, now: datetime, away: AwayPart | None = None) -> PartDeadline:
         state = clock_state(
             part.started_at, part.deadline, part.suspended_since is not None, part.decided_at, now, part.calendar_error
         )
@@ -203,6 +230,7 @@ def router(
             decision_transit_seconds=transit,
             state=state,
             state_text=STATE_TEXT[state],
+            away=away_view(away),
         )
 
     @api.get("/cases/{case_id}", response_model=CaseSupervision)
@@ -220,6 +248,7 @@ def router(
                 await session.scalars(select(PartClock).where(PartClock.case_id == case_id).order_by(PartClock.work_order_id))
             )
             case = await session.get(CaseFile, case_id)
+            away = {a.work_order_id: a for a in await session.scalars(select(AwayPart).where(AwayPart.case_id == case_id))}
         if not timeline and not parts:
             raise HTTPException(404, f"监察系统中未找到该办件 case {case_id} is not known to supervision")
         now = clock.now()
@@ -229,7 +258,7 @@ def router(
             deadline=case.deadline if case else None,
             concluded_at=case.concluded_at if case else None,
             timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in timeline],  # masked by the model
-            parts=[deadline_view(p, now) for p in parts],
+            parts=[deadline_view(p, now, away.get(p.work_order_id)) for p in parts],
         )
 
     @api.get("/cases/{case_id}/evidence", response_model=Evidence)
@@ -325,6 +354,8 @@ def router(
             issued = Issued()
             alert = desk.issue(issued, part, AlertKind.URGE, now, sequence=part.urge_count, issued_by=staff.subject)
             await issued.write(session)
+            if centers and (away := await session.get(AwayPart, work_order_id)) is not None:  # decided up there: urged there
+                urge_across(session, away, centers[0], centers[1], desk.outbox, staff.subject, now)
         after_commit()
         return AlertView(
             alert_id=alert.alert_id,

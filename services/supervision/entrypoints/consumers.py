@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision.service_layer import rollup
+from services.supervision.service_layer import away, rollup
+from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.dead_letters import keep
 from services.supervision.service_layer.deliveries import reports
 from services.supervision.service_layer.watch import Watcher, record
 from shared.clock import Clock
-from shared.contracts import CenterFigures, CenterMessage
+from shared.contracts import CenterFigures, CenterMessage, TransferStatus, TransferUrged
 from shared.exchange import NotProven, unproven
 from shared.messaging.consumer import Apply, Delivery, expect
 from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
+
+M = TypeVar("M", bound=CenterMessage)
 
 
 def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock: Clock) -> dict[str, Apply]:
@@ -49,18 +53,44 @@ def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock
     )
 
 
-def from_children(topics: Topics, children: Iterable[str], keys: KeyRegistry, clock: Clock) -> dict[str, Apply]:
-    """Each child center's exchange topic to this one: its figures for the roll-up (its case records are intake's)."""
+def from_children(topics: Topics, children: Iterable[str], keys: KeyRegistry, desk: AlertDesk, clock: Clock) -> dict[str, Apply]:
+    """Each child center's exchange topic to this one: its figures for the roll-up, and its urgings of parts it
+    transferred here (its case records are intake's)."""
 
     def from_child(child: str) -> Apply:
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
-            expect(CenterMessage, deliveries)
-            mine = [(d.data, signed_event(d.record.value)) for d in deliveries if isinstance(d.data, CenterFigures)]
-            for report, event in mine:
-                if reason := unproven(keys, event, report, child, topics.center):
-                    raise NotProven(f"{child} 汇总 {report.sent_at.isoformat()}: {reason}")
-            await rollup.keep(session, [report for report, _ in mine], clock.now())
+            figures = proven(deliveries, CenterFigures, child)
+            await rollup.keep(session, figures, clock.now())
+            await away.urged_from_child(session, proven(deliveries, TransferUrged, child), desk, clock.now())
 
         return apply
 
+    def proven(deliveries: list[Delivery], kind: type[M], sender: str) -> list[M]:
+        expect(CenterMessage, deliveries)
+        return [m for m in _proven(deliveries, keys, sender, topics.center) if isinstance(m, kind)]
+
     return {Topics(child).exchange(topics.center): from_child(child) for child in children}
+
+
+def from_parent(topics: Topics, parent: str, keys: KeyRegistry, clock: Clock) -> dict[str, Apply]:
+    """The parent center's exchange topic to this one: how the parts this center transferred stand there (its
+    case records, the decisions, are intake's)."""
+
+    async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        expect(CenterMessage, deliveries)
+        statuses = [m for m in _proven(deliveries, keys, parent, topics.center) if isinstance(m, TransferStatus)]
+        await away.keep(session, statuses, clock.now())
+
+    return {Topics(parent).exchange(topics.center): apply}
+
+
+def _proven(deliveries: list[Delivery], keys: KeyRegistry, sender: str, receiver: str) -> list[CenterMessage]:
+    """The messages of supervision's kinds, each proven the sender's, or NotProven (a dead letter)."""
+    mine = [(d.data, signed_event(d.record.value)) for d in deliveries if isinstance(d.data, SUPERVISION_KINDS)]
+    for message, event in mine:
+        if reason := unproven(keys, event, message, sender, receiver):
+            raise NotProven(f"{sender} {type(message).__name__} {message.sent_at.isoformat()}: {reason}")
+    return [message for message, _ in mine]
+
+
+SUPERVISION_KINDS = (CenterFigures, TransferStatus, TransferUrged)  # what supervision takes from another center

@@ -19,6 +19,7 @@ from shared.centers import Centers
 from shared.clock import Clock
 from shared.contracts import AlertKind, CenterFigures
 from shared.db import SessionFactory
+from shared.exchange import newest
 from shared.messaging.outbox import Outbox
 from shared.workdays import WorkingCalendar
 
@@ -74,10 +75,7 @@ class FiguresReporter:
 
 async def keep(session: AsyncSession, reports: list[CenterFigures], at: datetime) -> None:
     """Each child's latest report (by when it was sent): an older one arriving late changes nothing."""
-    latest: dict[str, CenterFigures] = {}
-    for report in reports:
-        if report.from_center not in latest or report.sent_at > latest[report.from_center].sent_at:
-            latest[report.from_center] = report
+    latest = newest(reports, lambda report: report.from_center)
     if not latest:
         return
     query = select(CenterFiguresReport).where(CenterFiguresReport.center.in_(latest))

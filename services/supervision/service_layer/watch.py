@@ -241,6 +241,8 @@ def _open(session: AsyncSession, event: CaseSubmitted, cases: dict[str, CaseFile
         applicant_id=event.applicant.id_number,
         overall_days=event.overall_days,
         submitted_at=event.submitted_at,
+        transferred_from=event.transferred_from.center if event.transferred_from else None,
+        origin_work_order=event.transferred_from.work_order_id if event.transferred_from else None,
     )
     session.add(cases[event.case_id])
     for p in event.parts:
