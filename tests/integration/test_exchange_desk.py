@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from services.intake.service_layer.act import CaseActions
 from services.intake.service_layer.exchange import ExchangeDesk
 from services.intake.service_layer.submit import SubmitCase
 from shared.centers import Centers
+from shared.clock import ManualClock
 from shared.contracts import (
     Accept,
     Approve,
@@ -42,9 +44,10 @@ from shared.messaging.outbox import Outbox, OutboxRow
 from shared.migrations import migrate
 from shared.signing import Signer
 from shared.topics import Topics
-from shared.workdays import WorkingCalendar
+from shared.workdays import CHINA, WorkingCalendar
 from tests.builders import CATALOG, application, materials_for
 from tests.fakes import KeptDeadLetters
+from tests.integration.supervision_world import world
 from tests.keys import registered_keys
 from tests.servers import MakeSessions
 
@@ -59,6 +62,7 @@ class Center:
     actions: CaseActions
     consumer: BatchConsumer
     dead: KeptDeadLetters
+    clock: ManualClock
     offset: int = 0
 
     async def sent(self, topic: str) -> list[bytes]:
@@ -95,11 +99,15 @@ async def centers(
     city_engine = make_engine(city_url)
     await migrate(city_engine, SCHEMA)
     signers, keys = registered_keys(tmp_path, "xihu", "hangzhou", "gongshu")
+    local = tmp_path / "xihu-calendar.json"  # the district works Saturday 28 November (调休); the city does not
+    local.write_text(json.dumps({"years": {}, "local": {"holidays": [], "workdays": ["2026-11-28"]}}))
+    calendars = {"xihu": WorkingCalendar(local), "hangzhou": WorkingCalendar()}
     built = {}
     for code, sessions in (("xihu", await make_sessions(SCHEMA)), ("hangzhou", session_factory(city_engine))):
-        exchange = Exchange(code, CENTERS, WorkingCalendar())
+        clock = ManualClock(FRIDAY)
+        exchange = Exchange(code, CENTERS, calendars[code])
         outbox = Outbox(f"/test/{code}/intake", Topics(code), center_signer=signers[code])
-        desk = ExchangeDesk(exchange, CATALOG, outbox)
+        desk = ExchangeDesk(exchange, CATALOG, outbox, clock)
         dead = KeptDeadLetters()
         consumer = BatchConsumer(
             f"lianban-{code}-intake",
@@ -110,10 +118,11 @@ async def centers(
         built[code] = Center(
             code,
             sessions,
-            SubmitCase(sessions, CATALOG, outbox, lambda: None, parent=exchange.parent),
-            CaseActions(sessions, outbox, lambda: None, exchange=exchange),
+            SubmitCase(sessions, CATALOG, outbox, lambda: None, clock, parent=exchange.parent),
+            CaseActions(sessions, outbox, lambda: None, clock, exchange=exchange),
             consumer,
             dead,
+            clock,
         )
     built["gongshu-signer"] = signers["gongshu"]  # type: ignore[assignment]
     yield built
@@ -121,14 +130,18 @@ async def centers(
 
 
 UP, DOWN = Topics("xihu").exchange("hangzhou"), Topics("hangzhou").exchange("xihu")
+FRIDAY = datetime(2026, 11, 27, 9, tzinfo=CHINA)
 
 
-async def a_transferred_case(xihu: Center) -> str:
+async def a_transferred_case(xihu: Center, transferred_at: datetime | None = None) -> str:
+    """Filed and accepted at the district (on its clock), then its planning part transferred up (at `transferred_at`)."""
     joint = CATALOG.joint_matters["JM-DIST-001"]
     filed = application(matter_code=joint.code, lead_department=joint.lead, materials=materials_for(joint.code))
     case_id = (await xihu.submit(filed, None)).case.case_id
     for department in ("planning", "fire"):
         await xihu.actions.department_acts(case_id, department, f"{department}-01", Accept())
+    if transferred_at:
+        xihu.clock.set(transferred_at)
     await xihu.actions.department_acts(case_id, "planning", "PLN-XH-07", Transfer(opinion="初审同意，转报市局审批"))
     return case_id
 
@@ -199,3 +212,33 @@ async def test_a_transfer_from_a_center_that_is_not_a_child_is_refused(centers: 
     (reason,) = [error for _, error in hangzhou.dead.letters]
     assert "未登记为 gongshu" in reason
     assert isinstance(CloudEvent.from_bytes(record).payload(), PartTransferred)
+
+
+async def test_two_calendars_count_one_transferred_part(centers: dict[str, Center], tmp_path: Path) -> None:
+    """The district counts the days before its transfer by its own calendar (it works Saturday 28 November) and
+    says which; the city takes them as counted and counts the rest by its own (no such Saturday)."""
+    xihu, hangzhou = centers["xihu"], centers["hangzhou"]
+    case_id = await a_transferred_case(xihu, transferred_at=datetime(2026, 12, 1, 10, tzinfo=CHINA))  # accepted Friday
+    (record,) = await xihu.sent(UP)
+    transferred = CloudEvent.from_bytes(record).payload()
+    assert isinstance(transferred, PartTransferred)
+    assert transferred.counted_dates == [date(2026, 11, 28), date(2026, 11, 30), date(2026, 12, 1)]
+    assert transferred.counted_days == 3
+
+    hangzhou.clock.set(datetime(2026, 12, 1, 10, 5, tzinfo=CHINA))
+    await hangzhou.receive(UP, record)
+    (work,) = [e for e in await hangzhou.events(Topics("hangzhou").work("planning")) if isinstance(e, HandlingStarted)]
+    assert work.time_limit_days == 20 - 3
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'city-supervision.db'}")  # a database of its own
+
+    async def supervision_database(schema: Any) -> SessionFactory:
+        await migrate(engine, schema)
+        return session_factory(engine)
+
+    city_supervision = await world(supervision_database)  # the city's supervision, its default calendar
+    opening = [e for e in await hangzhou.events(Topics("hangzhou").case_events) if e.case_id == case_id]
+    await city_supervision.feed(*opening)
+    part = await city_supervision.part(f"{case_id}-planning")
+    assert part.deadline == datetime(2026, 12, 24, 17, tzinfo=CHINA), "17 working days after 1 December, by the city's calendar"
+    await engine.dispose()
