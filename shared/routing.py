@@ -28,7 +28,15 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided, TransferStatus, TransferUrged
+from shared.contracts.exchange import (
+    AgentCaseConcluded,
+    CaseFiledForApplicant,
+    CenterFigures,
+    PartTransferred,
+    TransferDecided,
+    TransferStatus,
+    TransferUrged,
+)
 from shared.topics import (
     ACKNOWLEDGEMENTS,
     ALERTS,
@@ -73,6 +81,8 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
     CenterFigures: (EXCHANGE,),  # to the parent's supervision
     TransferStatus: (EXCHANGE,),  # to the transferring center's supervision
     TransferUrged: (EXCHANGE,),  # to the deciding center's supervision
+    CaseFiledForApplicant: (EXCHANGE,),  # a town point's filing, to its district
+    AgentCaseConcluded: (EXCHANGE,),  # back to the town point
 }
 
 

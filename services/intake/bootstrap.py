@@ -54,9 +54,7 @@ def build(settings: IntakeSettings | None = None, verifier: TokenVerifier | None
     topics = runtime.topics
     exchange = exchange_with_centers(settings)
     centers = exchange[0] if exchange else None
-    submit = SubmitCase(
-        runtime.sessions, catalog, runtime.outbox, runtime.relay.notify, parent=centers.parent if centers else None
-    )
+    submit = SubmitCase(runtime.sessions, catalog, runtime.outbox, runtime.relay.notify, exchange=centers)
     actions = CaseActions(runtime.sessions, runtime.outbox, runtime.relay.notify, exchange=centers)
     handlers = consumers.handlers(topics, catalog.departments, actions, signatures(settings))
     if exchange:

@@ -57,6 +57,8 @@ from shared.contracts.events import (
     WorkReceived,
 )
 from shared.contracts.exchange import (
+    AgentCaseConcluded,
+    CaseFiledForApplicant,
     CenterFigures,
     CenterMessage,
     ExchangeRecord,
@@ -76,6 +78,7 @@ __all__ = [
     "STATE_TEXT",
     "Accept",
     "ActionRefused",
+    "AgentCaseConcluded",
     "AlertAcknowledged",
     "AlertKind",
     "Applicant",
@@ -84,6 +87,7 @@ __all__ = [
     "CaseAccepted",
     "CaseConcluded",
     "CaseEvaluated",
+    "CaseFiledForApplicant",
     "CaseNotAccepted",
     "CaseState",
     "CaseSubmitted",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.actions import Approve, Deny, RequireRectification
 from shared.contracts.envelope import EventData
-from shared.contracts.events import Applicant, MaterialFile, StaffId
+from shared.contracts.events import Applicant, MaterialFile, Outcome, PartOutcome, StaffId
 
 
 class CenterMessage(EventData):
@@ -148,3 +148,30 @@ class TransferUrged(CenterMessage):
     urge_id: str = Field(description="The urge's id at the transferring center: applied once.")
     urged_by: StaffId
     urged_at: datetime
+
+
+class CaseFiledForApplicant(ExchangeRecord):
+    """申办, by a town point (便民服务中心) for the applicant in front of it (全程代办): the whole application, to
+    its district, which files it as its own case; the town follows it and hands the one reply over."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.case_filed_for_applicant.v1"
+    stage: ClassVar[str] = "apply"
+
+    applicant: Applicant
+    lead_department: str
+    materials: dict[str, dict[str, str]] = Field(description="Per department, the materials (references) as taken at the town.")
+    staff_id: StaffId = Field(description="The town point's agent who took the application.")
+    filed_at: datetime
+
+
+class AgentCaseConcluded(ExchangeRecord):
+    """办结 of a case a town point filed: its outcome and every part's, back to the town, which builds the one
+    reply for the applicant as the district's own window would."""
+
+    event_type: ClassVar[str] = "cn.lianban.exchange.agent_case_concluded.v1"
+    stage: ClassVar[str] = "concluded"
+
+    outcome: Outcome
+    parts: list[PartOutcome]
+    reasons: list[str] = Field(default_factory=list, description="Why the district could not file it at all, if so.")
+    concluded_at: datetime

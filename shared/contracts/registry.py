@@ -27,7 +27,15 @@ from shared.contracts.events import (
     WorkOrder,
     WorkReceived,
 )
-from shared.contracts.exchange import CenterFigures, PartTransferred, TransferDecided, TransferStatus, TransferUrged
+from shared.contracts.exchange import (
+    AgentCaseConcluded,
+    CaseFiledForApplicant,
+    CenterFigures,
+    PartTransferred,
+    TransferDecided,
+    TransferStatus,
+    TransferUrged,
+)
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -59,5 +67,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         CenterFigures,
         TransferStatus,
         TransferUrged,
+        CaseFiledForApplicant,
+        AgentCaseConcluded,
     )
 }

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.postgres_local import create_database
 from services.intake.adapters.orm import SCHEMA
 from services.intake.domain.exchange import Exchange
 from services.intake.entrypoints.consumers import exchange_handlers
-from services.intake.service_layer.act import CaseActions
+from services.intake.service_layer.act import ActionNotAllowed, CaseActions
 from services.intake.service_layer.exchange import ExchangeDesk
 from services.intake.service_layer.submit import SubmitCase
 from shared.centers import Centers
@@ -29,6 +30,7 @@ from shared.clock import ManualClock
 from shared.contracts import (
     Accept,
     Approve,
+    CaseConcluded,
     CaseState,
     CloudEvent,
     HandlingStarted,
@@ -90,20 +92,26 @@ class Center:
 async def centers(
     make_sessions: MakeSessions, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[dict[str, Center]]:
-    """xihu (district) on the test's database, hangzhou (its city) on a second one of the same kind; each
-    signs with its own key, and each holds the other's public key."""
-    if database_url.startswith("sqlite"):
-        city_url = f"sqlite+aiosqlite:///{tmp_path / 'city.db'}"
-    else:
-        city_url = await create_database(request.getfixturevalue("postgres_server"), f"test_{uuid.uuid4().hex[:12]}")
-    city_engine = make_engine(city_url)
-    await migrate(city_engine, SCHEMA)
-    signers, keys = registered_keys(tmp_path, "xihu", "hangzhou", "gongshu")
+    """xihu (district) on the test's database, hangzhou (its city) and zhuantang (one of its town points) on
+    databases of their own of the same kind; each signs with its own key and holds the others' public keys."""
+
+    async def another(name: str) -> AsyncEngine:
+        if database_url.startswith("sqlite"):
+            url = f"sqlite+aiosqlite:///{tmp_path / name}.db"
+        else:
+            url = await create_database(request.getfixturevalue("postgres_server"), f"test_{uuid.uuid4().hex[:12]}")
+        engine = make_engine(url)
+        await migrate(engine, SCHEMA)
+        return engine
+
+    engines = [await another("city"), await another("town")]
+    signers, keys = registered_keys(tmp_path, "xihu", "hangzhou", "zhuantang", "gongshu")
     local = tmp_path / "xihu-calendar.json"  # the district works Saturday 28 November (调休); the city does not
     local.write_text(json.dumps({"years": {}, "local": {"holidays": [], "workdays": ["2026-11-28"]}}))
-    calendars = {"xihu": WorkingCalendar(local), "hangzhou": WorkingCalendar()}
+    calendars = {"xihu": WorkingCalendar(local), "hangzhou": WorkingCalendar(), "zhuantang": WorkingCalendar()}
     built = {}
-    for code, sessions in (("xihu", await make_sessions(SCHEMA)), ("hangzhou", session_factory(city_engine))):
+    databases = [await make_sessions(SCHEMA), *map(session_factory, engines)]
+    for code, sessions in zip(("xihu", "hangzhou", "zhuantang"), databases, strict=True):
         clock = ManualClock(FRIDAY)
         exchange = Exchange(code, CENTERS, calendars[code])
         outbox = Outbox(f"/test/{code}/intake", Topics(code), center_signer=signers[code])
@@ -118,7 +126,7 @@ async def centers(
         built[code] = Center(
             code,
             sessions,
-            SubmitCase(sessions, CATALOG, outbox, lambda: None, clock, parent=exchange.parent),
+            SubmitCase(sessions, CATALOG, outbox, lambda: None, clock, exchange=exchange),
             CaseActions(sessions, outbox, lambda: None, clock, exchange=exchange),
             consumer,
             dead,
@@ -126,7 +134,8 @@ async def centers(
         )
     built["gongshu-signer"] = signers["gongshu"]  # type: ignore[assignment]
     yield built
-    await city_engine.dispose()
+    for engine in engines:
+        await engine.dispose()
 
 
 UP, DOWN = Topics("xihu").exchange("hangzhou"), Topics("hangzhou").exchange("xihu")
@@ -242,3 +251,58 @@ async def test_two_calendars_count_one_transferred_part(centers: dict[str, Cente
     part = await city_supervision.part(f"{case_id}-planning")
     assert part.deadline == datetime(2026, 12, 24, 17, tzinfo=CHINA), "17 working days after 1 December, by the city's calendar"
     await engine.dispose()
+
+
+async def test_a_town_point_files_for_the_applicant_and_gets_the_reply_to_hand_over(centers: dict[str, Center]) -> None:
+    """代办: the town point takes the application, files it at its district, follows it, and its one reply is
+    the district's outcome; nothing of it is handled at the town."""
+    town, xihu = centers["zhuantang"], centers["xihu"]
+    joint = CATALOG.joint_matters["JM-REST-001"]
+    filed = application(materials=materials_for(joint.code), staff_id="ZT-AGENT-02")
+    case = (await town.submit(filed, None)).case
+    assert case.handled_at == "xihu"
+    assert [type(e).__name__ for e in await town.events(Topics("zhuantang").case_events)] == ["CaseSubmitted"]
+    assert await town.events(Topics("zhuantang").work("market")) == [], "no work at the town: it is the district's"
+    with pytest.raises(ActionNotAllowed, match="代办"):
+        await town.actions.department_acts(case.case_id, "market", "m", Accept())
+
+    (record,) = await town.sent(Topics("zhuantang").exchange("xihu"))
+    assert json.loads(record)["lbsigkey"] == "zhuantang-1"
+    await xihu.receive(Topics("zhuantang").exchange("xihu"), record, record)
+    district = await xihu.actions.read(case.case_id)
+    assert district is not None
+    assert district.filed_by_agent == "zhuantang"
+    assert district.staff_id == "zhuantang:ZT-AGENT-02"
+    orders = await xihu.events(Topics("xihu").work("market"))
+    assert len(orders) == 1, "the district's departments get the work, once"
+    for department in ("market", "fire", "tax"):
+        await xihu.actions.department_acts(case.case_id, department, f"{department}-01", Accept())
+    for department in ("market", "fire", "tax"):
+        await xihu.actions.department_acts(
+            case.case_id, department, f"{department}-01", Approve(document_number=f"{department}-9")
+        )
+
+    (concluded,) = await xihu.sent(Topics("xihu").exchange("zhuantang"))
+    await town.receive(Topics("xihu").exchange("zhuantang"), concluded)
+    assert town.dead.letters == []
+    followed = await town.actions.read(case.case_id)
+    assert followed is not None
+    assert (followed.state, followed.outcome) == (CaseState.CONCLUDED, Outcome.APPROVED)
+    (conclusion,) = [e for e in await town.events(Topics("zhuantang").case_events) if isinstance(e, CaseConcluded)]
+    assert {p.department: p.document_number for p in conclusion.parts} == {"market": "market-9", "fire": "fire-9", "tax": "tax-9"}
+
+
+async def test_a_filing_the_district_cannot_take_comes_back_not_accepted_with_its_reasons(centers: dict[str, Center]) -> None:
+    town, xihu = centers["zhuantang"], centers["xihu"]
+    case = (await town.submit(application(), None)).case
+    (record,) = await town.sent(Topics("zhuantang").exchange("xihu"))
+    body = json.loads(record)
+    bare = {k: v for k, v in body.items() if not k.startswith("lbsig")}
+    unknown = town.actions.outbox.center_signer.sign_event(bare | {"data": bare["data"] | {"matter_code": "JM-NOPE"}})  # type: ignore[union-attr]
+    await xihu.receive(Topics("zhuantang").exchange("xihu"), unknown)
+    (back,) = await xihu.sent(Topics("xihu").exchange("zhuantang"))
+    await town.receive(Topics("xihu").exchange("zhuantang"), back)
+    followed = await town.actions.read(case.case_id)
+    assert followed is not None
+    assert followed.state is CaseState.NOT_ACCEPTED
+    assert await xihu.actions.read(case.case_id) is None

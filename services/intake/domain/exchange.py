@@ -10,19 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from services.intake.domain.case import Application, ApplicationInvalid, open_case
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Part, Suspension
-from shared.centers import Centers
+from shared.centers import Centers, Level
 from shared.contracts import (
+    AgentCaseConcluded,
     Approve,
     CaseConcluded,
+    CaseFiledForApplicant,
     CaseState,
     DeemedApproval,
     Deny,
     DepartmentAction,
     EventData,
     ExchangeRecord,
+    Outcome,
     PartState,
     PartTransferred,
     RequireRectification,
@@ -66,6 +70,61 @@ class Exchange:
     @property
     def peers(self) -> list[str]:
         return self.centers.peers(self.center)
+
+    @property
+    def files_for_applicants(self) -> bool:
+        """A town point (便民服务中心) files every case at its district for the applicant (全程代办)."""
+        return self.centers[self.center].level is Level.TOWN and self.parent is not None
+
+    def filed_for_applicant(self, case: JointCase, materials: dict[str, dict[str, str]], at: datetime) -> CaseFiledForApplicant:
+        """申办 of a case a town point took: the whole application, to its district."""
+        assert self.parent is not None
+        return CaseFiledForApplicant(
+            serial=case.case_id,
+            stage_id=case.case_id,
+            matter_code=case.matter_code,
+            **self._ends(self.parent[0]),
+            sent_at=at,
+            applicant=case.applicant,
+            lead_department=case.lead_department,
+            materials=materials,
+            staff_id=case.staff_id,
+            filed_at=case.submitted_at,
+        )
+
+    def filed_for_agent(self, record: CaseFiledForApplicant, catalog: Catalog, at: datetime) -> JointCase:
+        """A case a town point below filed for its applicant, as this center's own (its catalog's rules checked
+        again: ApplicationInvalid names what is wrong)."""
+        joint = catalog.joint_matters.get(record.matter_code)
+        if joint is None:
+            raise ApplicationInvalid(
+                [("matter_code", f"本中心目录无联办事项 {record.matter_code} (not in this center's catalog)")]
+            )
+        application = Application(
+            record.matter_code,
+            record.applicant,
+            record.lead_department,
+            f"{record.from_center}",
+            f"{record.from_center}:{record.staff_id}"[:64],
+            record.materials,
+        )
+        case = open_case(catalog, joint, application, record.serial, self.center, at, parent=self.parent)
+        case.filed_by_agent = record.from_center
+        return case
+
+    def not_filed(self, record: CaseFiledForApplicant, problems: list[tuple[str, str]], at: datetime) -> AgentCaseConcluded:
+        """What a town point is told when its filing cannot be taken here at all."""
+        return AgentCaseConcluded(
+            serial=record.serial,
+            stage_id=record.serial,
+            matter_code=record.matter_code,
+            **self._ends(record.from_center),
+            sent_at=at,
+            outcome=Outcome.NOT_ACCEPTED,
+            parts=[],
+            reasons=[f"{field}: {reason}" for field, reason in problems],
+            concluded_at=at,
+        )
 
     def _ends(self, to: str) -> dict[str, str]:
         return {
@@ -159,9 +218,28 @@ class Exchange:
         filed here is concluded, its decision back."""
         if isinstance(action, Transfer):
             return [self.transferred(case, case.part_of(department), staff_id, action.opinion, at)]
-        if case.transferred_from is not None and any(isinstance(e, CaseConcluded) for e in events):
-            return [self.decided(case, at)]
-        return []
+        return self.concluded(case, events, at)
+
+    def concluded(self, case: JointCase, events: list[EventData], at: datetime) -> list[EventData]:
+        """When a case concludes here, what goes back: a transferred part's decision, a town point's outcome."""
+        conclusion = next((e for e in events if isinstance(e, CaseConcluded)), None)
+        if conclusion is None:
+            return []
+        home: list[EventData] = [self.decided(case, at)] if case.transferred_from is not None else []
+        if case.filed_by_agent is not None:
+            home.append(
+                AgentCaseConcluded(
+                    serial=case.case_id,
+                    stage_id=case.case_id,
+                    matter_code=case.matter_code,
+                    **self._ends(case.filed_by_agent),
+                    sent_at=at,
+                    outcome=conclusion.outcome,
+                    parts=conclusion.parts,
+                    concluded_at=conclusion.concluded_at,
+                )
+            )
+        return home
 
     def decided(self, case: JointCase, at: datetime) -> TransferDecided:
         """办结 of a transferred part, back to the center that sent it: this center's department's decision
@@ -190,8 +268,8 @@ class Exchange:
 
     def refusal(self, record: ExchangeRecord, sender: str) -> str | None:
         """Why a record `sender` proved its own (shared/exchange.py) cannot be taken here, if it cannot."""
-        if isinstance(record, PartTransferred) and self.centers.parent(sender) != self.center:
-            return f"{sender} 不是本中心的下级，不能转报 (only this center's children transfer parts to it)"
-        if isinstance(record, TransferDecided) and self.centers.parent(self.center) != sender:
-            return f"{sender} 不是本中心的上级 (only this center's parent decides its transfers)"
+        if isinstance(record, PartTransferred | CaseFiledForApplicant) and self.centers.parent(sender) != self.center:
+            return f"{sender} 不是本中心的下级，不能转报或代办 (only this center's children transfer parts or file cases here)"
+        if isinstance(record, TransferDecided | AgentCaseConcluded) and self.centers.parent(self.center) != sender:
+            return f"{sender} 不是本中心的上级 (only this center's parent decides what this center sent it)"
         return None

@@ -39,6 +39,7 @@ from shared.contracts import (
     NoticeItem,
     Outcome,
     PartActionRecorded,
+    PartOutcome,
     PartState,
     RefusalReason,
     RefusalRule,
@@ -94,6 +95,8 @@ class JointCase(BaseModel):
     delivery: DocumentsDelivered | None = None
     evaluation: CaseEvaluated | None = None
     transferred_from: TransferOrigin | None = None  # a part another center transferred here to decide (转报)
+    filed_by_agent: str | None = None  # 代办: the town point that filed this case here for the applicant
+    handled_at: str | None = None  # 代办 at a town point: the center this case was filed at and is handled by
 
     # -- what is owed -------------------------------------------------------------------------
 
@@ -132,6 +135,18 @@ class JointCase(BaseModel):
         """A part another center accepted and transferred here (转报): filed and accepted at once, its
         department handling it now; the pre-review was the sending center's."""
         return [self._submitted(at), self._accepted(at), *(self._handling_started(p, at) for p in self.parts)]
+
+    def opening_for_applicant(self, at: datetime) -> list[EventData]:
+        """代办 at a town point: the case as filed here, for following it; its work goes to the center handling it."""
+        return [self._submitted(at)]
+
+    def concluded_elsewhere(self, outcome: Outcome, parts: list[PartOutcome], at: datetime) -> list[EventData]:
+        """The center a town point filed this case at concluded it: its outcome and every part's, for the one
+        reply the town hands over."""
+        require(self.handled_at is not None and not self.is_final, "本件不在代办中 (not a case awaiting its handling center)")
+        self.state = CaseState.NOT_ACCEPTED if outcome is Outcome.NOT_ACCEPTED else CaseState.CONCLUDED
+        self.outcome, self.concluded_at = outcome, at
+        return [CaseConcluded(case_id=self.case_id, matter_name=self.matter_name, outcome=outcome, parts=parts, concluded_at=at)]
 
     def _submitted(self, at: datetime) -> CaseSubmitted:
         return CaseSubmitted(
@@ -203,6 +218,10 @@ class JointCase(BaseModel):
         """`at` is when Lianban takes the action (the case's own steps happen then); `acted_at`, when the
         department says it acted (its signed time), is what the part records. `stored`: the SHA-256s of the
         files the center holds among those the action names (an approval's certificates)."""
+        require(
+            self.handled_at is None,
+            f"本件已代办至 {self.handled_at}，由其受理和办理 (filed for the applicant at {self.handled_at}, handled there)",
+        )
         part = self.part_of(department)
         stated = acted_at or at
         if isinstance(action, Approve):

@@ -10,12 +10,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook
+from services.intake.domain.case import ApplicationInvalid
 from services.intake.domain.catalog import Catalog
 from services.intake.domain.exchange import Exchange, ExchangeRefused
 from services.intake.domain.lifecycle import JointCase
 from services.intake.service_layer.act import apply
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.contracts import EventData, ExchangeRecord, PartActionRecorded, PartTransferred, TransferDecided
+from shared.contracts import (
+    AgentCaseConcluded,
+    CaseFiledForApplicant,
+    EventData,
+    ExchangeRecord,
+    PartActionRecorded,
+    PartTransferred,
+    TransferDecided,
+)
 from shared.messaging.outbox import Outbox
 from shared.messaging.processed import already_processed, mark_processed
 
@@ -44,6 +53,10 @@ class ExchangeDesk:
                 await self._file(book, record, now)
             elif isinstance(record, TransferDecided):
                 await self._decided(book, record, event, now)
+            elif isinstance(record, CaseFiledForApplicant):
+                await self._file_for_agent(book, record, now)
+            elif isinstance(record, AgentCaseConcluded):
+                await self._concluded_there(book, record, now)
         await book.flush()
 
     async def _file(self, book: CaseBook, record: PartTransferred, now: datetime) -> None:
@@ -63,9 +76,34 @@ class ExchangeDesk:
         def step(case: JointCase, at: datetime) -> list[EventData]:
             recorded, *follow_up = case.transfer_decided(department, record.staff_id, record.decision, at, record.decided_at)
             assert isinstance(recorded, PartActionRecorded)
-            return [recorded.model_copy(update={"signed_event": signed}), *follow_up]
+            home = self.exchange.concluded(case, follow_up, at)  # a case a town point filed here: its outcome back
+            return [recorded.model_copy(update={"signed_event": signed}), *follow_up, *home]
 
         refusal: dict[str, object] = dict(
             department=department, staff_id=record.staff_id, work_order_id=part.work_order_id, action=record.decision
         )
+        await apply(book, record.serial, step, now, refusal)
+
+    async def _file_for_agent(self, book: CaseBook, record: CaseFiledForApplicant, now: datetime) -> None:
+        """A town point's filing (代办) as this center's own case; one this center cannot file goes back as not
+        accepted, with the reasons, so the town can tell the applicant."""
+        if await book.get(record.serial) is not None:
+            return
+        try:
+            case = self.exchange.filed_for_agent(record, self.catalog, now)
+        except ApplicationInvalid as invalid:
+            book.publish([self.exchange.not_filed(record, invalid.problems, now)])
+            return
+        book.add(case, None, record.stage_key)
+        book.publish(case.opening(now))
+
+    async def _concluded_there(self, book: CaseBook, record: AgentCaseConcluded, now: datetime) -> None:
+        """The district concluded a case this town point filed: the outcome, for the reply to hand over."""
+        if await book.get(record.serial) is None:
+            raise ExchangeRefused(f"本中心无代办件 {record.serial} (no such case filed here)")
+
+        def step(case: JointCase, _at: datetime) -> list[EventData]:
+            return case.concluded_elsewhere(record.outcome, record.parts, record.concluded_at)
+
+        refusal: dict[str, object] = {"kind": "concluded_elsewhere", "detail": {"reasons": record.reasons}}
         await apply(book, record.serial, step, now, refusal)

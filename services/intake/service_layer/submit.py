@@ -16,6 +16,7 @@ from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import CaseRecord
 from services.intake.domain.case import Application, open_case
 from services.intake.domain.catalog import Catalog
+from services.intake.domain.exchange import Exchange
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
 from services.intake.service_layer.idempotency import IdempotencyConflict, digest, filing_key
@@ -43,11 +44,12 @@ class SubmitCase:
         outbox: Outbox,
         after_commit: Callable[[], None],
         clock: Clock = SYSTEM_CLOCK,
-        parent: tuple[str, str] | None = None,
+        exchange: Exchange | None = None,
     ) -> None:
-        """`parent`: the code and name of the center that decides the parts this one reviews first (初审转报)."""
+        """`exchange`: this center among those it exchanges cases with: its parent decides the parts it reviews
+        first (初审转报); a town point files every case at its parent for the applicant (代办)."""
         self.sessions, self.catalog, self.outbox = sessions, catalog, outbox
-        self.after_commit, self.clock, self.parent = after_commit, clock, parent
+        self.after_commit, self.clock, self.exchange = after_commit, clock, exchange
 
     async def __call__(self, application: Application, idempotency_key: str | None) -> Submitted:
         """File once per Idempotency-Key of the window that sent it: another window's same key is another case."""
@@ -60,14 +62,19 @@ class SubmitCase:
             return self._replay(earlier, fingerprint)
         now = self.clock.now()
         center, query_code = self.outbox.topics.center, _new_query_code()
-        case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, self.parent)
+        parent = self.exchange.parent if self.exchange else None
+        case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, parent)
+        opening = case.opening(now)
+        if self.exchange and self.exchange.files_for_applicants:  # 代办: filed up, followed here
+            case.handled_at = self.exchange.parent[0] if self.exchange.parent else None
+            opening = [*case.opening_for_applicant(now), self.exchange.filed_for_applicant(case, application.materials, now)]
         try:
             async with self.sessions() as session, session.begin():
                 book = CaseBook(session, self.outbox)
                 if application.previous_case_id:
                     _second_application(await book.get(application.previous_case_id), application)
                 book.add(case, scoped, fingerprint)
-                book.publish(case.opening(now))
+                book.publish(opening)
         except IntegrityError:
             earlier = await self._by_key(scoped, idempotency_key) if scoped else None
             if earlier is None:
