@@ -331,6 +331,9 @@ class PartOutcome(BaseModel):
     rectification_items: list[str] = Field(default_factory=list)
     deemed: bool = Field(default=False, description="Approved by silence (超时默许), not by the department.")
     decided_at: datetime | None = None
+    decided_by_center: str | None = Field(
+        default=None, description="初审转报: the Chinese name of the center whose department decided the part."
+    )
 
 
 class CaseConcluded(EventData):

@@ -102,7 +102,10 @@ def test_a_district_case_whose_planning_part_the_city_decides_gets_one_reply_at_
     assert reply["outcome"] == "approved"
     planning = next(p for p in reply["parts"] if p["department"] == "planning")
     assert planning["document_number"].startswith("PLANNING-")  # issued by the city's planning system
-    assert "建设工程规划许可证核发（初审转报）" in reply["message"]
+    assert (
+        "建设工程规划许可证核发（初审转报）（自然资源和规划局（规划）），由杭州市民中心（市行政服务中心）决定：准予"
+        in reply["message"]
+    )
     city_reply = reply_of(hangzhou, case_id)["reply"]
     assert city_reply["parts"][0]["document_number"] == planning["document_number"], "the city's decision, as decided"
     print(f"\ndistrict filing -> city work order {reached:.2f}s; -> the district's one reply {replied:.2f}s")

@@ -153,6 +153,8 @@ def test_the_city_files_it_accepted_with_what_remains_and_its_decision_goes_home
     assert concluded.outcome is Outcome.APPROVED
     planning = next(p for p in concluded.parts if p.department == "planning")
     assert planning.document_number == "建字第330100202600123号"
+    assert planning.decided_by_center == "杭州市民中心（市行政服务中心）"
+    assert next(p for p in concluded.parts if p.department == "fire").decided_by_center is None
     assert planning.certificates == []  # the file stays with the city that issued it
 
 

@@ -73,3 +73,14 @@ def test_not_accepted_gives_every_refusing_departments_reason() -> None:
 def test_a_deemed_approval_says_so() -> None:
     reply = reply_for(Outcome.APPROVED, part("tax", Outcome.APPROVED, document_number="MR-1", deemed=True))
     assert "超时默许" in reply.message
+
+
+def test_a_part_decided_at_the_parent_center_says_so() -> None:
+    """初审转报: the applicant reads which center decided the part their district reviewed first."""
+    reply = reply_for(
+        Outcome.APPROVED,
+        part("market", Outcome.APPROVED, document_number="M-1", decided_by_center="杭州市民中心（市行政服务中心）"),
+    )
+    assert (
+        "- market事项（市场监督管理局），由杭州市民中心（市行政服务中心）决定：准予，文书编号 M-1" in reply.message.splitlines()
+    )

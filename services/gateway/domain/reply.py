@@ -24,6 +24,8 @@ def unified_reply(concluded: CaseConcluded, now: datetime) -> UnifiedReply:
 
 def _line(part: PartOutcome) -> str:
     who = f"- {part.part_name}（{part.department_name or part.department}）"
+    if part.decided_by_center:  # 初审转报: reviewed here first, decided there
+        who += f"，由{part.decided_by_center}决定"
     if part.outcome is Outcome.APPROVED:
         how = "超时默许，视为准予" if part.deemed else "准予"
         documents = "、".join(part.documents) if part.documents else ""

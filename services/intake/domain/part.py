@@ -154,6 +154,7 @@ class Part(BaseModel):
             part_name=self.part_name,
             outcome=DECIDED.get(self.state, Outcome.NOT_ACCEPTED),
             decided_at=self.decided_at,
+            decided_by_center=self.transfer.center_name if self.transfer and self.transferred_at else None,
         )
         if self.state is PartState.PRE_REFUSED and self.refusal:
             return part.model_copy(update={"reason": self.refusal.reason, "legal_basis": self.refusal.legal_basis})
