@@ -163,6 +163,7 @@ class System:
             for name in names:
                 _, key = new_key_pair(self._key_registry.parent, name)
                 public.setdefault(department, []).append({"key_id": _key_id(name), "algorithm": "ed25519", "public_key": key})
+        self._key_registry.parent.mkdir(parents=True, exist_ok=True)  # a center may have no bridged department
         self._key_registry.write_text(json.dumps(public, indent=1))
 
     def _key(self, name: str, prefix: str) -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""Two centers, each as it runs in production: a district (西湖区) and its city (杭州), each its own secured Kafka
-cluster, services, departments and identity provider, joined by MirrorMaker 2 (deploy/centers_local.py). A
-district case whose planning part the city decides (初审转报) gets one reply at the district; the link cut
-mid-case and restored loses nothing and doubles nothing; a record the district's key did not sign is refused
-at the city and shown to its operators."""
+"""Three centers, each as it runs in production: a city (杭州), one of its districts (西湖区) and a town point of that
+district (转塘街道), each its own secured Kafka cluster, services, departments and identity provider, joined by
+MirrorMaker 2 (deploy/centers_local.py). A district case whose planning part the city decides (初审转报) gets one
+reply at the district; the link cut mid-case and restored loses nothing and doubles nothing; a record the
+district's key did not sign is refused at the city and shown to its operators; the district follows the part
+at the city and urges it there; the city rolls up its districts' figures; the town files for an applicant
+and hands over the reply."""
 
 from __future__ import annotations
 
@@ -17,19 +19,20 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import TopicAuthorizationFailedError
 
-from deploy.centers_local import LocalCenters
-from deploy.demo import district_case
-from deploy.kafka_acls import ADMIN
+from deploy.centers_local import DEMO_CENTERS, LocalCenters
+from deploy.demo import district_case, wait_for_reply
+from deploy.kafka_acls import ADMIN, exchange_mirror_topics, exchange_principal
+from deploy.kafka_local import KafkaAccess
 from deploy.launcher import System
 from shared.contracts import CloudEvent
 from shared.identity import Role
 from shared.signing import Signer, new_key_pair
 from shared.topics import Topics
 from tests.e2e.api import as_role, department_rule, new_applicant, reply_of
-from tests.e2e.kafka_tools import TopicReader
+from tests.e2e.kafka_tools import TopicReader, producer
 from tests.e2e.systems import TEST_SETTINGS, free_ports
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +44,14 @@ UP = Topics("xihu").exchange("hangzhou")
 def centers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCenters]:
     started = LocalCenters(
         tmp_path_factory.mktemp("centers"),
+        departments={**DEMO_CENTERS, "zhuantang": ()},  # and a town point of the district, with no department
         ports=lambda _n, departments: free_ports(len(departments)),
         env={k: v for k, v in TEST_SETTINGS.items() if "CLOCK" not in k} | {"LIANBAN_SUPERVISION_FIGURES_SECONDS": "1"},
     )
     began = time.monotonic()
     try:
         started.start()
-        print(f"\ntwo centers (two clusters, two systems, MirrorMaker 2 between) ready in {time.monotonic() - began:.0f}s")
+        print(f"\nthree centers (three clusters and systems, two MirrorMaker 2 links) ready in {time.monotonic() - began:.0f}s")
         yield started
     finally:
         started.stop()
@@ -217,6 +221,7 @@ def test_the_city_shows_its_districts_figures_beside_its_own_and_a_district_no_s
         f"{xihu.url('supervision')}/api/v1/supervision/centers", headers=as_role(xihu, Role.SUPERVISOR, "SV-01"), timeout=5
     ).json()
     assert {r["center"] for r in own} == {"xihu", "zhuantang"}, "a district sees itself and its towns, no sibling"
+    assert next(r for r in own if r["center"] == "zhuantang")["level"] == "town"
 
 
 def test_the_district_sees_the_part_at_the_city_and_its_urge_reaches_the_city_department(centers: LocalCenters) -> None:
@@ -271,18 +276,59 @@ def test_the_district_sees_the_part_at_the_city_and_its_urge_reaches_the_city_de
     assert away["urges"] == 1, "the city's count of urgings came home"
 
 
-def test_only_the_link_writes_what_comes_from_another_center(centers: LocalCenters) -> None:
-    """On the city's cluster, the city's own intake may not write the district's exchange topic: only
-    MirrorMaker 2, as the link to the district, does."""
-    access = centers.kafkas["hangzhou"].access
+def test_a_town_point_files_for_the_applicant_and_hands_over_the_one_reply(centers: LocalCenters) -> None:
+    """代办 across three levels: the town files at its district, the district's planning part goes up to the city;
+    the reply the town hands over says so."""
+    town, xihu = centers.systems["zhuantang"], centers.systems["xihu"]
+    response = httpx.post(
+        f"{town.url('intake')}/api/v1/cases",
+        json=district_case(new_applicant()),
+        headers=as_role(town, Role.WINDOW, "ZT-AGENT-02"),
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    case = response.json()["case"]
+    assert case["handled_at"] == "xihu"
+    reply = wait_for_reply(town.url("gateway"), case["case_id"], {"X-Query-Code": case["query_code"]}, timeout=120)
+    assert reply["reply"]["outcome"] == "approved"
+    assert "由杭州市民中心（市行政服务中心）决定：准予" in reply["reply"]["message"]
+    district = httpx.get(
+        f"{xihu.url('intake')}/api/v1/cases/{case['case_id']}", headers=as_role(xihu, Role.WINDOW, "S-0107"), timeout=5
+    ).json()["case"]
+    assert district["filed_by_agent"] == "zhuantang"
+    assert district["staff_id"] == "zhuantang:ZT-AGENT-02"
 
-    async def try_write() -> None:
-        producer = AIOKafkaProducer(**access.client_options("intake"))
-        await producer.start()
+
+def test_only_the_link_writes_what_comes_from_another_center_and_keeps_its_own_topics(centers: LocalCenters) -> None:
+    """On the city's cluster the city's own services may not write the district's exchange topic (what is there
+    came from the district); on the district's, the link to the city may not write the district's own outgoing
+    one. Each cluster holds the Connect topics of the flow that writes there, under the link's names only."""
+    city, district = centers.kafkas["hangzhou"].access, centers.kafkas["xihu"].access
+
+    async def try_write(options: dict[str, Any], topic: str) -> None:
+        async with producer(options) as client:
+            await client.send_and_wait(topic, b"{}")
+
+    for options, topic in (
+        (city.client_options("intake"), UP),
+        (city.client_options("supervision"), UP),
+        (district.client_options(exchange_principal("hangzhou")), UP),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            asyncio.run(try_write(options, topic))
+
+    async def mirror_topics(access: KafkaAccess) -> list[str]:
+        admin = AIOKafkaAdminClient(**access.client_options(ADMIN))
+        await admin.start()
         try:
-            await producer.send_and_wait(UP, b"{}")
+            return sorted(n for n in await admin.list_topics() if "mirror" in n or "heartbeats" in n or n.startswith("mm2-"))
         finally:
-            await producer.stop()
+            await admin.close()
 
-    with pytest.raises(TopicAuthorizationFailedError):
-        asyncio.run(try_write())
+    for here, other in (("hangzhou", "xihu"), ("xihu", "hangzhou")):
+        internal = exchange_mirror_topics(here, other)
+        kept = asyncio.run(mirror_topics(centers.kafkas[here].access))
+        assert [t for t in kept if t.startswith(f"lianban.{here}.exchange-mirror.{other}.")] == [
+            f"{internal}{kind}" for kind in ("configs", "offsets", "status")
+        ]
+        assert not [t for t in kept if "heartbeats" in t or t.startswith("mm2-")], "no heartbeats, checkpoints, offset-syncs"
