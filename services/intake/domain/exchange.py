@@ -3,7 +3,8 @@ its decision travel as, the days the sender counted, and a transferred part file
 
 A part the center reviews first and its parent decides (初审转报) goes up with the days it already used;
 the parent files it as an accepted case whose limit is what remains, counted with the parent's own
-calendar; the parent department's decision comes back as the part's."""
+calendar; the parent department's decision comes back as the part's. A town point (代办) sends up the
+whole application instead, and gets the case's outcome back."""
 
 from __future__ import annotations
 

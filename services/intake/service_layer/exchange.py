@@ -1,6 +1,7 @@
 """Records from the centers this one exchanges cases with, applied in the consumer's transaction, each
 stage once: a part a child center transferred here is filed as an accepted case; the decision on a part
-this center transferred up becomes that part's decision (its one reply is then built here as usual)."""
+this center transferred up becomes that part's decision (its one reply is then built here as usual); a
+town point's filing becomes this center's case, and its outcome goes back to the town."""
 
 from __future__ import annotations
 
