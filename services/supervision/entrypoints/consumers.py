@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +17,6 @@ from shared.exchange import NotProven, unproven
 from shared.messaging.consumer import Apply, Delivery, expect
 from shared.signing import KeyRegistry, signed_event
 from shared.topics import Topics
-
-M = TypeVar("M", bound=CenterMessage)
 
 
 def handlers(topics: Topics, departments: Iterable[str], watcher: Watcher, clock: Clock) -> dict[str, Apply]:
@@ -59,15 +56,12 @@ def from_children(topics: Topics, children: Iterable[str], keys: KeyRegistry, de
 
     def from_child(child: str) -> Apply:
         async def apply(session: AsyncSession, deliveries: list[Delivery]) -> None:
-            figures = proven(deliveries, CenterFigures, child)
-            await rollup.keep(session, figures, clock.now())
-            await away.urged_from_child(session, proven(deliveries, TransferUrged, child), desk, clock.now())
+            expect(CenterMessage, deliveries)
+            messages = _proven(deliveries, keys, child, topics.center)
+            await rollup.keep(session, [m for m in messages if isinstance(m, CenterFigures)], clock.now())
+            await away.urged_from_child(session, [m for m in messages if isinstance(m, TransferUrged)], desk, clock.now())
 
         return apply
-
-    def proven(deliveries: list[Delivery], kind: type[M], sender: str) -> list[M]:
-        expect(CenterMessage, deliveries)
-        return [m for m in _proven(deliveries, keys, sender, topics.center) if isinstance(m, kind)]
 
     return {Topics(child).exchange(topics.center): from_child(child) for child in children}
 
