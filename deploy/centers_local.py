@@ -66,10 +66,13 @@ class LocalCenters:
             for child in self.departments:
                 parent = self.centers.parent(child)
                 if parent in self.departments:
-                    link = self.links[(child, parent)] = CenterLink(
+                    self.links[(child, parent)] = CenterLink(
                         child, self.kafkas[child].access, parent, self.kafkas[parent].access, self.workdir / f"link-{child}"
                     )
-                    link.start(timeout)
+            if self.links:
+                with ThreadPoolExecutor(len(self.links)) as pool:  # each MirrorMaker's JVM starts on its own
+                    for future in [pool.submit(link.start, timeout) for link in self.links.values()]:
+                        future.result()
         except BaseException:
             self.stop()
             raise
