@@ -26,9 +26,10 @@ and its worker group under the department's group prefix. `department_cluster_pl
 for the department's own cluster.
 
 Centers exchange case records over their own clusters (`Channel.per_peer`, `shared/topics.py`): for
-each peer, intake writes what this center sends it (`lianban.<center>.exchange.<peer>`) and reads what
-it receives from it (`lianban.<peer>.exchange.<center>`, mirrored in under the peer's name), literally
-and no more. The MirrorMaker 2 link between the two clusters (`deploy/center_link.py`) connects here as
+each peer (by default every parent and child the centers file names), intake and supervision write
+what this center sends it (`lianban.<center>.exchange.<peer>`) and read what it receives from it
+(`lianban.<peer>.exchange.<center>`, mirrored in under the peer's name), literally and no more. The
+MirrorMaker 2 link between the two clusters (`deploy/center_link.py`) connects here as
 `exchange-<peer>`: it reads what goes out, writes what comes in (on this cluster nothing else may write
 what the peer sent), and keeps its Connect topics under `lianban.<center>.exchange-mirror.<peer>.` and its
 worker group `lianban-<center>-exchange-mirror-<peer>`. The generic per-channel grants (and supervision's
@@ -296,9 +297,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--department", action="append", help="a department to grant (repeatable; default: every one of the center)"
     )
-    parser.add_argument("--peer", action="append", default=[], help="a center this one exchanges cases with (repeatable)")
+    parser.add_argument(
+        "--peer", action="append", help="a center this one exchanges cases with (repeatable; default: the centers file's)"
+    )
     args = parser.parse_args(argv)
     departments = args.department or center_departments()
+    if args.peer is None:
+        args.peer = ServiceSettings().centers().peers(args.center)
     if args.command == "plan":
         bindings = plan(args.center, departments, args.peer)
     else:
