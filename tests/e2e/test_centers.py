@@ -9,6 +9,7 @@ and hands over the reply."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from shared.contracts import CloudEvent
 from shared.identity import Role
 from shared.signing import Signer, new_key_pair
 from shared.topics import Topics
+from shared.workdays import CHINA, WorkingCalendar
 from tests.e2e.api import as_role, department_rule, new_applicant, reply_of
 from tests.e2e.kafka_tools import TopicReader, producer
 from tests.e2e.systems import TEST_SETTINGS, free_ports
@@ -40,11 +42,19 @@ pytestmark = pytest.mark.e2e
 UP = Topics("xihu").exchange("hangzhou")
 
 
+CALENDAR = WorkingCalendar()
+CITY_HOLIDAY = CALENDAR.add_working_days(datetime.now(CHINA).date(), 3)  # a working day the city alone takes off
+
+
 @pytest.fixture(scope="module")
 def centers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCenters]:
+    workdir = tmp_path_factory.mktemp("centers")
+    city_calendar = workdir / "hangzhou-calendar.json"
+    city_calendar.write_text(json.dumps({"years": {}, "local": {"holidays": [CITY_HOLIDAY.isoformat()], "workdays": []}}))
     started = LocalCenters(
-        tmp_path_factory.mktemp("centers"),
+        workdir,
         departments={**DEMO_CENTERS, "zhuantang": ()},  # and a town point of the district, with no department
+        calendars={"hangzhou": city_calendar},  # two centers, two calendars
         ports=lambda _n, departments: free_ports(len(departments)),
         env={k: v for k, v in TEST_SETTINGS.items() if "CLOCK" not in k} | {"LIANBAN_SUPERVISION_FIGURES_SECONDS": "1"},
     )
@@ -253,6 +263,11 @@ def test_the_district_sees_the_part_at_the_city_and_its_urge_reaches_the_city_de
     assert away["center_name"] == "杭州市民中心（市行政服务中心）"
     assert away["deadline"] is not None
     assert away["state"] == "running"
+    district_deadline = datetime.fromisoformat(next(p["deadline"] for p in view.json()["parts"] if p["department"] == "planning"))
+    city_deadline = datetime.fromisoformat(away["deadline"])
+    assert city_deadline.astimezone(CHINA).date() == CALENDAR.add_working_days(district_deadline.astimezone(CHINA).date(), 1), (
+        f"the city counts the same 20 days by its own calendar, without {CITY_HOLIDAY}: a working day later"
+    )
 
     urged = httpx.post(
         f"{xihu.url('supervision')}/api/v1/supervision/parts/{case_id}-planning/urge",
