@@ -86,6 +86,9 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
 }
 
 
+EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in ROUTES}  # how a payload is read back
+
+
 def destinations(topics: Topics, data: EventData) -> list[str]:
     """The topics this event is published to; a department's topic is the one of the department the event
     names, and none when it names no department (a lead window's refused step has no feedback topic); an

@@ -20,7 +20,7 @@ from services.department_adapter.adapters.connector import Connector, WorkRefuse
 from services.department_adapter.domain.answer import Answer, NotYetDecided
 from services.ferry_agent.tables import TABLES, ReceivedWork, Status
 from shared.clock import Clock
-from shared.contracts import EVENT_TYPES, HandlingStarted, SupervisionAlert, WorkOrder
+from shared.contracts import HandlingStarted, SupervisionAlert, WorkOrder
 from shared.db import SessionFactory
 from shared.ferry.bundle import Bundle, BundleError
 from shared.ferry.entries import (
@@ -34,6 +34,7 @@ from shared.ferry.entries import (
 )
 from shared.ferry.ledger import Ledger, Refusal, Side
 from shared.periodic import Periodic, backoff
+from shared.routing import EVENT_TYPES
 from shared.signing import KeyRegistry, Signer
 from shared.wakeup import woken_or_idle
 

@@ -68,12 +68,10 @@ from shared.contracts.exchange import (
     TransferStatus,
     TransferUrged,
 )
-from shared.contracts.registry import EVENT_TYPES
 from shared.contracts.states import STATE_TEXT, AlertKind, CaseState, PartState
 
 __all__ = [
     "DECISIONS",
-    "EVENT_TYPES",
     "PRE_REVIEW_ACTIONS",
     "STATE_TEXT",
     "Accept",

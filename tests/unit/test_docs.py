@@ -21,8 +21,8 @@ from services.gateway.settings import GatewaySettings
 from services.intake.settings import IntakeSettings
 from services.supervision.settings import SupervisionSettings
 from shared.asyncapi import render
-from shared.contracts import EVENT_TYPES, CloudEvent
-from shared.routing import ROUTES
+from shared.contracts import CloudEvent
+from shared.routing import EVENT_TYPES, ROUTES
 from shared.signing import KeyRegistry
 
 ROOT = Path(__file__).parents[2]

@@ -64,10 +64,11 @@ class SubmitCase:
         center, query_code = self.outbox.topics.center, _new_query_code()
         parent = self.exchange.parent if self.exchange else None
         case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, parent)
-        opening = case.opening(now)
         if self.exchange and self.exchange.files_for_applicants:  # 代办: filed up, followed here
             case.handled_at = self.exchange.parent[0] if self.exchange.parent else None
             opening = [*case.opening_for_applicant(now), self.exchange.filed_for_applicant(case, application.materials, now)]
+        else:
+            opening = case.opening(now)
         try:
             async with self.sessions() as session, session.begin():
                 book = CaseBook(session, self.outbox)
