@@ -30,11 +30,21 @@ def work_text(work: str) -> str:
 
 
 class Sent:
-    """The work sent for a batch's cases, loaded together with their parts and saved with them."""
+    """The work sent for a batch's cases, loaded together with their parts and saved with them; found by
+    work order and by case, so a batch of many events costs a lookup each, not a pass over all its work."""
 
     def __init__(self, session: AsyncSession, rows: Iterable[WorkDelivery]) -> None:
         self.session = session
-        self.rows = {(r.work_order_id, r.work): r for r in rows}
+        self.rows: dict[tuple[str, str], WorkDelivery] = {}
+        self._of_order: dict[str, list[WorkDelivery]] = {}
+        self._of_case: dict[str, list[WorkDelivery]] = {}
+        for row in rows:
+            self._keep(row)
+
+    def _keep(self, row: WorkDelivery) -> None:
+        self.rows[(row.work_order_id, row.work)] = row
+        self._of_order.setdefault(row.work_order_id, []).append(row)
+        self._of_case.setdefault(row.case_id, []).append(row)
 
     @classmethod
     async def load(cls, session: AsyncSession, case_ids: list[str]) -> Sent:
@@ -47,19 +57,19 @@ class Sent:
         row = WorkDelivery(
             work_order_id=work_order_id, work=work, case_id=case_id, department=department, issued_at=at, closed=False
         )
-        self.rows[(work_order_id, work)] = row
+        self._keep(row)
         self.session.add(row)
 
     def acted(self, work_order_id: str, at: datetime) -> None:
         """The department acted on the part: every work of it sent before was taken."""
-        for row in self.rows.values():
-            if row.work_order_id == work_order_id and row.taken_at is None and row.issued_at <= at:
+        for row in self._of_order.get(work_order_id, ()):
+            if row.taken_at is None and row.issued_at <= at:
                 row.taken_at = at
 
     def close(self, case_id: str) -> None:
         """The case ended: what was never taken is no longer waited for (a raised alert stays, and clears)."""
-        for row in self.rows.values():
-            if row.case_id == case_id and row.taken_at is None and row.alert_id is None:
+        for row in self._of_case.get(case_id, ()):
+            if row.taken_at is None and row.alert_id is None:
                 row.closed = True
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import TimelineEntry
@@ -34,7 +34,19 @@ log = logging.getLogger(__name__)
 SEALER_LOCK = 7_442_001  # pg_advisory_xact_lock key: one sealer of a center's ledger at a time
 
 
-def hashed_fields(entry: TimelineEntry, sequence: int, previous_hash: str) -> dict[str, Any]:
+# what sealing reads of an unsealed entry: the hashed fields, and the id to write the seal back under
+UNSEALED = (
+    TimelineEntry.id,
+    TimelineEntry.case_id,
+    TimelineEntry.event_id,
+    TimelineEntry.event_type,
+    TimelineEntry.occurred_at,
+    TimelineEntry.department,
+    TimelineEntry.summary,
+)
+
+
+def hashed_fields(entry: TimelineEntry | Row[Any], sequence: int, previous_hash: str) -> dict[str, Any]:
     return {
         "case_id": entry.case_id,
         "sequence": sequence,
@@ -60,29 +72,40 @@ class Sealer:
         self._task: asyncio.Task[None] | None = None
 
     async def seal(self) -> int:
-        """Seal the oldest unsealed entries (at most a batch); how many were sealed."""
+        """Seal the oldest unsealed entries (at most a batch); how many were sealed. Read and written as
+        plain rows (one bulk update by id): no entry objects to build and track for a write-once seal."""
         async with self.sessions() as session, session.begin():
             if not await _exclusive(session):
                 return 0
-            entries = list(
-                await session.scalars(
-                    select(TimelineEntry)
+            entries = (
+                await session.execute(
+                    select(*UNSEALED)
                     .where(TimelineEntry.ledger_position.is_(None))
                     .order_by(TimelineEntry.id)
                     .limit(self.batch_size)
                 )
-            )
+            ).all()
             if not entries:
                 return 0
             position, previous_ledger = await _ledger_head(session)
             heads = await _case_heads(session, {e.case_id for e in entries})
+            seals: list[dict[str, Any]] = []
             for entry in entries:
                 sequence, previous = heads.get(entry.case_id, (0, GENESIS))
-                entry.sequence, entry.previous_hash = sequence + 1, previous
-                entry.entry_hash = entry_hash(hashed_fields(entry, sequence + 1, previous))
-                position, previous_ledger = position + 1, ledger_hash(previous_ledger, entry.entry_hash)
-                entry.ledger_position, entry.ledger_hash = position, previous_ledger
-                heads[entry.case_id] = (sequence + 1, entry.entry_hash)
+                digest = entry_hash(hashed_fields(entry, sequence + 1, previous))
+                position, previous_ledger = position + 1, ledger_hash(previous_ledger, digest)
+                seals.append(
+                    {
+                        "id": entry.id,
+                        "sequence": sequence + 1,
+                        "previous_hash": previous,
+                        "entry_hash": digest,
+                        "ledger_position": position,
+                        "ledger_hash": previous_ledger,
+                    }
+                )
+                heads[entry.case_id] = (sequence + 1, digest)
+            await session.execute(update(TimelineEntry), seals)  # one executemany by primary key
             return len(entries)
 
     def notify(self) -> None:
