@@ -17,6 +17,7 @@ from shared.identity.principal import InvalidClaims, Principal
 log = logging.getLogger(__name__)
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]  # asymmetric only: no shared secrets
 KeySetSource = Callable[[], Awaitable[dict[str, Any]]]
+VERIFIED_KEPT = 10_000  # tokens remembered as verified (a center's staff and systems, with room to spare)
 
 
 class Unauthenticated(Exception):
@@ -49,8 +50,24 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> its principal and expiry
 
     async def verify(self, token: str) -> Principal:
+        """The token's principal. A token already verified is not verified again until it expires: a
+        window or a department system sends the same token with every request for its whole life."""
+        if (known := self._verified.get(token)) is not None:
+            principal, expires = known
+            if time.time() <= expires + self.leeway:
+                return principal
+            del self._verified[token]
+            raise Unauthenticated("令牌已过期 (the token has expired)")
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest first
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -77,7 +94,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"令牌无效 (invalid token: {type(exc).__name__})") from None
         try:
-            return Principal.of(claims)
+            return Principal.of(claims), float(claims["exp"])
         except InvalidClaims as exc:
             raise Unauthenticated(str(exc)) from None
 

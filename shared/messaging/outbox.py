@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.errors import (
     InvalidTopicError,
@@ -20,9 +20,9 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Integer, LargeBinary, Row, String, delete, insert, select
+from sqlalchemy import Integer, LargeBinary, Row, String, Table, delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
@@ -56,8 +56,9 @@ class Outbox:
         self.source, self.topics, self.signer, self.center_signer = source, topics, signer, center_signer
 
     def add(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
+        """Queue the event's rows on the session; they are inserted at its commit (see `_insert_queued`)."""
         event, rows = self.rows(data, subject=subject)
-        session.add_all(OutboxRow(**row) for row in rows)
+        session.info.setdefault(QUEUED, []).extend(rows)
         return event
 
     def rows(self, data: EventData, *, subject: str) -> tuple[CloudEvent, list[dict[str, Any]]]:
@@ -71,6 +72,24 @@ class Outbox:
         return event, [
             {"topic": t, "key": subject, "payload": payload, "created_at": now} for t in destinations(self.topics, data)
         ]
+
+
+QUEUED = "lianban.outbox"  # session.info: the rows the transaction's events add to the outbox, in order
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_queued(session: Session) -> None:
+    """The transaction's outbox rows as one bulk insert at its commit, in the order they were added: plain
+    rows, no objects for the unit of work to track (an event costs a dict, not a mapped instance)."""
+    if rows := session.info.pop(QUEUED, None):
+        session.execute(insert(cast(Table, OutboxRow.__table__)), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction rolled back (or a session closed) takes its queued rows with it."""
+    if transaction.parent is None:
+        session.info.pop(QUEUED, None)
 
 
 Pending = Row[int, str, str, bytes]  # id, topic, key, payload

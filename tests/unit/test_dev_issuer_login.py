@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from typing import Any
@@ -372,3 +373,15 @@ async def test_a_token_from_the_login_is_this_issuers_only(client: httpx.AsyncCl
         await TokenVerifier(other.url, "lianban", other.keys()).verify(token)
     with pytest.raises(Unauthenticated, match="wrong audience"):
         await TokenVerifier(ISSUER.url, "another", ISSUER.keys()).verify(token)
+
+
+async def test_a_token_verified_once_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified tokens are remembered (a client sends the same one with every request), never past their expiry."""
+    checks = TokenVerifier(ISSUER.url, "lianban", ISSUER.keys(), leeway=0)
+    token = ISSUER.mint("window", "W-0101", center="test", ttl=60)
+    assert (await checks.verify(token)).subject == "W-0101"
+    assert (await checks.verify(token)).subject == "W-0101"  # remembered
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await checks.verify(token)

@@ -68,6 +68,11 @@ class CaseBook:
         self._cases[case.case_id], self._versions[case.case_id] = case, 1
         self._part_states.update((p.work_order_id, p.state) for p in case.parts)
 
+    def restore(self, case: JointCase) -> JointCase:
+        """Put back the case as it was before a refused step changed it (the step's changes are not saved)."""
+        self._cases[case.case_id] = case
+        return case
+
     def save(self, case: JointCase) -> None:
         """Keep the new state; `flush` writes every changed case of the transaction at once."""
         self._cases[case.case_id] = case
