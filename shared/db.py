@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from shared import inline_sqlite
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -23,8 +25,17 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One connection per process: SQLite writes one at a time anyway, and a read-then-write
         # transaction on a second connection would fail with "database is locked" whenever another
-        # writer committed in between. Sessions queue for the connection instead (keep them short).
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True, **JSON_CODEC)
+        # writer committed in between. Sessions queue for the connection instead (keep them short);
+        # its statements run on the event loop's thread (shared/inline_sqlite.py).
+        engine = create_async_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            hide_parameters=True,
+            connect_args={"async_creator_fn": inline_sqlite.connect},
+            **JSON_CODEC,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **JSON_CODEC)  # no applicant data in errors

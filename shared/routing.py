@@ -89,13 +89,20 @@ ROUTES: dict[type[EventData], tuple[Channel, ...]] = {
 EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in ROUTES}  # how a payload is read back
 
 
+def department_of(data: EventData) -> str | None:
+    """The department an event names, if it has the field (read from the model's values: a `getattr` that
+    misses on a pydantic model costs a formatted AttributeError, on every event)."""
+    department: str | None = data.__dict__.get("department")
+    return department
+
+
 def destinations(topics: Topics, data: EventData) -> list[str]:
     """The topics this event is published to; a department's topic is the one of the department the event
     names, and none when it names no department (a lead window's refused step has no feedback topic); an
     exchange record's, the one to the center it is for."""
-    department: str | None = getattr(data, "department", None)
+    department = department_of(data)
     return [
-        topics.of(channel, getattr(data, "to_center", None) if channel.per_peer else department)
+        topics.of(channel, data.__dict__.get("to_center") if channel.per_peer else department)
         for channel in ROUTES[type(data)]
         if department is not None or not channel.per_department
     ]

@@ -45,6 +45,7 @@ class Run:
         self.filing: list[float] = []  # the HTTP answer to each filing, seconds
         self.replied: dict[str, float] = {}
         self.retries = 0
+        self.dropped: dict[str, int] = {}  # why, by the transport error
         self.last_filed = 0.0  # when intake answered the last filing
 
     async def file(self, client: httpx.AsyncClient, n: int, started: float) -> None:
@@ -53,10 +54,11 @@ class Run:
             try:
                 response = await client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": key})
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
                 if attempt == 2:
                     raise
                 self.retries += 1
+                self.dropped[type(exc).__name__] = self.dropped.get(type(exc).__name__, 0) + 1
         response.raise_for_status()
         self.last_filed = time.perf_counter()
         self.filing.append(self.last_filed - started)
@@ -173,7 +175,8 @@ def report(bench: Run, began: float, submit_done: float, finished: float, concur
     median, p99, worst = statistics.median(latencies), _at(latencies, 0.99), latencies[-1]
     print(f"  submit-to-reply   p50 {_ms(median)}  p99 {_ms(p99)}  max {_ms(worst)}")
     if bench.retries:
-        print(f"  {bench.retries} submissions retried after a dropped connection (same Idempotency-Key)")
+        why = ", ".join(f"{name} {count}" for name, count in sorted(bench.dropped.items()))
+        print(f"  {bench.retries} submissions retried after a dropped connection (same Idempotency-Key): {why}")
 
 
 def _at(ordered: list[float], quantile: float) -> float:

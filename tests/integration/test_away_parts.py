@@ -83,9 +83,9 @@ async def test_the_district_keeps_the_latest_status_and_its_urge_crosses_once(ma
         assert (away.center, away.yellow_cards) == ("hangzhou", 1)
         outbox = Outbox("/lianban/xihu/supervision", Topics("xihu"))
         urged = urge_across(session, away, "xihu", CENTERS, outbox, "SV-01", now)
-        (row,) = [r for r in session.new if isinstance(r, OutboxRow)]
-        assert row.topic == "lianban.xihu.exchange.hangzhou"
     assert isinstance(urged, TransferUrged)
+    async with district.sessions() as session:
+        assert list(await session.scalars(select(OutboxRow.topic))) == ["lianban.xihu.exchange.hangzhou"]
 
     city = await world(make_sessions)
     case = submitted("LB1", {"planning": 3}, cst(11, 23)).model_copy(update={"transferred_from": ORIGIN})

@@ -75,11 +75,15 @@ class MaterialDesk:
             if reference.startswith(FILE_REFERENCE)
         }
         wanted = {stored_file(r) or "" for r in named.values()}
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(MaterialRecord).where(MaterialRecord.sha256.in_(wanted), MaterialRecord.removed_at.is_(None))
-            )
-            known = {r.sha256: (r.size, r.media_type) for r in rows}
+        known: FileFacts = {}
+        if wanted:  # most applications name no uploaded file: no query for them
+            async with self.sessions() as session:
+                rows = await session.execute(
+                    select(MaterialRecord.sha256, MaterialRecord.size, MaterialRecord.media_type).where(
+                        MaterialRecord.sha256.in_(wanted), MaterialRecord.removed_at.is_(None)
+                    )
+                )
+                known = {sha256: (size, media_type) for sha256, size, media_type in rows}
         problems = [
             (f"materials.{department}.{name}", f"no uploaded file {reference} (upload it first: POST /api/v1/materials)")
             for (department, name), reference in named.items()

@@ -11,17 +11,18 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.adapters.case_book import CaseBook
 from services.intake.adapters.orm import CaseRecord
 from services.intake.domain.case import Application, open_case
-from services.intake.domain.catalog import Catalog
+from services.intake.domain.catalog import Catalog, JointMatter
 from services.intake.domain.exchange import Exchange
 from services.intake.domain.lifecycle import JointCase
 from services.intake.domain.part import Refused
 from services.intake.service_layer.idempotency import IdempotencyConflict, digest, filing_key
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.contracts import CaseState, Outcome
+from shared.contracts import CaseState, EventData, Outcome
 from shared.db import SessionFactory
 from shared.messaging.outbox import Outbox
 
@@ -58,38 +59,37 @@ class SubmitCase:
         if joint is None:
             raise UnknownMatter(application.matter_code)
         fingerprint = _fingerprint(application)
-        if scoped and (earlier := await self._by_key(scoped, idempotency_key)):
-            return self._replay(earlier, fingerprint)
-        now = self.clock.now()
-        center, query_code = self.outbox.topics.center, _new_query_code()
-        parent = self.exchange.parent if self.exchange else None
-        case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, parent)
-        if self.exchange and self.exchange.files_for_applicants:  # 代办: filed up, followed here
-            case.handled_at = self.exchange.parent[0] if self.exchange.parent else None
-            opening = [*case.opening_for_applicant(now), self.exchange.filed_for_applicant(case, application.materials, now)]
-        else:
-            opening = case.opening(now)
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, session.begin():  # the key looked up in the filing's own transaction
+                if scoped and (earlier := await _by_key(session, scoped, idempotency_key)):
+                    return self._replay(earlier, fingerprint)
+                case, opening = self._opened(joint, application)
                 book = CaseBook(session, self.outbox)
                 if application.previous_case_id:
                     _second_application(await book.get(application.previous_case_id), application)
                 book.add(case, scoped, fingerprint)
                 book.publish(opening)
         except IntegrityError:
-            earlier = await self._by_key(scoped, idempotency_key) if scoped else None
+            if scoped is None:
+                raise
+            async with self.sessions() as session:
+                earlier = await _by_key(session, scoped, idempotency_key)
             if earlier is None:
                 raise
             return self._replay(earlier, fingerprint)
         self.after_commit()
         return Submitted(case, created=True)
 
-    async def _by_key(self, scoped: str, sent: str | None) -> CaseRecord | None:
-        """The case filed under this window's key, or under the key as release 0.1.0 stored it (unscoped)."""
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(CaseRecord).where(CaseRecord.idempotency_key.in_([scoped, sent])).order_by(CaseRecord.submitted_at)
-            )
+    def _opened(self, joint: JointMatter, application: Application) -> tuple[JointCase, list[EventData]]:
+        """The new case and the events that open it (at a town point, filed up at its district and followed here)."""
+        now = self.clock.now()
+        center, query_code = self.outbox.topics.center, _new_query_code()
+        parent = self.exchange.parent if self.exchange else None
+        case = open_case(self.catalog, joint, application, _new_case_id(now), center, now, query_code, parent)
+        if self.exchange and self.exchange.files_for_applicants:  # 代办
+            case.handled_at = self.exchange.parent[0] if self.exchange.parent else None
+            return case, [*case.opening_for_applicant(now), self.exchange.filed_for_applicant(case, application.materials, now)]
+        return case, case.opening(now)
 
     @staticmethod
     def _replay(earlier: CaseRecord, fingerprint: str) -> Submitted:
@@ -98,6 +98,13 @@ class SubmitCase:
                 "该窗口已将此 Idempotency-Key 用于另一份申请 (this window used this Idempotency-Key for a different application)"
             )
         return Submitted(JointCase.model_validate(earlier.document), created=False)
+
+
+async def _by_key(session: AsyncSession, scoped: str, sent: str | None) -> CaseRecord | None:
+    """The case filed under this window's key, or under the key as release 0.1.0 stored it (unscoped)."""
+    return await session.scalar(
+        select(CaseRecord).where(CaseRecord.idempotency_key.in_([scoped, sent])).order_by(CaseRecord.submitted_at)
+    )
 
 
 def _new_case_id(now: datetime) -> str:

@@ -32,6 +32,7 @@ from shared.contracts import (
     RequestExtension,
 )
 from shared.messaging.consumer import Delivery
+from shared.routing import department_of
 from shared.workdays import UnknownYearError
 
 SUPERVISION = "supervision"  # the staff id supervision acts under (deemed approvals)
@@ -223,7 +224,7 @@ async def record(session: AsyncSession, deliveries: list[Delivery]) -> None:
                 "event_id": d.event.id,
                 "event_type": d.event.type,
                 "occurred_at": d.event.time,
-                "department": getattr(d.data, "department", None),
+                "department": department_of(d.data),
                 "summary": summary(d.data),
             }
             for d in deliveries
