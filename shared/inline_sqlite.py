@@ -94,6 +94,10 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self._conn.cursor())
 
+    async def executescript(self, sql: str) -> None:
+        """Many statements at once (a schema dump, as SQLite's own client loads it)."""
+        self._conn.executescript(sql)
+
     async def commit(self) -> None:
         self._conn.commit()
 
