@@ -33,6 +33,7 @@ from shared.clock import SystemClock
 from shared.db import make_engine, session_factory
 from shared.messaging.outbox import Outbox
 from shared.migrations import migrate
+from shared.runtime import tune_collector
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 
@@ -142,6 +143,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     )
     await engine.dispose()
 
+    tune_collector()  # as the service process does
     rss_before = rss_mb()
     began = time.perf_counter()
     engine = make_engine(f"sqlite+aiosqlite:///{db}")
