@@ -17,17 +17,37 @@ class Sample:
     peak_rss: int  # bytes
 
 
-def sample(pid: int) -> Sample | None:
-    """The process's CPU time so far and its peak RSS, or None if it is gone."""
+def sample(pid: int, *, with_children: bool = False) -> Sample | None:
+    """The process's CPU time so far and its peak RSS, or None if it is gone. `with_children`: the CPU of
+    its children too, those running and those ended (PostgreSQL's work is done by a backend per connection)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    fields = _fields(stat)
     cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    if with_children:
+        cpu += (int(fields[13]) + int(fields[14])) / TICKS  # cutime, cstime: children already ended
+        cpu += sum(child.cpu_seconds for c in _children(pid) if (child := sample(c, with_children=True)))
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return Sample(cpu, int(match.group(1)) * 1024 if match else 0)
+
+
+def _fields(stat: str) -> list[str]:
+    return stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_fields((entry / "stat").read_text())[1]) == pid:  # its parent
+                    children.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return children
 
 
 def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: int) -> list[str]:
