@@ -154,14 +154,18 @@ class Commits:
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
 
-    async def processed(self, consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    async def processed(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         for record in records:
             partition = TopicPartition(record.topic, record.partition)
             self._applied[partition] = max(self._applied.get(partition, 0), record.offset + 1)
         self._consumer = consumer
         if time.monotonic() - self._last >= self.seconds:
             await self.flush()
-        elif self._timer is None:
+        else:
+            self._flush_later()
+
+    def _flush_later(self) -> None:
+        if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.seconds, self._flush_soon)
 
     def _flush_soon(self) -> None:
@@ -184,8 +188,7 @@ class Commits:
             log.warning("committing offsets failed (%s); the next batch or timer tries again", exc)
             for partition, offset in offsets.items():
                 self._applied[partition] = max(self._applied.get(partition, 0), offset)
-            if self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(self.seconds, self._flush_soon)
+            self._flush_later()
 
 
 class BatchConsumer:

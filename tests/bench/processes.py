@@ -29,7 +29,7 @@ def sample(pid: int, *, with_children: bool = False) -> Sample | None:
     cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
     if with_children:
         cpu += (int(fields[13]) + int(fields[14])) / TICKS  # cutime, cstime: children already ended
-        cpu += sum(child.cpu_seconds for c in _children(pid) if (child := sample(c, with_children=True)))
+        cpu += sum(child.cpu_seconds for c in _descendants(pid) if (child := sample(c)))
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return Sample(cpu, int(match.group(1)) * 1024 if match else 0)
 
@@ -38,16 +38,20 @@ def _fields(stat: str) -> list[str]:
     return stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
 
 
-def _children(pid: int) -> list[int]:
-    children = []
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from one reading of /proc."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_fields((entry / "stat").read_text())[1]) == pid:  # its parent
-                    children.append(int(entry.name))
+                parents[int(entry.name)] = int(_fields((entry / "stat").read_text())[1])
             except (FileNotFoundError, ProcessLookupError):
                 continue
-    return children
+    found, frontier = [], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
 
 
 def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: int) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
 from shared.contracts import AlertKind, SupervisionAlert
-from shared.messaging.outbox import Outbox, OutboxRow
+from shared.messaging.outbox import Outbox, queue
 
 MESSAGES = {
     AlertKind.REMIND: "【提醒】{part} 将于 {deadline} 到期，请按时办结。",
@@ -33,7 +33,8 @@ class Issued:
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     async def write(self, session: AsyncSession) -> None:
-        for table, rows in ((Alert, self.alerts), (OutboxRow, self.outbox), (TimelineEntry, self.timeline)):
+        queue(session, self.outbox)
+        for table, rows in ((Alert, self.alerts), (TimelineEntry, self.timeline)):
             if rows:
                 await session.execute(insert(table), rows)
 

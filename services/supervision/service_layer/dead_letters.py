@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.supervision.adapters.orm import DeadLetterRecord, TimelineEntry
 from shared.contracts import DeadLetter
 from shared.messaging.consumer import Delivery
-from shared.messaging.outbox import OutboxRow
+from shared.messaging.outbox import queue
 
 STATUS_TEXT = {"open": "待处理", "redriven": "已重投", "discarded": "已丢弃"}
 REDRIVEN, DISCARDED = "cn.lianban.supervision.dead_letter_redriven", "cn.lianban.supervision.dead_letter_discarded"
@@ -95,7 +95,10 @@ async def act(session: AsyncSession, ids: list[str], *, redrive: bool, by: str, 
             outcome.refused.append({"id": letter_id, "reason": problem or ""})
             continue
         if redrive:
-            session.add(OutboxRow(topic=letter.topic, key=letter.key or "", payload=letter.original.encode(), created_at=now))
+            queue(
+                session,
+                [{"topic": letter.topic, "key": letter.key or "", "payload": letter.original.encode(), "created_at": now}],
+            )
         letter.status = "redriven" if redrive else "discarded"
         letter.acted_by, letter.acted_at, letter.act_reason = by, now, reason
         if letter.case_id:

@@ -18,7 +18,7 @@ from shared.clock import Clock
 from shared.contracts import BridgeReport, DeliveryAlert, WorkReceived
 from shared.db import SessionFactory
 from shared.messaging.consumer import Delivery
-from shared.messaging.outbox import Outbox, OutboxRow
+from shared.messaging.outbox import Outbox, queue
 from shared.periodic import Periodic
 
 WORK_TEXT = {"handle": "办理"}
@@ -172,7 +172,7 @@ class DeliveryWatch:
                     )
                 )
             if written:
-                await session.execute(insert(OutboxRow), rows)
+                queue(session, rows)
                 await session.execute(insert(TimelineEntry), timeline)
         if written:
             self.after_commit()
