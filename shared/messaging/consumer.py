@@ -1,8 +1,8 @@
 """At-least-once batch consumption with idempotent apply and a dead-letter topic.
 
 A batch is decoded, its already-applied events dropped, and the rest applied in one
-transaction together with their processed-message records; offsets are committed only
-after that, at most once a second (`Commits`). If the batch transaction fails, each event is retried alone, and an event that
+transaction together with their processed-message records; the offsets are committed only
+after that. If the batch transaction fails, each event is retried alone, and an event that
 keeps failing, like one that cannot be decoded, goes to the dead-letter topic with its cause,
 topic, partition and offset: the stream never stops on one bad message.
 """
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
@@ -138,59 +136,6 @@ class DeadLetters:
             log.warning("dead-lettered %s[%s]@%s: %s", origin.topic, origin.partition, origin.offset, error)
 
 
-class Commits:
-    """A consumer's offsets, committed at most once every `seconds` and only up to what was applied.
-
-    Every batch is applied with its processed-message records, so what is delivered again after a crash
-    changes nothing (see BatchConsumer): committing per batch would buy nothing but a request to the
-    broker and a write to its offsets log for every batch. What was applied since the last commit is
-    committed by the next batch once `seconds` have passed, or by a timer when no batch comes."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._applied: dict[TopicPartition, int] = {}  # the next offset to read, per partition
-        self._consumer: AIOKafkaConsumer | None = None
-        self._last = float("-inf")
-        self._timer: asyncio.TimerHandle | None = None
-        self._flushing: set[asyncio.Task[None]] = set()
-
-    async def processed(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            self._applied[partition] = max(self._applied.get(partition, 0), record.offset + 1)
-        self._consumer = consumer
-        if time.monotonic() - self._last >= self.seconds:
-            await self.flush()
-        else:
-            self._flush_later()
-
-    def _flush_later(self) -> None:
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.seconds, self._flush_soon)
-
-    def _flush_soon(self) -> None:
-        self._timer = None
-        task = asyncio.create_task(self.flush())
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
-
-    async def flush(self) -> None:
-        if not self._applied or self._consumer is None:
-            return
-        offsets, self._applied = self._applied, {}
-        self._last = time.monotonic()
-        try:
-            await self._consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # the group rebalanced: the partitions' new owner reads on from the last commit (deduplicated)
-            log.info("offsets not committed after a rebalance: %s", exc)
-        except Exception as exc:
-            log.warning("committing offsets failed (%s); the next batch or timer tries again", exc)
-            for partition, offset in offsets.items():
-                self._applied[partition] = max(self._applied.get(partition, 0), offset)
-            self._flush_later()
-
-
 class BatchConsumer:
     def __init__(
         self,
@@ -202,7 +147,6 @@ class BatchConsumer:
         after_commit: Callable[[], None] | None = None,
         attempts: int = 3,
         redeliveries: int = 20,
-        commit_seconds: float = 1.0,
     ) -> None:
         self.name = name
         self.sessions = sessions
@@ -211,15 +155,12 @@ class BatchConsumer:
         self.after_commit = after_commit or (lambda: None)
         self.attempts = attempts
         self.redeliveries = redeliveries
-        self.commit_seconds = commit_seconds
         self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
     def subscribe(self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500) -> None:
         """Register on the broker: a consumer group of its own, acks only after handling. Given an
         instance name, the member is static (KIP-345): restarted under the same name, it takes its
         partitions back at once instead of waiting for the group to time the old member out."""
-
-        commits = Commits(self.commit_seconds)
 
         @broker.subscriber(
             *topics,
@@ -228,7 +169,7 @@ class BatchConsumer:
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,  # committed by `Commits`, rewound on failure below
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             batch_timeout_ms=50,
@@ -236,12 +177,7 @@ class BatchConsumer:
             decoder=_undecoded,
         )
         async def on_batch(msg: KafkaMessage) -> None:
-            try:
-                await self.handle(msg.raw_message)
-            except BaseException:
-                await msg.nack()  # each partition rewound to the batch's first record there: delivered again
-                raise
-            await commits.processed(msg.consumer, msg.raw_message)
+            await self.handle(msg.raw_message)
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         with log_context(consumer=self.name):
