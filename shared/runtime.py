@@ -35,6 +35,7 @@ class Runtime:
     topics: Topics = field(init=False)
     dead_letters: DeadLetters = field(init=False)
     uses_topics: set[str] = field(default_factory=set)
+    consumers: list[BatchConsumer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database(self.name))
@@ -64,6 +65,7 @@ class Runtime:
             self.group, self.sessions, self.dead_letters, by_topic(handlers), after_commit=after_commit or self.relay.notify
         )
         consumer.subscribe(self.broker, *handlers, instance=self.settings.instance)
+        self.consumers.append(consumer)
 
     def publishes_to(self, *topics: str) -> None:
         self.uses_topics.update(topics)
@@ -75,6 +77,8 @@ class Runtime:
         self.relay.start()
 
     async def stop(self) -> None:
+        for consumer in self.consumers:
+            await consumer.committer.close()
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()

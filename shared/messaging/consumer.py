@@ -2,7 +2,7 @@
 
 A batch is decoded, its already-applied events dropped, and the rest applied in one
 transaction together with their processed-message records; the offsets are committed only
-after that. If the batch transaction fails, each event is retried alone, and an event that
+after that, in the background (`Committer`). If the batch transaction fails, each event is retried alone, and an event that
 keeps failing, like one that cannot be decoded, goes to the dead-letter topic with its cause,
 topic, partition and offset: the stream never stops on one bad message.
 """
@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
@@ -26,6 +26,7 @@ from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
 from shared.contracts.events import DeadLetter
 from shared.db import SessionFactory
 from shared.logs import context as log_context
+from shared.messaging.commits import Committer, Committing
 from shared.messaging.outbox import CONTENT_TYPE
 from shared.messaging.processed import already_processed, mark_processed
 from shared.routing import destinations
@@ -155,6 +156,7 @@ class BatchConsumer:
         self.after_commit = after_commit or (lambda: None)
         self.attempts = attempts
         self.redeliveries = redeliveries
+        self.committer = Committer()
         self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
     def subscribe(self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500) -> None:
@@ -169,7 +171,7 @@ class BatchConsumer:
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,  # committed by the committer, rewound on failure below
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             batch_timeout_ms=50,
@@ -177,7 +179,12 @@ class BatchConsumer:
             decoder=_undecoded,
         )
         async def on_batch(msg: KafkaMessage) -> None:
-            await self.handle(msg.raw_message)
+            try:
+                await self.handle(msg.raw_message)
+            except BaseException:
+                await msg.nack()  # each partition rewound to the batch's first record there: delivered again
+                raise
+            self.committer.applied(cast(Committing, msg.consumer), msg.raw_message)  # aiokafka's consumer
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         with log_context(consumer=self.name):
