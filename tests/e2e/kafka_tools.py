@@ -75,6 +75,30 @@ class TopicReader:
 
         asyncio.run(alter())
 
+    def commits(self, group_prefix: str) -> dict[str, tuple[int, int]]:
+        """Per consumer group whose name starts with the prefix: how many records it has committed as read,
+        and how many of the same partitions lie past its commit (its lag, as `kafka-consumer-groups` shows it)."""
+
+        async def read() -> dict[str, tuple[int, int]]:
+            admin = AIOKafkaAdminClient(**self.options)
+            ends = AIOKafkaConsumer(**self.options, enable_auto_commit=False, group_id=None)
+            await admin.start()
+            await ends.start()
+            try:
+                found: dict[str, tuple[int, int]] = {}
+                for group, _ in await admin.list_consumer_groups():
+                    if group.startswith(group_prefix):
+                        committed = await admin.list_consumer_group_offsets(group)
+                        end = await ends.end_offsets(list(committed))
+                        done = sum(meta.offset for meta in committed.values())
+                        found[group] = (done, sum(end[tp] for tp in committed) - done)
+                return found
+            finally:
+                await ends.stop()
+                await admin.close()
+
+        return asyncio.run(read())
+
 
 @asynccontextmanager
 async def producer(options: dict[str, Any]) -> AsyncIterator[AIOKafkaProducer]:

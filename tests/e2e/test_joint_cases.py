@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
 from deploy.demo import restaurant_case
 from deploy.launcher import System
 from tests.e2e.api import department_rule, http, lianban, new_applicant, poll, reply_of, status, submit, submit_restaurant
+from tests.e2e.kafka_tools import TopicReader
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +31,23 @@ def test_all_departments_approve_and_the_reply_lists_every_document(system: Syst
     shown = lianban(system, "case", "show", case_id)  # what an operator sees
     assert shown.startswith(f"{case_id} 餐饮店开业联办：已办结")
     assert "税务局 发票票种核定：准予" in shown
+
+
+def test_every_service_commits_what_it_has_read(system: System, topics_reader: TopicReader) -> None:
+    """Offsets are committed in the background, a second at most after a batch is applied
+    (shared/messaging/commits.py): once the system is quiet, no group of the center lags behind, as an
+    operator checking the consumer groups would see."""
+    reply_of(system, submit_restaurant(system, new_applicant()))
+    prefix = f"lianban-{system.topics.center}-"
+    deadline = time.monotonic() + 30
+    groups = topics_reader.commits(prefix)
+    while any(behind for _, behind in groups.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        groups = topics_reader.commits(prefix)
+    committed = {group.removeprefix(prefix): read for group, (read, _) in groups.items()}
+    for service in ("intake", "gateway", "supervision", "adapter-fire", "adapter-market", "adapter-tax"):
+        assert committed.get(service, 0) > 0, f"{service} committed nothing"
+    assert {group: behind for group, (_, behind) in groups.items() if behind} == {}
 
 
 def test_one_department_denies_and_the_reply_gives_its_legal_basis(system: System) -> None:
