@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import SCHEMA, Alert
-from services.supervision.domain.ladder import Policy
+from services.supervision.domain.ladder import Policy, overdue_from
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.scan import LadderScanner
@@ -80,7 +80,7 @@ def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
     rows = []
     for n in range(parts):
         deadline = due_at if n < burst else due_at + timedelta(days=2 + n % 40, seconds=n % 3600)
-        next_check = deadline + timedelta(seconds=1) if n < burst else deadline - timedelta(days=1)
+        next_check = overdue_from(deadline) if n < burst else deadline - timedelta(days=1)
         rows.append(
             (
                 f"LB{n:08d}-tax",
@@ -119,7 +119,7 @@ def _due(db: Path, burst: int, due_at: datetime) -> None:
     deadline = due_at.astimezone(UTC).replace(tzinfo=None)
     conn.execute(
         "UPDATE part_clocks SET deadline = ?, next_check_at = ? WHERE work_order_id < ?",
-        (deadline.strftime(FORMAT), (deadline + timedelta(seconds=1)).strftime(FORMAT), f"LB{burst:08d}"),
+        (deadline.strftime(FORMAT), overdue_from(deadline).strftime(FORMAT), f"LB{burst:08d}"),
     )
     conn.commit()
     conn.close()
@@ -176,7 +176,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     async with sessions() as session:
         issued = list(await session.scalars(select(Alert.issued_at).where(Alert.kind == "yellow_card")))
     lags = sorted((moment - due_at).total_seconds() for moment in issued)
-    print(f"burst of {len(lags):,} deadlines -> yellow cards (+ urges), batches of {batch}:")
+    print(f"burst of {len(lags):,} deadlines -> yellow cards (+ urges), batches of at most {batch}:")
     print(
         f"  alert lag after the deadline: p50 {statistics.median(lags):.2f} s, p99 {lags[int(len(lags) * 0.99) - 1]:.2f} s, "
         f"max {lags[-1]:.2f} s; {len(lags) / max(lags[-1], 1e-9):,.0f} overdue parts/s, each a yellow card and an urge"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,18 @@ async def test_a_failed_transaction_leaves_nothing_and_the_connection_serves_the
     async with sessions() as session:
         assert list(await session.scalars(text("SELECT n FROM t"))) == [2]
     await engine.dispose()
+
+
+async def test_the_log_is_checkpointed_by_a_thread_of_its_own_until_the_engine_is_disposed(tmp_path: Path) -> None:
+    database = tmp_path / "three.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (n INTEGER PRIMARY KEY, payload BLOB)"))
+        for n in range(100):  # far below SQLite's own threshold (the backstop in shared/db.py)
+            await connection.execute(text("INSERT INTO t VALUES (:n, zeroblob(4000))"), {"n": n})
+    assert database.stat().st_size < 100 * 4000  # the rows are in the log, not yet in the file
+    await asyncio.sleep(1.5)
+    assert database.stat().st_size > 100 * 4000  # copied into the database file
+    assert "sqlite-checkpoints" in {t.name for t in threading.enumerate()}
+    await engine.dispose()
+    assert "sqlite-checkpoints" not in {t.name for t in threading.enumerate()}

@@ -3,9 +3,10 @@ silence mean yes; a restart neither loses nor repeats a step."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from services.supervision.adapters.orm import CaseFile, ViolationRecord
@@ -235,3 +236,23 @@ async def test_a_refused_deemed_approval_lets_the_ladder_go_on(make_sessions: Ma
     assert part.next_check_at == cst(12, 2, 17, 3)
     async with w.sessions() as session:
         assert list(await session.scalars(select(ViolationRecord))) == []  # supervision's own action: no violation
+
+
+async def test_the_yellow_card_is_due_the_moment_after_the_deadline_and_the_scanner_wakes_for_it(
+    make_sessions: MakeSessions,
+) -> None:
+    w = await world(make_sessions)
+    case = submitted("LB20", {"tax": 1}, cst(11, 23))
+    await w.feed(case, accepted(case, cst(11, 23)))
+    deadline = (await w.part("LB20-tax")).deadline
+    assert deadline is not None
+    await w.at(deadline - timedelta(hours=2))
+    assert [a.kind for a in await w.alerts()] == ["reminder"]
+    w.clock.set(deadline - timedelta(milliseconds=250))
+    assert await w.scanner.until_next_check() == pytest.approx(0.25, abs=0.001)  # sleeps just that long
+    w.clock.set(deadline - timedelta(hours=1))
+    assert await w.scanner.until_next_check() == 1  # never longer than its interval: new parts may come
+    await w.at(deadline)
+    assert [a.kind for a in await w.alerts()] == ["reminder"]
+    await w.at(deadline + timedelta(milliseconds=1))
+    assert [a.kind for a in await w.alerts()] == ["reminder", "urge", "yellow_card"]

@@ -39,6 +39,11 @@ class Watch:
     department_yellow_cards: int = 0  # the department's yellow cards, this part's included
 
 
+def overdue_from(deadline: datetime) -> datetime:
+    """The first moment a part is late: just after its deadline, when its yellow card is due."""
+    return deadline + timedelta(microseconds=1)
+
+
 def due(watch: Watch, now: datetime, calendar: WorkingCalendar, policy: Policy) -> tuple[list[AlertKind], datetime | None]:
     """The steps due at `now`, in order, and the next moment anything could become due."""
     if watch.deadline is None or watch.deemed:
@@ -85,8 +90,7 @@ def _next_check(
     if AlertKind.DEEM in steps:
         return None
     assert watch.deadline is not None
-    overdue_from = watch.deadline + timedelta(seconds=1)
-    later = [t for t in (remind_at, overdue_from) if t > now]
+    later = [t for t in (remind_at, overdue_from(watch.deadline)) if t > now]
     overdue_urges = [u for u in urges if u > watch.deadline]
     if now > watch.deadline or not later:
         later.append(calendar.shift(overdue_urges[-1] if overdue_urges else now, policy.urge_every_days))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -39,6 +40,12 @@ class Issued:
                 await session.execute(insert(table), rows)
 
 
+@lru_cache(maxsize=1024)
+def _local_minute(moment: datetime) -> str:
+    """A deadline as staff read it, in local time; remembered, as a burst of alerts shares a few deadlines."""
+    return f"{moment.astimezone():%Y-%m-%d %H:%M}"
+
+
 class AlertDesk:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
@@ -56,9 +63,7 @@ class AlertDesk:
     ) -> SupervisionAlert:
         name = f"{part.department} 办理的 {part.part_code}（办件 {part.case_id}）"
         deadline = part.deadline
-        message = MESSAGES[step].format(
-            part=name, n=sequence, deadline=f"{deadline.astimezone():%Y-%m-%d %H:%M}" if deadline else "—"
-        )
+        message = MESSAGES[step].format(part=name, n=sequence, deadline=_local_minute(deadline) if deadline else "—")
         alert = SupervisionAlert(
             alert_id=str(uuid.uuid4()),
             case_id=part.case_id,

@@ -8,11 +8,11 @@ visibly, and is scheduled as soon as the year is added to the override file (at 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.supervision.adapters.orm import PartClock
 from services.supervision.domain.deadlines import deadline, suspended_days
-from services.supervision.domain.ladder import Policy
+from services.supervision.domain.ladder import Policy, overdue_from
 from shared.workdays import UnknownYearError, WorkingCalendar
 
 log = logging.getLogger(__name__)
@@ -65,4 +65,4 @@ class Clocks:
             part.deadline, part.next_check_at, part.calendar_error = None, None, str(exc)
             return
         part.calendar_error = None
-        part.next_check_at = part.deadline + timedelta(seconds=1) if part.reminded else remind_at
+        part.next_check_at = overdue_from(part.deadline) if part.reminded else remind_at
