@@ -1,7 +1,7 @@
 """At-least-once batch consumption with idempotent apply and a dead-letter topic.
 
-A batch is decoded, its already-applied events dropped, and the rest applied in one
-transaction together with their processed-message records; the offsets are committed only
+A batch is decoded, and in one transaction its already-applied events are dropped and the rest
+applied together with their processed-message records; the offsets are committed only
 after that, in the background (`Committer`). If the batch transaction fails, each event is retried alone, and an event that
 keeps failing, like one that cannot be decoded, goes to the dead-letter topic with its cause,
 topic, partition and offset: the stream never stops on one bad message.
@@ -192,17 +192,18 @@ class BatchConsumer:
 
     async def _handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
-        deliveries = await self._fresh(deliveries)
         if not deliveries:
             return
         try:
-            await self._apply(deliveries)
+            applied = await self._apply(deliveries)
         except Exception:
             log.exception("batch of %d failed; applying one by one", len(deliveries))
             for delivery in deliveries:
                 with log_context(case_id=delivery.event.subject, event_id=delivery.event.id):
                     await self._apply_alone(delivery)
-        self.after_commit()
+            applied = True
+        if applied:
+            self.after_commit()
 
     async def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery | None:
         try:
@@ -212,19 +213,20 @@ class BatchConsumer:
             await self.dead_letters.send(Origin.of(record), f"malformed message: {exc}")
             return None
 
-    async def _fresh(self, deliveries: list[Delivery]) -> list[Delivery]:
-        async with self.sessions() as session:
-            seen = await already_processed(session, self.name, (d.event.id for d in deliveries))
-        fresh: dict[str, Delivery] = {}
-        for d in deliveries:
-            if d.event.id not in seen:
-                fresh.setdefault(d.event.id, d)
-        return list(fresh.values())
-
-    async def _apply(self, deliveries: list[Delivery]) -> None:
+    async def _apply(self, deliveries: list[Delivery]) -> bool:
+        """In one transaction, the deliveries not applied before (a redelivery, the same event twice in a
+        batch), applied and recorded as processed; whether there were any."""
         async with self.sessions() as session, session.begin():
-            await mark_processed(session, self.name, (d.event.id for d in deliveries))
-            await self.apply(session, deliveries)
+            seen = await already_processed(session, self.name, (d.event.id for d in deliveries))
+            fresh: dict[str, Delivery] = {}
+            for d in deliveries:
+                if d.event.id not in seen:
+                    fresh.setdefault(d.event.id, d)
+            if not fresh:
+                return False
+            await mark_processed(session, self.name, fresh)
+            await self.apply(session, list(fresh.values()))
+            return True
 
     async def _apply_alone(self, delivery: Delivery) -> None:
         """Retry one event; one that keeps failing is dead-lettered, unless the failure is transient:
