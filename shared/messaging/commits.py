@@ -2,7 +2,9 @@
 
 Every batch is applied together with its processed-message records (see BatchConsumer), so what is
 delivered again after a crash changes nothing: committing after every batch buys nothing but a
-request to the broker and a write to its offsets log each time (about a tenth of a case's CPU).
+request to the broker and a write to its offsets log each time. Measured by `make bench`: the broker's
+CPU per case from ~16 to ~14 ms at saturation; at a steady 20 cases/s, where batches are small, 114 to
+106 ms per case in all.
 
 One task per consumer does every commit and the batch handler never waits for it: with the broker
 away, a commit waits in aiokafka's coordinator lookup until it is back, and two commits waiting
