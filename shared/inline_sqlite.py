@@ -143,7 +143,11 @@ class Checkpoints:
         self._thread.start()
 
     def _run(self, database: str, uri: bool, seconds: float) -> None:
-        connection = sqlite3.connect(database, uri=uri)
+        try:
+            connection = sqlite3.connect(database, uri=uri)
+        except sqlite3.Error as exc:
+            log.warning("no checkpoint thread for %s (%s): SQLite's own checkpoints remain", database, exc)
+            return
         try:
             while not self._stopping.wait(seconds):
                 try:
@@ -159,7 +163,7 @@ class Checkpoints:
 
 
 def _in_memory(database: str) -> bool:
-    return database in ("", ":memory:") or "mode=memory" in database
+    return database == "" or ":memory:" in database or "mode=memory" in database
 
 
 async def connect(database: str, **kwargs: Any) -> Connection:

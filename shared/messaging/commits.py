@@ -28,6 +28,23 @@ log = logging.getLogger(__name__)
 class Committing(Protocol):
     async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
 
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+
+def rewind(consumer: Committing, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    """A batch that failed is read again: each of its partitions back to its first record there (done
+    here, not left to the FastStream version's nack, some of which rewind one partition only). A partition
+    the group took away meanwhile is read by its new owner from the last commit."""
+    earliest: dict[TopicPartition, int] = {}
+    for record in records:
+        partition = TopicPartition(record.topic, record.partition)
+        earliest[partition] = min(record.offset, earliest.get(partition, record.offset))
+    for partition, offset in earliest.items():
+        try:
+            consumer.seek(partition, offset)
+        except IllegalStateError as exc:
+            log.info("not rewound: %s", exc)
+
 
 class Committer:
     def __init__(self, seconds: float = 1.0) -> None:

@@ -26,7 +26,7 @@ from shared.contracts.envelope import CloudEvent, EventData, MalformedEvent
 from shared.contracts.events import DeadLetter
 from shared.db import SessionFactory
 from shared.logs import context as log_context
-from shared.messaging.commits import Committer, Committing
+from shared.messaging.commits import Committer, Committing, rewind
 from shared.messaging.outbox import CONTENT_TYPE
 from shared.messaging.processed import already_processed, mark_processed
 from shared.routing import destinations
@@ -171,7 +171,7 @@ class BatchConsumer:
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.MANUAL,  # committed by the committer, rewound on failure below
+            ack_policy=AckPolicy.MANUAL,  # committed by the committer, rewound on failure (below)
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             batch_timeout_ms=50,
@@ -179,19 +179,24 @@ class BatchConsumer:
             decoder=_undecoded,
         )
         async def on_batch(msg: KafkaMessage) -> None:
+            consumer = cast(Committing, msg.consumer)  # aiokafka's
             try:
                 await self.handle(msg.raw_message)
             except BaseException:
-                await msg.nack()  # each partition rewound to the batch's first record there: delivered again
+                rewind(consumer, msg.raw_message)
                 raise
-            self.committer.applied(cast(Committing, msg.consumer), msg.raw_message)  # aiokafka's consumer
+            self.committer.applied(consumer, msg.raw_message)
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         with log_context(consumer=self.name):
             await self._handle(records)
 
     async def _handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        deliveries = [d for d in [await self._decode(r) for r in records] if d is not None]
+        unique: dict[str, Delivery] = {}
+        for record in records:
+            if (decoded := await self._decode(record)) is not None:
+                unique.setdefault(decoded.event.id, decoded)  # an event sent twice in a batch: once
+        deliveries = list(unique.values())
         if not deliveries:
             return
         try:
@@ -214,18 +219,15 @@ class BatchConsumer:
             return None
 
     async def _apply(self, deliveries: list[Delivery]) -> bool:
-        """In one transaction, the deliveries not applied before (a redelivery, the same event twice in a
-        batch), applied and recorded as processed; whether there were any."""
+        """In one transaction, the deliveries not applied before (a redelivered batch), applied and recorded
+        as processed; whether there were any."""
         async with self.sessions() as session, session.begin():
             seen = await already_processed(session, self.name, (d.event.id for d in deliveries))
-            fresh: dict[str, Delivery] = {}
-            for d in deliveries:
-                if d.event.id not in seen:
-                    fresh.setdefault(d.event.id, d)
+            fresh = [d for d in deliveries if d.event.id not in seen]
             if not fresh:
                 return False
-            await mark_processed(session, self.name, fresh)
-            await self.apply(session, list(fresh.values()))
+            await mark_processed(session, self.name, (d.event.id for d in fresh))
+            await self.apply(session, fresh)
             return True
 
     async def _apply_alone(self, delivery: Delivery) -> None:

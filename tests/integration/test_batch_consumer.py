@@ -133,3 +133,19 @@ async def test_a_message_that_always_fails_transiently_is_dead_lettered_after_th
     await consumer.handle(batch)  # the third time it gives up on the message, not on the partition
     [(origin, error)] = letters.letters
     assert (origin.offset, error) == (5, "TimeoutError: never answers")
+
+
+async def test_an_event_sent_twice_in_a_failing_batch_is_tried_and_dead_lettered_once(make_sessions: MakeSessions) -> None:
+    sessions = await make_sessions(Base.metadata)
+    letters = FakeDeadLetters()
+    tried: list[str] = []
+
+    async def poisoned(session: AsyncSession, deliveries: list[Delivery]) -> None:
+        tried.extend(d.event.id for d in deliveries)
+        raise RuntimeError("cannot apply")
+
+    consumer = BatchConsumer("test", sessions, letters, poisoned, attempts=1)  # type: ignore[arg-type]
+    event = result_event("LB-twice")  # the relay published it again before it could delete its row
+    await consumer.handle([record(event, 3), record(event, 4)])
+    assert len(tried) == 2  # the batch (one copy), then that copy alone
+    assert [(origin.offset, error) for origin, error in letters.letters] == [(3, "RuntimeError: cannot apply")]

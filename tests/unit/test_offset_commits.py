@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from shared.messaging.commits import Committer
+from shared.messaging.commits import Committer, rewind
 
 P0, P1 = TopicPartition("t", 0), TopicPartition("t", 1)
 
@@ -23,6 +23,13 @@ class Consumer:
         self.hold = asyncio.Event()
         self.hold.set()
         self.waiting = 0
+        self.positions: dict[TopicPartition, int] = {}
+        self.revoked: set[TopicPartition] = set()
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        if partition in self.revoked:
+            raise IllegalStateError(f"{partition} is not assigned")
+        self.positions[partition] = offset
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.waiting += 1
@@ -88,3 +95,10 @@ async def test_closing_commits_what_is_left_and_a_late_batch_starts_no_task() ->
     committer.applied(consumer, records(0, 1))  # the consumer is still stopping
     await asyncio.sleep(0)
     assert committer._task is None
+
+
+def test_a_failed_batch_rewinds_every_partition_it_spans_to_its_first_record_there() -> None:
+    consumer, p2 = Consumer(), TopicPartition("t", 2)
+    consumer.revoked.add(p2)  # taken away meanwhile: its new owner reads from the last commit
+    rewind(consumer, records(1, 7, 8) + records(0, 4, 5, 6) + records(2, 1))
+    assert consumer.positions == {P0: 4, P1: 7}

@@ -79,7 +79,7 @@ class LadderScanner:
         looked = await self.scan_once(limit=size)
         if looked:
             per_part = (time.perf_counter() - began) / looked
-            self._size = max(10, min(self.batch_size, int(BATCH_SECONDS / per_part)))
+            self._size = min(self.batch_size, max(10, int(BATCH_SECONDS / per_part)))
         return looked == size
 
     async def until_next_check(self) -> float:
