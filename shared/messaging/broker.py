@@ -4,11 +4,40 @@ from __future__ import annotations
 
 import logging
 import ssl
+from typing import Any
 
+from aiokafka import errors
+from aiokafka.conn import AIOKafkaConnection, CloseReason
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.settings import KafkaSettings
+
+
+def _send_on_a_closed_transport_is_a_broken_connection() -> None:
+    """aiokafka takes a write to a connection the broker closed for a broken connection (retried) when the
+    loop raises OSError; uvloop, the services' loop, raises RuntimeError instead, and a consumer's group
+    coordination task died of it, leaving the consumer to fail every poll for good (aio-libs/aiokafka#1038,
+    open; seen in `tests/e2e/test_kill9.py` with the broker killed: every case of the gateway lost).
+    Patched here, in the one module every Lianban Kafka client comes through, until aiokafka catches it."""
+    send = AIOKafkaConnection.send
+    if getattr(send, "lianban_patched", False):
+        return
+
+    def patched(self: AIOKafkaConnection, request: Any, expect_response: bool = True) -> Any:
+        try:
+            return send(self, request, expect_response)
+        except RuntimeError as exc:
+            if "closed" not in str(exc):
+                raise
+            self.close(reason=CloseReason.CONNECTION_BROKEN)
+            raise errors.KafkaConnectionError(f"Connection at {self.host}:{self.port} broken: {exc}") from exc
+
+    patched.lianban_patched = True  # type: ignore[attr-defined]
+    AIOKafkaConnection.send = patched
+
+
+_send_on_a_closed_transport_is_a_broken_connection()
 
 
 def make_broker(kafka: KafkaSettings, client_id: str) -> KafkaBroker:
