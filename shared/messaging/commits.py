@@ -7,9 +7,8 @@ CPU per case from ~16 to ~14 ms at saturation; at a steady 20 cases/s, where bat
 106 ms per case in all.
 
 One task per consumer does every commit and the batch handler never waits for it: with the broker
-away, a commit waits in aiokafka's coordinator lookup until it is back, and two commits waiting
-there at once (a handler's and a timer's) stopped the consumers for good; handlers that only hand
-their offsets over cannot.
+away, a commit waits in aiokafka's coordinator lookup until it is back, and consumption goes on
+meanwhile; at most one commit is in flight.
 """
 
 from __future__ import annotations
