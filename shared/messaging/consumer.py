@@ -1,10 +1,11 @@
 """At-least-once batch consumption with idempotent apply and a dead-letter topic.
 
 A batch is decoded, and in one transaction its already-applied events are dropped and the rest
-applied together with their processed-message records; the offsets are committed only
-after that, in the background (`Committer`). If the batch transaction fails, each event is retried alone, and an event that
-keeps failing, like one that cannot be decoded, goes to the dead-letter topic with its cause,
-topic, partition and offset: the stream never stops on one bad message.
+applied together with their processed-message records; the offsets are committed only after that,
+in the background (shared/messaging/commits.py). If the batch transaction fails, each event is
+retried alone, and an event that keeps failing, like one that cannot be decoded, goes to the
+dead-letter topic with its cause, topic, partition and offset: the stream never stops on one bad
+message.
 """
 
 from __future__ import annotations
