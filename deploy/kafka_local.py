@@ -24,6 +24,7 @@ from pathlib import Path
 
 from deploy.kafka_acls import ADMIN, MECHANISM, default_principals
 from deploy.maven_jars import pom_property, runtime_jars
+from deploy.ports import free_port
 from deploy.processes import kill_process, stop_process
 from deploy.signals import wait_for_stop
 from shared.messaging.broker import client_security
@@ -81,29 +82,6 @@ log.flush.interval.ms=1000
 def kafka_version() -> str:
     """The Kafka version pinned in the pom, the single place it is set."""
     return pom_property(POM, "kafka.version")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports (one per department for adapters or simulators)."""
-    while True:
-        first = free_port()
-        if first + size < 65535 and all(_is_free(first + i) for i in range(1, size)):
-            return first
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def new_cluster_id() -> str:

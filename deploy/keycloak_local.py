@@ -32,9 +32,9 @@ from pathlib import Path
 
 import httpx
 
-from deploy.kafka_local import free_port
 from deploy.keycloak_realm import KeycloakAdmin
 from deploy.maven_jars import CACHE, cache_lock
+from deploy.ports import free_port
 from deploy.signals import wait_for_stop
 from shared.private_files import write_private
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import make_url
 
-from deploy.kafka_local import free_port
+from deploy.ports import free_port
 from deploy.processes import stop_process
 from deploy.signals import wait_for_stop
 

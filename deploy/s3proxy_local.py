@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from deploy.kafka_local import free_port
 from deploy.maven_jars import pom_property, runtime_jars
+from deploy.ports import free_port
 from deploy.processes import stop_process
 from deploy.signals import wait_for_stop
 from shared.private_files import write_private

@@ -51,7 +51,8 @@ from sqlalchemy import func, select
 
 from deploy.department_cluster import DepartmentCluster
 from deploy.kafka_acls import ADMIN, center_departments, grant
-from deploy.kafka_local import LocalKafka, free_port
+from deploy.kafka_local import LocalKafka
+from deploy.ports import free_port
 from deploy.postgres_local import LocalPostgres, create_database
 from services.department_adapter.adapters.connector import Connector, ConnectorError
 from services.department_adapter.adapters.database_connector import DatabaseConnector

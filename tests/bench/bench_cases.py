@@ -24,8 +24,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.demo import RESTAURANT_DEPARTMENTS, restaurant_case
 from deploy.kafka_acls import ADMIN
-from deploy.kafka_local import KafkaAccess, LocalKafka, free_port, free_port_block, kafka_version
+from deploy.kafka_local import KafkaAccess, LocalKafka, kafka_version
 from deploy.launcher import Ports, System, all_http, postgres_databases
+from deploy.ports import free_port, free_port_block
 from deploy.postgres_local import LocalPostgres
 from shared.contracts import CloudEvent
 from shared.identity import Role

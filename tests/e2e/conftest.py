@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,18 @@ from deploy.kafka_acls import ADMIN
 from deploy.kafka_local import KafkaAccess, LocalKafka
 from deploy.launcher import System, postgres_databases
 from tests.e2e.api import reset_supervision_clock
+from tests.e2e.diagnosis import FAILED
 from tests.e2e.kafka_tools import TopicReader
 from tests.e2e.systems import running
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Marks a test whose call failed, for the fixtures that print a diagnosis in their teardown."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from deploy.demo import RESTAURANT_DEPARTMENTS
-from deploy.kafka_local import KafkaAccess, free_port, free_port_block
+from deploy.kafka_local import KafkaAccess
 from deploy.launcher import Databases, Ports, System, all_http
+from deploy.ports import free_port, free_port_block
 from shared.departments import Bridge
 from tests.e2e.api import APPLICANTS
 

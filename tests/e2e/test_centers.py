@@ -34,6 +34,7 @@ from shared.signing import Signer, new_key_pair
 from shared.topics import Topics
 from shared.workdays import CHINA, WorkingCalendar
 from tests.e2e.api import as_role, department_rule, new_applicant, reply_of
+from tests.e2e.diagnosis import FAILED, report
 from tests.e2e.kafka_tools import TopicReader, producer
 from tests.e2e.systems import TEST_SETTINGS, free_ports
 
@@ -65,6 +66,15 @@ def centers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCenters]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture(autouse=True)
+def diagnosis(request: pytest.FixtureRequest, centers: LocalCenters) -> Iterator[None]:
+    """A failed test prints where each center's work stands (tests/e2e/diagnosis.py)."""
+    yield
+    if request.node.stash.get(FAILED, False):
+        links = {f"link {child}-{parent}": link for (child, parent), link in centers.links.items()}
+        print(f"\n--- where the centers stand ---\n{report(centers.systems, links)}")
 
 
 def file_district_case(xihu: System) -> str:

@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.kafka_acls import ADMIN, Operation, adapter_group, apply, department_principal, plan
-from deploy.kafka_local import KafkaAccess, LocalKafka, free_port
+from deploy.kafka_local import KafkaAccess, LocalKafka
+from deploy.ports import free_port
 from services.supervision.adapters.consumer_lag import ConsumerLag
 from shared.messaging.admin import ensure_topics
 from shared.settings import KafkaSettings

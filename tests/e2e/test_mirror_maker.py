@@ -29,8 +29,9 @@ from aiokafka.errors import TopicAuthorizationFailedError
 
 from deploy.department_cluster import DepartmentCluster
 from deploy.kafka_acls import ADMIN, center_departments, department_principal, grant, mirror_topics
-from deploy.kafka_local import KafkaAccess, LocalKafka, free_port
+from deploy.kafka_local import KafkaAccess, LocalKafka
 from deploy.mirror_maker import MirrorLink
+from deploy.ports import free_port
 from shared.contracts import Applicant, CloudEvent, EventData, HandlingStarted, SupervisionAlert, WorkClosed, WorkOrder
 from shared.contracts.states import AlertKind, CaseState
 from shared.messaging.admin import ensure_topics
