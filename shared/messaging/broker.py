@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import errors
@@ -18,15 +19,20 @@ def _send_on_a_closed_transport_is_a_broken_connection() -> None:
     """aiokafka takes a write to a connection the broker closed for a broken connection (retried) when the
     loop raises OSError; uvloop, the services' loop, raises RuntimeError instead, and a consumer's group
     coordination task died of it, leaving the consumer to fail every poll for good (aio-libs/aiokafka#1038,
-    open; seen in `tests/e2e/test_kill9.py` with the broker killed: every case of the gateway lost).
+    open; seen in `tests/e2e/test_kill9.py` with the broker killed: every case of the gateway lost). Both
+    of aiokafka's writes are patched: a request's, and a SASL token's while the connection authenticates
+    (there the RuntimeError would escape the client's connect, which catches OSError and Kafka's errors).
     Patched here, in the one module every Lianban Kafka client comes through, until aiokafka catches it."""
-    send = AIOKafkaConnection.send
-    if getattr(send, "lianban_patched", False):
-        return
+    for name in ("send", "_send_sasl_token"):
+        write = getattr(AIOKafkaConnection, name)
+        if not getattr(write, "lianban_patched", False):
+            setattr(AIOKafkaConnection, name, _broken_when_closed(write))
 
-    def patched(self: AIOKafkaConnection, request: Any, expect_response: bool = True) -> Any:
+
+def _broken_when_closed(write: Callable[..., Any]) -> Callable[..., Any]:
+    def patched(self: AIOKafkaConnection, *args: Any, **kwargs: Any) -> Any:
         try:
-            return send(self, request, expect_response)
+            return write(self, *args, **kwargs)
         except RuntimeError as exc:
             if "closed" not in str(exc):
                 raise
@@ -34,7 +40,7 @@ def _send_on_a_closed_transport_is_a_broken_connection() -> None:
             raise errors.KafkaConnectionError(f"Connection at {self.host}:{self.port} broken: {exc}") from exc
 
     patched.lianban_patched = True  # type: ignore[attr-defined]
-    AIOKafkaConnection.send = patched
+    return patched
 
 
 _send_on_a_closed_transport_is_a_broken_connection()

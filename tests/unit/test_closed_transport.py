@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 import uvloop
@@ -30,11 +31,18 @@ async def closed_connection() -> AIOKafkaConnection:
     return connection
 
 
-def test_on_uvloop_it_is_a_connection_error_not_a_runtime_error() -> None:
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda c: c.send(ApiVersionRequest()), id="a request"),
+        pytest.param(lambda c: c._send_sasl_token(b"n,,n=intake,r=nonce"), id="a SASL token while authenticating"),
+    ],
+)
+def test_on_uvloop_it_is_a_connection_error_not_a_runtime_error(write: Callable[[AIOKafkaConnection], object]) -> None:
     async def send() -> None:
         connection = await closed_connection()
         with pytest.raises(KafkaConnectionError, match="broken"):
-            connection.send(ApiVersionRequest())
+            write(connection)
         assert connection._writer is None  # closed: the client connects afresh
 
     uvloop.run(send())
