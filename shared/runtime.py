@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,9 +19,12 @@ from shared.messaging.broker import make_broker
 from shared.messaging.consumer import Apply, BatchConsumer, DeadLetters, by_topic
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.migrations import Schema, migrate
+from shared.periodic import Periodic
 from shared.settings import ServiceSettings
 from shared.signing import Signer
 from shared.topics import Topics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +41,8 @@ class Runtime:
     dead_letters: DeadLetters = field(init=False)
     uses_topics: set[str] = field(default_factory=set)
     consumers: list[BatchConsumer] = field(default_factory=list)
+    watch: Periodic = field(init=False)
+    stopping_for: str | None = None  # the consumer whose end stops the process (signalled once)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database(self.name))
@@ -50,6 +57,7 @@ class Runtime:
         self.outbox = Outbox(f"/lianban/{settings.center}/{self.name}", self.topics, signer, center_signer)
         self.relay = OutboxRelay(self.sessions, self.broker, self.outbox)
         self.dead_letters = DeadLetters(self.broker, self.topics, self.group, self.outbox.source)
+        self.watch = Periodic("consumer-watch", 5.0, self.stop_if_a_consumer_stopped, wait_first=True)
 
     @property
     def group(self) -> str:
@@ -75,8 +83,21 @@ class Runtime:
         await ensure_topics(self.settings.kafka, sorted(self.uses_topics | {self.topics.dead_letters}))
         await self.broker.start()
         self.relay.start()
+        self.watch.start()
+
+    async def stop_if_a_consumer_stopped(self) -> None:
+        """A consumer that can no longer read would leave its topics' work waiting in silence: the process
+        stops instead (gracefully: SIGTERM to itself), and whatever runs it starts it again (compose's
+        `restart: unless-stopped`); what was read and not applied is read again, deduplicated."""
+        for consumer in self.consumers:
+            if self.stopping_for is None and (error := consumer.stopped()) is not None:
+                self.stopping_for = consumer.name
+                log.critical("consumer %s can no longer read (%r): stopping the process to be restarted", consumer.name, error)
+                signal.raise_signal(signal.SIGTERM)
+                return
 
     async def stop(self) -> None:
+        await self.watch.stop()
         for consumer in self.consumers:
             await consumer.committer.close()
         await self.relay.stop()

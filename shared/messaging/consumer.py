@@ -158,6 +158,7 @@ class BatchConsumer:
         self.attempts = attempts
         self.redeliveries = redeliveries
         self.committer = Committer()
+        self.subscriber: object | None = None  # FastStream's, once subscribed
         self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
     def subscribe(self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500) -> None:
@@ -165,7 +166,7 @@ class BatchConsumer:
         instance name, the member is static (KIP-345): restarted under the same name, it takes its
         partitions back at once instead of waiting for the group to time the old member out."""
 
-        @broker.subscriber(
+        self.subscriber = broker.subscriber(
             *topics,
             group_id=self.name,
             group_instance_id=f"{self.name}-{instance}" if instance else None,
@@ -179,6 +180,8 @@ class BatchConsumer:
             title=self.name,
             decoder=_undecoded,
         )
+
+        @self.subscriber
         async def on_batch(msg: KafkaMessage) -> None:
             consumer = cast(Committing, msg.consumer)  # aiokafka's
             try:
@@ -187,6 +190,16 @@ class BatchConsumer:
                 rewind(consumer, msg.raw_message)
                 raise
             self.committer.applied(consumer, msg.raw_message)
+
+    def stopped(self) -> BaseException | None:
+        """The error that ended this member's group coordination, if one did: aiokafka's consumer then fails
+        every poll for good and reads nothing more (aio-libs/aiokafka#1038 was one such error), so the
+        runtime stops the process to be restarted (shared/runtime.py)."""
+        consumer = getattr(self.subscriber, "consumer", None) if self.subscriber else None
+        task = getattr(getattr(consumer, "_coordinator", None), "_coordination_task", None)
+        if not isinstance(task, asyncio.Task) or not task.done() or task.cancelled():
+            return None
+        return task.exception()
 
     async def handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         with log_context(consumer=self.name):
