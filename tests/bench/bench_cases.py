@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="open loop: cases per second, sent on schedule")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="every service's database")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the raw aiokafka comparison")
+    parser.add_argument("--idle", type=float, default=0, help="first, seconds of no load: what the system costs idle")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
     center = f"bench{uuid.uuid4().hex[:6]}"
@@ -232,6 +233,11 @@ def main() -> None:
             pids["kafka (broker)"] = kafka.process.pid
         if postgres is not None and postgres.process is not None:
             pids[POSTGRES] = postgres.process.pid
+        if args.idle:
+            quiet = samples(pids)
+            time.sleep(args.idle)
+            print(f"  idle for {args.idle:g} s after start-up (CPU per second of nothing to do):")
+            print("\n".join(cost_table(quiet, samples(pids), args.idle, per="s")))
         before, messages_before = samples(pids), asyncio.run(messages_on(system))
         began = time.perf_counter()
         bench = asyncio.run(run(system, args.cases, args.concurrency, args.rate))

@@ -54,8 +54,9 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: int) -> list[str]:
-    """One line per process, most expensive first, and the total: CPU ms per case and peak RSS."""
+def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: float, per: str = "case") -> list[str]:
+    """One line per process, most expensive first, and the total: CPU ms per case (or per second idle: `per`)
+    and peak RSS."""
     rows = []
     for name, end in after.items():
         start = before.get(name)
@@ -63,7 +64,7 @@ def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: int) 
             continue
         rows.append((name, (end.cpu_seconds - start.cpu_seconds) * 1000 / cases, end.peak_rss))
     rows.sort(key=lambda r: -r[1])
-    lines = [f"  {'process':<22}{'CPU ms/case':>12}{'peak RSS':>12}"]
+    lines = [f"  {'process':<22}{f'CPU ms/{per}':>12}{'peak RSS':>12}"]
     lines += [f"  {name:<22}{ms:>12.2f}{rss / 2**20:>9.0f} MiB" for name, ms, rss in rows]
     lines.append(f"  {'total':<22}{sum(r[1] for r in rows):>12.2f}{sum(r[2] for r in rows) / 2**20:>9.0f} MiB")
     return lines
