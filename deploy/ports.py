@@ -23,7 +23,9 @@ def free_port() -> int:
 
 
 def free_port_block(size: int) -> int:
-    """The first of `size` consecutive free ports (one per department for adapters or simulators)."""
+    """The first of `size` consecutive free ports (one per department for adapters or simulators; a center
+    without departments still gets one, unused)."""
+    size = max(size, 1)
     highest = _ephemeral_start() - size
     while True:
         # the whole range ephemeral: the kernel's choice is as good as any

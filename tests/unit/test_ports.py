@@ -20,6 +20,8 @@ def test_ports_are_distinct_free_and_below_the_ephemeral_range() -> None:
 
 def test_a_block_is_consecutive_and_shares_no_port_with_another() -> None:
     blocks = [range(first, first + 5) for first in (free_port_block(5) for _ in range(50))]
+    empty = free_port_block(0)  # a center without departments: one port all the same
+    blocks.append(range(empty, empty + 1))
     given = [port for block in blocks for port in block]
     assert len(set(given)) == len(given)
 
