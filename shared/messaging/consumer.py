@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,32 @@ from shared.routing import destinations
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
+POLL_SECONDS = 0.5  # how long a poll waits for records; it returns as soon as any come
+
+
+def _no_blind_sleep_after_an_empty_poll() -> None:
+    """FastStream's batch subscriber sleeps its batch timeout again after a poll that found nothing, and a
+    record arriving meanwhile waits for that sleep to end: at a steady, low load (every record its own
+    batch) up to that much latency at every hop of a case. Here a poll that waited its whole timeout is
+    followed by the next at once; one that returned early with nothing (no partitions assigned yet) still
+    waits the rest of its timeout, so that the loop never spins."""
+    if getattr(BatchSubscriber.get_msg, "lianban_patched", False):
+        return
+
+    async def get_msg(self: BatchSubscriber, consumer: Any) -> tuple[ConsumerRecord[Any, Any], ...]:
+        began = asyncio.get_running_loop().time()
+        timeout = self.batch_timeout_ms / 1000
+        polled = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
+        if not polled:
+            await asyncio.sleep(max(0.0, timeout - (asyncio.get_running_loop().time() - began)))
+            return ()
+        return tuple(record for records in polled.values() for record in records)
+
+    get_msg.lianban_patched = True  # type: ignore[attr-defined]
+    BatchSubscriber.get_msg = get_msg  # type: ignore[method-assign]
+
+
+_no_blind_sleep_after_an_empty_poll()
 
 
 @dataclass(frozen=True)
@@ -176,7 +203,7 @@ class BatchConsumer:
             ack_policy=AckPolicy.MANUAL,  # committed by the committer, rewound on failure (below)
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
-            batch_timeout_ms=50,
+            batch_timeout_ms=int(POLL_SECONDS * 1000),
             title=self.name,
             decoder=_undecoded,
         )
