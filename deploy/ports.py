@@ -8,6 +8,7 @@ either binds would otherwise meet), and the choice is random so that concurrent 
 
 from __future__ import annotations
 
+import functools
 import random
 import socket
 from pathlib import Path
@@ -36,6 +37,7 @@ def free_port_block(size: int) -> int:
             return first
 
 
+@functools.cache
 def _ephemeral_start() -> int:
     try:
         return int(EPHEMERAL_RANGE.read_text().split()[0])

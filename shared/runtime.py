@@ -89,8 +89,10 @@ class Runtime:
         """A consumer that can no longer read would leave its topics' work waiting in silence: the process
         stops instead (gracefully: SIGTERM to itself), and whatever runs it starts it again (compose's
         `restart: unless-stopped`); what was read and not applied is read again, deduplicated."""
+        if self.stopping_for is not None:
+            return
         for consumer in self.consumers:
-            if self.stopping_for is None and (error := consumer.stopped()) is not None:
+            if (error := consumer.stopped()) is not None:
                 self.stopping_for = consumer.name
                 log.critical("consumer %s can no longer read (%r): stopping the process to be restarted", consumer.name, error)
                 signal.raise_signal(signal.SIGTERM)

@@ -54,15 +54,15 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cost_table(before: dict[str, Sample], after: dict[str, Sample], cases: float, per: str = "case") -> list[str]:
-    """One line per process, most expensive first, and the total: CPU ms per case (or per second idle: `per`)
-    and peak RSS."""
+def cost_table(before: dict[str, Sample], after: dict[str, Sample], count: float, per: str = "case") -> list[str]:
+    """One line per process, most expensive first, and the total: CPU ms per `per` (cases, or seconds idle),
+    `count` of them, and peak RSS."""
     rows = []
     for name, end in after.items():
         start = before.get(name)
         if start is None:
             continue
-        rows.append((name, (end.cpu_seconds - start.cpu_seconds) * 1000 / cases, end.peak_rss))
+        rows.append((name, (end.cpu_seconds - start.cpu_seconds) * 1000 / count, end.peak_rss))
     rows.sort(key=lambda r: -r[1])
     lines = [f"  {'process':<22}{f'CPU ms/{per}':>12}{'peak RSS':>12}"]
     lines += [f"  {name:<22}{ms:>12.2f}{rss / 2**20:>9.0f} MiB" for name, ms, rss in rows]
