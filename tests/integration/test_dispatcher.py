@@ -78,6 +78,7 @@ class FakeDepartmentSystem:
         self.troubles: list[Exception] = []  # raised one per call, before answering again
         self.down = False  # fails every call
         self.deciding = False  # decide() says NotYetDecided
+        self.answering: asyncio.Event | None = None  # when set: decide() answers only once it is set
         self.review = Answer(Accept(opinion="材料齐全"), "FIRE-STAFF-07")
         self.decision = Answer(Approve(document_number="FIRE-2026-000001"), "FIRE-STAFF-08")
         self.duty_officer = "FIRE-DUTY-01"
@@ -99,7 +100,10 @@ class FakeDepartmentSystem:
 
     async def decide(self, work: HandlingStarted) -> Answer:
         self._called()
-        if self.deciding:
+        deciding = self.deciding  # what the system knew when asked
+        if self.answering:
+            await self.answering.wait()
+        if deciding:
             raise NotYetDecided(work.work_order_id)
         return self.decision
 
@@ -362,6 +366,36 @@ async def test_a_department_still_deciding_is_asked_again_after_the_poll_interva
     assert payloads(await desk.outbox(), WorkReceived) == [receipt]
     assert item.status == WorkStatus.ANSWERED
     assert (acted.staff_id, acted.action) == ("FIRE-STAFF-08", Approve(document_number="FIRE-2026-000001"))
+
+
+async def test_news_that_comes_while_the_system_is_being_asked_is_not_lost_to_the_poll(desk: Desk) -> None:
+    """The bridge brings the decision while the call that says "still deciding" is under way: the item is
+    asked again at once, not a poll interval later (the ferry's news was buried so, once in three runs)."""
+    desk.system.deciding, desk.system.answering = True, asyncio.Event()
+    accepted = CloudEvent.wrap(handling_started(), source="/test/intake", subject="LB1")
+    raw = accepted.to_bytes()
+    record: ConsumerRecord[Any, Any] = ConsumerRecord(TOPICS.work(DEPARTMENT), 2, 1, 0, 0, b"LB1", raw, None, 0, len(raw), ())
+    async with desk.sessions() as session, session.begin():
+        await AcceptWork(desk.clock).apply(session, [Delivery(record, accepted, handling_started())])
+    desk.dispatcher.notify()
+    await eventually(lambda: _true(len(desk.system.asked_at) == 1), "the system was never asked")
+
+    desk.system.deciding = False  # decided meanwhile, and the bridge says so
+    desk.dispatcher.expedite(["LB1-fire#handle"])
+    desk.system.answering.set()  # the call under way still says "deciding"
+
+    item = await eventually(lambda: _answered(desk, "LB1-fire#handle"), "the news was buried until the next poll")
+    assert desk.system.asked_at == [T0, T0]  # asked again at once: the clock never moved
+    assert item.answered_at == T0
+
+
+async def _true(condition: bool) -> bool | None:
+    return True if condition else None
+
+
+async def _answered(desk: Desk, key: str) -> InboxItem | None:
+    item = await desk.item(key)
+    return item if item.status == WorkStatus.ANSWERED else None
 
 
 async def test_a_message_that_is_not_work_for_this_department_is_dead_lettered_at_once(desk: Desk) -> None:

@@ -110,13 +110,16 @@ class Dispatcher:
             await woken_or_idle(self._wake, self.idle_seconds)
 
     async def _bring_forward(self) -> None:
-        if not self._news:
+        """News of an item being asked right now waits until its outcome is recorded: recording "still in
+        transit" or "still deciding" moves its next attempt a poll later, and would bury the news."""
+        news = self._news - self.in_flight
+        if not news:
             return
-        news, self._news = list(self._news), set()
+        self._news -= news
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(InboxItem)
-                .where(InboxItem.item_id.in_(news), InboxItem.status == WorkStatus.PENDING)
+                .where(InboxItem.item_id.in_(list(news)), InboxItem.status == WorkStatus.PENDING)
                 .values(next_attempt_at=self.clock.now(), attempts=0)
             )
 
