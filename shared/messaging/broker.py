@@ -56,6 +56,9 @@ def make_broker(kafka: KafkaSettings, client_id: str) -> KafkaBroker:
         linger_ms=5,
         security=_security(kafka),
         logger=logging.getLogger("faststream"),
+        # no dependency injection into handlers: the one handler (BatchConsumer's) takes the message its
+        # decoder hands it, and resolving it as FastStream's context cost a worker-thread round trip a batch
+        apply_types=False,
         log_level=logging.DEBUG,  # one line per message only when asked for; failures are logged as errors
     )
 

@@ -114,8 +114,9 @@ def expect(model: type[E], deliveries: list[Delivery]) -> list[E]:
 
 async def _undecoded(msg: StreamMessage[Any]) -> Any:
     """Every message reaches Lianban's own decoding as it came, whatever its content-type header (or
-    none): bad bytes become a dead letter there, never a failure before the handler."""
-    return None
+    none): bad bytes become a dead letter there, never a failure before the handler. The handler gets
+    FastStream's message itself as its argument (the broker injects nothing: shared/messaging/broker.py)."""
+    return msg
 
 
 class TransientError(Exception):
