@@ -144,7 +144,13 @@ class Desk:
     async def put(self, *work: EventData) -> list[InboxItem]:
         """Accept work as the consumer would from the department's topic; returns each item once the
         department system has been asked about it the first time."""
-        deliveries, now = [], self.clock.now()
+        now = self.clock.now()
+        keys = await self.accept(*work)
+        return [await self.changed(key, (WorkStatus.PENDING, 0, now)) for key in keys]
+
+    async def accept(self, *work: EventData) -> list[str]:
+        """Accept work as the consumer would, and wake the dispatcher; the items' keys."""
+        deliveries = []
         for data in work:
             event = CloudEvent.wrap(data, source="/test/intake", subject=getattr(data, "case_id", "LB1"))
             raw, self.offset = event.to_bytes(), self.offset + 1
@@ -155,8 +161,7 @@ class Desk:
         async with self.sessions() as session, session.begin():
             await AcceptWork(self.clock).apply(session, deliveries)
         self.dispatcher.notify()
-        keys = [item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries]
-        return [await self.changed(key, (WorkStatus.PENDING, 0, now)) for key in keys]
+        return [item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries]
 
     async def item(self, key: str) -> InboxItem:
         async with self.sessions() as session:
@@ -372,19 +377,14 @@ async def test_news_that_comes_while_the_system_is_being_asked_is_not_lost_to_th
     """The bridge brings the decision while the call that says "still deciding" is under way: the item is
     asked again at once, not a poll interval later (the ferry's news was buried so, once in three runs)."""
     desk.system.deciding, desk.system.answering = True, asyncio.Event()
-    accepted = CloudEvent.wrap(handling_started(), source="/test/intake", subject="LB1")
-    raw = accepted.to_bytes()
-    record: ConsumerRecord[Any, Any] = ConsumerRecord(TOPICS.work(DEPARTMENT), 2, 1, 0, 0, b"LB1", raw, None, 0, len(raw), ())
-    async with desk.sessions() as session, session.begin():
-        await AcceptWork(desk.clock).apply(session, [Delivery(record, accepted, handling_started())])
-    desk.dispatcher.notify()
+    [key] = await desk.accept(handling_started())
     await eventually(lambda: _true(len(desk.system.asked_at) == 1), "the system was never asked")
 
     desk.system.deciding = False  # decided meanwhile, and the bridge says so
-    desk.dispatcher.expedite(["LB1-fire#handle"])
+    desk.dispatcher.expedite([key])
     desk.system.answering.set()  # the call under way still says "deciding"
 
-    item = await eventually(lambda: _answered(desk, "LB1-fire#handle"), "the news was buried until the next poll")
+    item = await eventually(lambda: _answered(desk, key), "the news was buried until the next poll")
     assert desk.system.asked_at == [T0, T0]  # asked again at once: the clock never moved
     assert item.answered_at == T0
 
