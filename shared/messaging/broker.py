@@ -53,7 +53,7 @@ def make_broker(kafka: KafkaSettings, client_id: str) -> KafkaBroker:
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=0,  # the outbox relay hands over a batch at a time (it gathers when busy): lingering only delayed it
         security=_security(kafka),
         logger=logging.getLogger("faststream"),
         # no dependency injection into handlers: the one handler (BatchConsumer's) takes the message its

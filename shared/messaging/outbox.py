@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -116,8 +117,10 @@ class OutboxRelay:
         idle_seconds: float = 0.5,
         gather_seconds: float = 0.01,
     ) -> None:
-        """`gather_seconds`: once woken, how long the commits that follow may join the batch (fewer, fuller
-        requests to the broker and outbox transactions; measured by `make bench`: 8 % less CPU per case)."""
+        """`gather_seconds`: a relay woken again within this long of its last batch is busy, and lets the commits
+        that follow join the next batch (fewer, fuller requests to the broker and outbox transactions: 8 % less
+        CPU per case at saturation); one woken after a quiet spell publishes at once: at a light load a case
+        crosses the broker ~8 times one after another, and each crossing waited the gathering."""
         self.sessions = sessions
         self.broker = broker
         self.outbox = outbox
@@ -151,8 +154,10 @@ class OutboxRelay:
                 sent = 0
                 await asyncio.sleep(self.idle_seconds)
             if sent < self.batch_size:
+                published = time.monotonic()
                 await woken_or_idle(self._wake, self.idle_seconds)
-                await asyncio.sleep(self.gather_seconds)
+                if time.monotonic() - published < self.gather_seconds:
+                    await asyncio.sleep(self.gather_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""

@@ -5,6 +5,7 @@ number of messages per case through raw aiokafka on the same broker.
 
     make bench BENCH_ARGS="--cases 5000 --concurrency 128"     # closed loop: N clients as fast as they can
     make bench-open RATE=100 BENCH_ARGS="--cases 3000"         # open loop: a fixed arrival rate
+    make bench-open RATE=2 BENCH_ARGS="--cases 100 --hops"     # and where a case's time goes
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.demo import RESTAURANT_DEPARTMENTS, restaurant_case
 from deploy.kafka_acls import ADMIN
@@ -31,6 +31,7 @@ from deploy.postgres_local import LocalPostgres
 from shared.contracts import CloudEvent
 from shared.identity import Role
 from shared.messaging.admin import ensure_topics
+from tests.bench.hops import center_partitions, hop_table, read_back
 from tests.bench.processes import Sample, cost_table, sample
 from tests.e2e.api import as_role
 
@@ -112,14 +113,7 @@ async def run(system: System, cases: int, concurrency: int, rate: float | None) 
 
 async def messages_on(system: System) -> int:
     """Every message on the center's topics so far (end offsets)."""
-    admin = AIOKafkaAdminClient(**system.kafka.client_options(ADMIN))
-    await admin.start()
-    try:
-        topics = [t for t in await admin.list_topics() if t.startswith(f"lianban.{system.center}.")]
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    partitions = await center_partitions(system)
     consumer = AIOKafkaConsumer(**system.kafka.client_options(ADMIN), enable_auto_commit=False)
     await consumer.start()
     try:
@@ -197,6 +191,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="every service's database")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the raw aiokafka comparison")
     parser.add_argument("--idle", type=float, default=0, help="first, seconds of no load: what the system costs idle")
+    parser.add_argument("--hops", action="store_true", help="after the run, each step's time after the filing (light loads)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
     center = f"bench{uuid.uuid4().hex[:6]}"
@@ -244,6 +239,8 @@ def main() -> None:
         finished = time.perf_counter()
         after, messages = samples(pids), asyncio.run(messages_on(system)) - messages_before
         report(bench, began, bench.last_filed, finished, args.concurrency, args.rate)
+        if args.hops:
+            print("\n".join(hop_table(asyncio.run(read_back(system, bench.submitted)))))
         print("  cost per case (CPU while the run lasted; postgres: with its backends; peak RSS of the main process):")
         print("\n".join(cost_table(before, after, args.cases)))
         per_case = messages / args.cases

@@ -40,11 +40,17 @@ def test_the_case_benchmark_prints_throughput_and_latency(kafka: KafkaAccess) ->
     assert "ceiling: raw aiokafka" in out
 
 
-def test_the_open_loop_benchmark_prints_latency_at_a_fixed_rate(kafka: KafkaAccess) -> None:
-    out = bench("tests.bench.bench_cases", "--cases", "60", "--rate", "20", "--no-ceiling", env=kafka.env(ADMIN))
+def test_the_open_loop_benchmark_prints_latency_at_a_fixed_rate_and_where_it_goes(kafka: KafkaAccess) -> None:
+    out = bench("tests.bench.bench_cases", "--cases", "60", "--rate", "20", "--no-ceiling", "--hops", env=kafka.env(ADMIN))
     assert "open loop at 20 cases/s" in out
     assert "filing (HTTP)     p50" in out
     assert "submit-to-reply   p50" in out
+    # every case's steps read back from the broker (median, p90, cases, step), in the order they come
+    hops = [line.split(maxsplit=3) for line in out.split("where a case's time goes")[1].splitlines()]
+    steps = [(row[2], row[3]) for row in hops if len(row) == 4 and row[0].isdigit()]
+    assert steps[0] == ("60", "case.submitted.v1 on case.events")
+    assert ("60", "department.action.v1/approve on actions.{department}") in steps
+    assert steps[-1] == ("60", "case.replied.v1 on case.replies")
 
 
 def test_the_supervision_benchmark_prints_lag_and_memory() -> None:
