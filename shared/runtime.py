@@ -64,15 +64,16 @@ class Runtime:
         """The consumer group, and the name its processed messages are recorded under."""
         return f"lianban-{self.settings.center}-{self.name}"
 
-    def consume(self, handlers: dict[str, Apply], after_commit: Callable[[], None] | None = None) -> None:
+    def consume(self, handlers: dict[str, Apply], after_commit: Callable[[], None] | None = None, gather_ms: int = 0) -> None:
         """Read these topics as the service's one consumer group, each topic's events applied by its
         handler in batches, at least once and idempotently (see BatchConsumer); by default what the
-        events queued in the outbox leaves at once. Topics are created at start."""
+        events queued in the outbox leaves at once. Topics are created at start. `gather_ms`: see
+        BatchConsumer.subscribe."""
         self.uses_topics.update(handlers)
         consumer = BatchConsumer(
             self.group, self.sessions, self.dead_letters, by_topic(handlers), after_commit=after_commit or self.relay.notify
         )
-        consumer.subscribe(self.broker, *handlers, instance=self.settings.instance)
+        consumer.subscribe(self.broker, *handlers, instance=self.settings.instance, gather_ms=gather_ms)
         self.consumers.append(consumer)
 
     def publishes_to(self, *topics: str) -> None:

@@ -37,6 +37,7 @@ from shared.signing import KeyRegistry
 from shared.workdays import WorkingCalendar
 
 T = TypeVar("T")
+EVENTS_GATHER_MS = 1000  # how long the broker may hold supervision's events back to hand over a fuller batch
 
 
 def build(
@@ -63,7 +64,8 @@ def build(
         handlers |= consumers.from_children(topics, children, keys, desk, clock)
         handlers |= consumers.from_parent(topics, parent, keys, clock) if parent else {}
         runtime.publishes_to(*(topics.exchange(peer) for peer in peers))
-    runtime.consume(handlers)
+    # no reply waits on supervision, and its clocks count working days: its events come in fuller batches
+    runtime.consume(handlers, gather_ms=EVENTS_GATHER_MS)
     runtime.publishes_to(
         topics.alerts, topics.deemed_approvals, *(t for d in departments for t in (topics.work(d), topics.feedback(d)))
     )

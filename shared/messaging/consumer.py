@@ -41,6 +41,7 @@ POLL_SECONDS = 0.5  # how long a poll waits for records; it returns as soon as a
 # ~230 ms CPU a second on a quiet system; at 2000, ~140). It also bounds how long a request queued behind the
 # fetch on the same connection waits (a rebalance's first fetch, a metadata refresh).
 FETCH_WAIT_MS = 2000
+GATHER_BYTES = 64 * 1024  # a consumer that gathers takes records once this much has come, or its wait is over
 
 
 def _no_blind_sleep_after_an_empty_poll() -> None:
@@ -194,10 +195,15 @@ class BatchConsumer:
         self.subscriber: object | None = None  # FastStream's, once subscribed
         self._transient_failures: dict[str, int] = {}  # event id -> batches redelivered because of it
 
-    def subscribe(self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500) -> None:
+    def subscribe(
+        self, broker: KafkaBroker, *topics: str, instance: str | None, max_records: int = 500, gather_ms: int = 0
+    ) -> None:
         """Register on the broker: a consumer group of its own, acks only after handling. Given an
         instance name, the member is static (KIP-345): restarted under the same name, it takes its
-        partitions back at once instead of waiting for the group to time the old member out."""
+        partitions back at once instead of waiting for the group to time the old member out.
+
+        `gather_ms`: how long the broker may hold records back to hand over a fuller batch, for a consumer
+        no one waits on: a batch costs about the same whether it holds one event or fifty."""
 
         self.subscriber = broker.subscriber(
             *topics,
@@ -208,7 +214,8 @@ class BatchConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,  # committed by the committer, rewound on failure (below)
             session_timeout_ms=10000,
-            fetch_max_wait_ms=FETCH_WAIT_MS,
+            fetch_max_wait_ms=gather_ms or FETCH_WAIT_MS,
+            fetch_min_bytes=GATHER_BYTES if gather_ms else 1,
             heartbeat_interval_ms=1000,
             batch_timeout_ms=int(POLL_SECONDS * 1000),
             title=self.name,
