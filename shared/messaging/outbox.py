@@ -22,7 +22,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Integer, LargeBinary, Row, String, Table, delete, event, insert, select
+from sqlalchemy import Integer, LargeBinary, Row, String, Table, bindparam, delete, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
@@ -75,6 +75,7 @@ class Outbox:
         ]
 
 
+_QUEUED = insert(cast(Table, OutboxRow.__table__))
 QUEUED = "lianban.outbox"  # session.info: the rows the transaction adds to the outbox, in order
 
 
@@ -89,7 +90,7 @@ def _insert_queued(session: Session) -> None:
     """The transaction's outbox rows as one bulk insert at its commit, in the order they were added: plain
     rows, no objects for the unit of work to track (an event costs a dict, not a mapped instance)."""
     if rows := session.info.pop(QUEUED, None):
-        session.execute(insert(cast(Table, OutboxRow.__table__)), rows)
+        session.execute(_QUEUED, rows)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -100,6 +101,11 @@ def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
 
 
 Pending = Row[int, str, str, bytes]  # id, topic, key, payload
+# the relay's statements, built once (see shared/messaging/processed.py)
+_PENDING = (
+    select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload).order_by(OutboxRow.id).limit(bindparam("limit"))
+)
+_SENT = delete(OutboxRow).where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
 REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, InvalidTopicError)
 
 
@@ -162,13 +168,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
-                    .order_by(OutboxRow.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = (await session.execute(_PENDING, {"limit": self.batch_size})).all()
         if not rows:
             return 0
         sent = [await self._send(row) for row in rows]
@@ -179,7 +179,7 @@ class OutboxRelay:
         if retry := [e for e in failed.values() if not isinstance(e, REFUSED)]:
             raise retry[0]
         async with self.sessions() as session, session.begin():
-            await session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+            await session.execute(_SENT, {"ids": [r.id for r in rows]})
             letters = [self._refused(row, failed[row.id]) for row in rows if row.id in failed]
             queue(session, [r for letter in letters for r in letter])
         return len(rows)

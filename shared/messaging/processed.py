@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import String, func, insert, select
+from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,14 +24,18 @@ class ProcessedMessage(MessagingBase):
     )
 
 
+# built once: a statement built for every batch cost as much again as running it (its construction and cache key)
+_SEEN = select(ProcessedMessage.message_id).where(
+    ProcessedMessage.consumer == bindparam("consumer"), ProcessedMessage.message_id.in_(bindparam("ids", expanding=True))
+)
+_MARK = insert(ProcessedMessage)
+
+
 async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
     wanted = list(ids)
     if not wanted:
         return set()
-    rows = await session.scalars(
-        select(ProcessedMessage.message_id).where(ProcessedMessage.consumer == consumer, ProcessedMessage.message_id.in_(wanted))
-    )
-    return set(rows)
+    return set(await session.scalars(_SEEN, {"consumer": consumer, "ids": wanted}))
 
 
 async def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> None:
@@ -39,4 +43,4 @@ async def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str
     applies); a replay raises on the primary key here, before the batch is applied."""
     rows = [{"consumer": consumer, "message_id": i} for i in ids]
     if rows:
-        await session.execute(insert(ProcessedMessage), rows)
+        await session.execute(_MARK, rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.orm import InboxItem, WorkStatus
@@ -11,6 +11,8 @@ from shared.clock import SYSTEM_CLOCK, Clock
 from shared.contracts import WorkClosed
 from shared.messaging.consumer import Delivery
 
+_KNOWN = select(InboxItem.item_id).where(InboxItem.item_id.in_(bindparam("ids", expanding=True)))  # built once
+
 
 class AcceptWork:
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -18,7 +20,7 @@ class AcceptWork:
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
         ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries}
-        known = set(await session.scalars(select(InboxItem.item_id).where(InboxItem.item_id.in_(ids.values()))))
+        known = set(await session.scalars(_KNOWN, {"ids": list(ids.values())}))
         now = self.clock.now()
         for d in deliveries:
             key = ids[d.event.id]

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.department_adapter.adapters.connector import Connector, WorkRefused
@@ -41,6 +41,19 @@ from shared.periodic import backoff
 from shared.wakeup import woken_or_idle
 
 log = logging.getLogger(__name__)
+# the dispatcher's statements, built once: they run for every round of every piece of work
+_DUE = (
+    select(InboxItem.item_id, InboxItem.event)
+    .where(InboxItem.status == WorkStatus.PENDING, InboxItem.next_attempt_at <= bindparam("now"))
+    .order_by(InboxItem.next_attempt_at)
+    .limit(bindparam("limit"))
+)
+_ASKED = select(InboxItem).where(InboxItem.item_id.in_(bindparam("ids", expanding=True)))
+_BRING_FORWARD = (
+    update(InboxItem)
+    .where(InboxItem.item_id.in_(bindparam("ids", expanding=True)), InboxItem.status == WorkStatus.PENDING)
+    .values(next_attempt_at=bindparam("now"), attempts=0)
+)
 Reply = DepartmentActed | AlertAcknowledged  # what goes back: an action on a part, or a notice acknowledged
 Answered = tuple[str, Reply | Exception]
 
@@ -117,23 +130,14 @@ class Dispatcher:
             return
         self._news -= news
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                update(InboxItem)
-                .where(InboxItem.item_id.in_(list(news)), InboxItem.status == WorkStatus.PENDING)
-                .values(next_attempt_at=self.clock.now(), attempts=0)
-            )
+            await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
         if room <= 0:
             return []
         async with self.sessions() as session:
-            rows = await session.execute(
-                select(InboxItem.item_id, InboxItem.event)
-                .where(InboxItem.status == WorkStatus.PENDING, InboxItem.next_attempt_at <= self.clock.now())
-                .order_by(InboxItem.next_attempt_at)
-                .limit(room + len(self.in_flight))
-            )
+            rows = await session.execute(_DUE, {"now": self.clock.now(), "limit": room + len(self.in_flight)})
             return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
@@ -177,9 +181,7 @@ class Dispatcher:
     async def _record(self, batch: list[Answered]) -> None:
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            items = {
-                i.item_id: i for i in await session.scalars(select(InboxItem).where(InboxItem.item_id.in_([i for i, _ in batch])))
-            }
+            items = {i.item_id: i for i in await session.scalars(_ASKED, {"ids": [i for i, _ in batch]})}
             for item_id, outcome in batch:
                 item = items[item_id]
                 if item.status != WorkStatus.PENDING:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.adapters.orm import ApplicantView
@@ -29,6 +29,7 @@ from shared.contracts import (
 from shared.messaging.outbox import Outbox
 
 log = logging.getLogger(__name__)
+_VIEWS = select(ApplicantView).where(ApplicantView.case_id.in_(bindparam("ids", expanding=True)))  # built once
 
 
 class Projector:
@@ -48,7 +49,7 @@ class Projector:
     async def follow(self, session: AsyncSession, events: list[EventData]) -> None:
         """A batch of case events, in order, into the applicant's views (loaded and saved together)."""
         case_ids = {e.case_id for e in events}  # type: ignore[attr-defined]
-        views = {v.case_id: v for v in await session.scalars(select(ApplicantView).where(ApplicantView.case_id.in_(case_ids)))}
+        views = {v.case_id: v for v in await session.scalars(_VIEWS, {"ids": list(case_ids)})}
         for event in events:
             case_id: str = event.case_id  # type: ignore[attr-defined]
             if isinstance(event, CaseSubmitted):

@@ -17,6 +17,24 @@ from shared.contracts import EventData
 from shared.messaging.consumer import TransientError
 from shared.messaging.outbox import Outbox
 
+_CASES = cast(Table, CaseRecord.__table__)
+# built once, as they run for every action on a case (see shared/messaging/processed.py)
+_LOAD = select(CaseRecord.case_id, CaseRecord.document, CaseRecord.version).where(
+    CaseRecord.case_id.in_(bindparam("ids", expanding=True))
+)
+_LOCK = (
+    select(_CASES.c.case_id, _CASES.c.version)
+    .where(_CASES.c.case_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CASES.c.case_id)
+    .with_for_update()
+)
+_SAVE = (
+    update(_CASES)
+    .where(_CASES.c.case_id == bindparam("cid"), _CASES.c.version == bindparam("was"))
+    .values(document=bindparam("doc"), state=bindparam("st"), version=bindparam("now"))
+)
+_MOVE = update(PartRecord)  # by primary key, one executemany
+
 
 class ConcurrentUpdate(TransientError):
     """Another writer saved the case in between; the caller retries on fresh state."""
@@ -39,9 +57,7 @@ class CaseBook:
         wanted = [c for c in case_ids if c not in self._cases]
         if not wanted:
             return
-        rows = await self.session.execute(
-            select(CaseRecord.case_id, CaseRecord.document, CaseRecord.version).where(CaseRecord.case_id.in_(wanted))
-        )
+        rows = await self.session.execute(_LOAD, {"ids": wanted})
         for row in rows:
             case = self._cases[row.case_id] = JointCase.model_validate(row.document)
             self._versions[row.case_id] = row.version
@@ -86,21 +102,13 @@ class CaseBook:
         if not self._dirty:
             return
         cases = [self._cases[c] for c in sorted(self._dirty)]
-        table = cast(Table, CaseRecord.__table__)
-        locked = await self.session.execute(
-            select(table.c.case_id, table.c.version)
-            .where(table.c.case_id.in_(sorted(self._dirty)))
-            .order_by(table.c.case_id)
-            .with_for_update()
-        )
+        locked = await self.session.execute(_LOCK, {"ids": sorted(self._dirty)})
         stored = {case_id: version for case_id, version in locked}
         stale = [c.case_id for c in cases if stored.get(c.case_id) != self._versions[c.case_id]]
         if stale:
             raise ConcurrentUpdate(", ".join(stale))
         await self.session.execute(
-            update(table)
-            .where(table.c.case_id == bindparam("cid"), table.c.version == bindparam("was"))
-            .values(document=bindparam("doc"), state=bindparam("st"), version=bindparam("now")),
+            _SAVE,
             [
                 {
                     "cid": c.case_id,
@@ -121,7 +129,7 @@ class CaseBook:
             if self._part_states.get(p.work_order_id) != p.state
         ]
         if moved:
-            await self.session.execute(update(PartRecord), moved)  # one executemany by primary key
+            await self.session.execute(_MOVE, moved)
             self._part_states.update((m["work_order_id"], m["state"]) for m in moved)
         self._dirty.clear()
 
