@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import BridgeState, TimelineEntry, WorkDelivery
@@ -22,6 +22,7 @@ from shared.messaging.outbox import Outbox, queue
 from shared.periodic import Periodic
 
 WORK_TEXT = {"handle": "办理"}
+_SENT = select(WorkDelivery).where(WorkDelivery.case_id.in_(bindparam("ids", expanding=True)))  # every batch
 
 
 def work_text(work: str) -> str:
@@ -48,7 +49,7 @@ class Sent:
 
     @classmethod
     async def load(cls, session: AsyncSession, case_ids: list[str]) -> Sent:
-        return cls(session, await session.scalars(select(WorkDelivery).where(WorkDelivery.case_id.in_(case_ids))))
+        return cls(session, await session.scalars(_SENT, {"ids": case_ids}))
 
     def issue(self, case_id: str, department: str, work_order_id: str, work: str, at: datetime) -> None:
         """Work went to a department (read from the case's events): watch until it is taken."""
@@ -73,18 +74,21 @@ class Sent:
                 row.closed = True
 
 
+_TAKE = (  # built once: every piece of work is taken
+    update(WorkDelivery)
+    .where(
+        WorkDelivery.work_order_id == bindparam("b_order"),
+        WorkDelivery.work == bindparam("b_work"),
+        WorkDelivery.taken_at.is_(None),
+    )
+    .values(taken_at=bindparam("b_at"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def take(session: AsyncSession, received: WorkReceived) -> None:
     """签收 of one piece of work."""
-    await session.execute(
-        update(WorkDelivery)
-        .where(
-            WorkDelivery.work_order_id == received.work_order_id,
-            WorkDelivery.work == received.work,
-            WorkDelivery.taken_at.is_(None),
-        )
-        .values(taken_at=received.received_at)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_TAKE, {"b_order": received.work_order_id, "b_work": received.work, "b_at": received.received_at})
 
 
 async def receipts(session: AsyncSession, deliveries: list[Delivery], sender: str) -> None:

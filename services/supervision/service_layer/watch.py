@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, CaseFile, PartClock, TimelineEntry, ViolationRecord
@@ -36,6 +36,11 @@ from shared.routing import department_of
 from shared.workdays import UnknownYearError
 
 SUPERVISION = "supervision"  # the staff id supervision acts under (deemed approvals)
+# what every batch of events reads, built once (see shared/messaging/processed.py)
+_CASES = select(CaseFile).where(CaseFile.case_id.in_(bindparam("ids", expanding=True)))
+_PARTS = select(PartClock).where(PartClock.case_id.in_(bindparam("ids", expanding=True)))
+_ALERTS = select(Alert).where(Alert.alert_id.in_(bindparam("ids", expanding=True)), Alert.department == bindparam("sender"))
+_TIMELINE = insert(TimelineEntry)
 
 
 @dataclass
@@ -66,8 +71,8 @@ class Watcher:
     async def follow(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
         """The case events: timeline, clocks, violations."""
         case_ids = list({d.event.subject for d in deliveries})
-        cases = {c.case_id: c for c in await session.scalars(select(CaseFile).where(CaseFile.case_id.in_(case_ids)))}
-        parts = {p.work_order_id: p for p in await session.scalars(select(PartClock).where(PartClock.case_id.in_(case_ids)))}
+        cases = {c.case_id: c for c in await session.scalars(_CASES, {"ids": case_ids})}
+        parts = {p.work_order_id: p for p in await session.scalars(_PARTS, {"ids": case_ids})}
         await record(session, deliveries)
         batch = Batch(session, cases, parts, await _open_cases(session, deliveries, cases), await Sent.load(session, case_ids))
         for d in deliveries:
@@ -81,7 +86,7 @@ class Watcher:
         acks = {
             d.data.alert_id: d.data for d in deliveries if isinstance(d.data, AlertAcknowledged) and d.data.department == sender
         }
-        for alert in await session.scalars(select(Alert).where(Alert.alert_id.in_(acks), Alert.department == sender)):
+        for alert in await session.scalars(_ALERTS, {"ids": list(acks), "sender": sender}):
             if alert.acknowledged_at is None:
                 alert.acknowledged_at, alert.acknowledged_by = acks[alert.alert_id].acknowledged_at, acks[alert.alert_id].staff_id
         await receipts(session, deliveries, sender)  # 签收 of work, on the same topic
@@ -217,7 +222,7 @@ async def record(session: AsyncSession, deliveries: list[Delivery]) -> None:
     if not deliveries:
         return
     await session.execute(
-        insert(TimelineEntry),
+        _TIMELINE,
         [
             {
                 "case_id": d.event.subject,
