@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,11 +100,14 @@ class SubmitCase:
         return Submitted(JointCase.model_validate(earlier.document), created=False)
 
 
+_BY_KEY = (  # built once: every filing with a key asks it
+    select(CaseRecord).where(CaseRecord.idempotency_key.in_(bindparam("keys", expanding=True))).order_by(CaseRecord.submitted_at)
+)
+
+
 async def _by_key(session: AsyncSession, scoped: str, sent: str | None) -> CaseRecord | None:
     """The case filed under this window's key, or under the key as release 0.1.0 stored it (unscoped)."""
-    return await session.scalar(
-        select(CaseRecord).where(CaseRecord.idempotency_key.in_([scoped, sent])).order_by(CaseRecord.submitted_at)
-    )
+    return await session.scalar(_BY_KEY, {"keys": [scoped, sent]})
 
 
 def _new_case_id(now: datetime) -> str:
