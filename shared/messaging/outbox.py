@@ -75,7 +75,7 @@ class Outbox:
         ]
 
 
-_QUEUED = insert(cast(Table, OutboxRow.__table__))
+_INSERT_QUEUED = insert(cast(Table, OutboxRow.__table__))
 QUEUED = "lianban.outbox"  # session.info: the rows the transaction adds to the outbox, in order
 
 
@@ -90,7 +90,7 @@ def _insert_queued(session: Session) -> None:
     """The transaction's outbox rows as one bulk insert at its commit, in the order they were added: plain
     rows, no objects for the unit of work to track (an event costs a dict, not a mapped instance)."""
     if rows := session.info.pop(QUEUED, None):
-        session.execute(_QUEUED, rows)
+        session.execute(_INSERT_QUEUED, rows)
 
 
 @event.listens_for(Session, "after_transaction_end")
