@@ -36,11 +36,11 @@ from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5  # how long a poll waits for records; it returns as soon as any come
-# how long the broker holds a fetch that finds nothing: a record arriving answers it at once, so this only sets
-# how often an idle consumer asks again (measured by `make bench --idle`: at aiokafka's 500 ms, the broker spent
-# ~200-230 ms CPU a second on a quiet system; at 2000, 140-190). It also bounds how long a request queued behind the
-# fetch on the same connection waits (a rebalance's first fetch, a metadata refresh).
-FETCH_WAIT_MS = 2000
+# How long the broker holds a fetch that finds nothing: aiokafka's 500 ms, not longer. Longer halved what a quiet
+# system costs the broker (2000 ms: ~210 -> 140-190 ms CPU a second), but while a fetch waits aiokafka sends that
+# broker no other, and leaves out of it a partition whose records sat unread for 100 ms (a long batch): that
+# partition's next records then wait out the fetch, up to this long on one hop of a case.
+FETCH_WAIT_MS = 500
 GATHER_BYTES = 64 * 1024  # a consumer that gathers takes records once this much has come, or its wait is over
 
 

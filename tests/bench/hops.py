@@ -1,5 +1,6 @@
 """Where a case's time goes: every message of each bench case read back from the broker, and each step's
-time after the case's filing (the broker's timestamps), median and p90 over the cases.
+time after the case's filing (the messages' timestamps, set by each producer as it sends; every process of the
+bench shares the machine's clock), median and p90 over the cases.
 
 Latency at a light load is the sum of these hops; the table shows which hop to look at.
 """
@@ -36,7 +37,7 @@ def _prefix(system: System) -> str:
 
 
 async def read_back(system: System, cases: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
-    """Each case's messages on the center's topics, as (broker timestamp in ms, step); what is not a JSON event
+    """Each case's messages on the center's topics, as (timestamp in ms, step); what is not a JSON event
     (a poison message a test left on a shared broker, say) is passed over."""
     wanted, prefix, partitions = set(cases), _prefix(system), await center_partitions(system)
     consumer = AIOKafkaConsumer(**system.kafka.client_options(ADMIN), enable_auto_commit=False)
@@ -86,7 +87,7 @@ def hop_table(timelines: dict[str, list[tuple[int, str]]]) -> list[str]:
                 seen.add(step)
                 after[step].append(moment - filed)
     rows = sorted((statistics.median(v), sorted(v)[int(len(v) * 0.9)], len(v), step) for step, v in after.items())
-    lines = ["  where a case's time goes (first message of each step, ms after the filing, on the broker's clock):"]
+    lines = ["  where a case's time goes (first message of each step, ms after the filing, by the messages' timestamps):"]
     lines += [f"  {'median':>8} {'p90':>7} {'cases':>6}  step"]
     lines += [f"  {median:8.0f} {p90:7.0f} {count:6d}  {step}" for median, p90, count, step in rows]
     return lines
