@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News, WorkRefused
 from services.department_adapter.adapters.orm import SCHEMA, InboxItem, WorkStatus
-from services.department_adapter.domain.answer import Answer, NotYetDecided, item_id
-from services.department_adapter.service_layer.accept import AcceptWork
+from services.department_adapter.domain.answer import Answer, NotYetDecided
+from services.department_adapter.service_layer.accept import AcceptWork, inbox_key
 from services.department_adapter.service_layer.dispatch import Dispatcher
 from services.department_adapter.service_layer.report import BridgeReporter
 from shared.clock import ManualClock
@@ -161,7 +161,7 @@ class Desk:
         async with self.sessions() as session, session.begin():
             await AcceptWork(self.clock).apply(session, deliveries)
         self.dispatcher.notify()
-        return [item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries]
+        return [inbox_key(d) for d in deliveries]
 
     async def item(self, key: str) -> InboxItem:
         async with self.sessions() as session:

@@ -14,12 +14,17 @@ from shared.messaging.consumer import Delivery
 _KNOWN = select(InboxItem.item_id).where(InboxItem.item_id.in_(bindparam("ids", expanding=True)))  # built once
 
 
+def inbox_key(delivery: Delivery) -> str:
+    """The inbox key of what came: the piece of work's own id, or where the message was for anything else."""
+    return item_id(delivery.data) or f"{delivery.record.topic}@{delivery.record.partition}:{delivery.record.offset}"
+
+
 class AcceptWork:
     def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.clock = clock
 
     async def apply(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
-        ids = {d.event.id: item_id(d.data) or f"{d.record.topic}@{d.record.partition}:{d.record.offset}" for d in deliveries}
+        ids = {d.event.id: inbox_key(d) for d in deliveries}
         known = set(await session.scalars(_KNOWN, {"ids": list(ids.values())}))
         now = self.clock.now()
         for d in deliveries:
