@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.adapters.orm import Alert, PartClock, TimelineEntry
@@ -35,9 +35,14 @@ class Issued:
 
     async def write(self, session: AsyncSession) -> None:
         queue(session, self.outbox)
-        for table, rows in ((Alert, self.alerts), (TimelineEntry, self.timeline)):
+        for statement, rows in ((_INSERT_ALERTS, self.alerts), (_INSERT_TIMELINE, self.timeline)):
             if rows:
-                await session.execute(insert(table), rows)
+                await session.execute(statement, rows)
+
+
+# Core inserts of plain rows: the ORM's bulk path copies and inspects every row first (a third of a burst's write)
+_INSERT_ALERTS = insert(cast(Table, Alert.__table__))
+_INSERT_TIMELINE = insert(cast(Table, TimelineEntry.__table__))
 
 
 @lru_cache(maxsize=1024)
