@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import tempfile
@@ -42,8 +43,9 @@ POSTGRES = "postgres (server)"
 class Run:
     """One bench run: when each case was sent and when its reply came."""
 
-    def __init__(self, system: System, cases: int) -> None:
-        self.system, self.cases = system, cases
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.filing_done = False
         self.submitted: dict[str, float] = {}
         self.filing: list[float] = []  # the HTTP answer to each filing, seconds
         self.replied: dict[str, float] = {}
@@ -67,15 +69,20 @@ class Run:
         self.filing.append(self.last_filed - started)
         self.submitted[response.json()["case"]["case_id"]] = started
 
+    @property
+    def cases(self) -> int:
+        return len(self.submitted)
+
     async def collect(self, replies: AIOKafkaConsumer) -> None:
-        while len(self.replied) < self.cases:
+        while not (self.filing_done and self.submitted.keys() <= self.replied.keys()):
             for records in (await replies.getmany(timeout_ms=200)).values():
                 now = time.perf_counter()
                 for record in records:
                     self.replied.setdefault(CloudEvent.from_bytes(record.value).subject, now)
 
 
-async def run(system: System, cases: int, concurrency: int, rate: float | None) -> Run:
+async def run(system: System, concurrency: int, rate: float | None, *, cases: int = 0, seconds: float = 0) -> Run:
+    """`cases` cases, or as many as the load files in `seconds`; returns once every one is replied to."""
     replies = AIOKafkaConsumer(
         system.topics.replies,
         **system.kafka.client_options(ADMIN),
@@ -86,27 +93,31 @@ async def run(system: System, cases: int, concurrency: int, rate: float | None) 
     await replies.start()
     while not replies.assignment():
         await replies.getmany(timeout_ms=100)
-    bench = Run(system, cases)
+    bench = Run(system)
     collector = asyncio.create_task(bench.collect(replies))
+    stop_at = time.perf_counter() + seconds if seconds else None
     limits = httpx.Limits(max_connections=concurrency)
     window = as_role(system, Role.WINDOW, "S-BENCH")  # one clerk, one token: the bench measures the system, not minting
     async with httpx.AsyncClient(base_url=system.url("intake"), limits=limits, timeout=60, headers=window) as client:
         if rate is None:
-            queue = list(range(cases))
+            numbers = iter(range(cases)) if stop_at is None else itertools.count()  # shared by the clients
 
             async def submitter() -> None:
-                while queue:
-                    await bench.file(client, queue.pop(), time.perf_counter())
+                for n in numbers:
+                    if stop_at is not None and time.perf_counter() >= stop_at:
+                        break
+                    await bench.file(client, n, time.perf_counter())
 
             await asyncio.gather(*(submitter() for _ in range(concurrency)))
         else:  # each case at its own moment, whether or not the ones before were answered (no coordinated omission)
             began, tasks = time.perf_counter(), []
-            for n in range(cases):
+            for n in range(cases or int(seconds * rate)):
                 due = began + n / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 tasks.append(asyncio.create_task(bench.file(client, n, due)))
             await asyncio.gather(*tasks)
-    await asyncio.wait_for(collector, timeout=max(120, cases / 10))
+    bench.filing_done = True
+    await asyncio.wait_for(collector, timeout=max(120, bench.cases / 10))
     await replies.stop()
     return bench
 
@@ -191,6 +202,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="every service's database")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the raw aiokafka comparison")
     parser.add_argument("--idle", type=float, default=0, help="first, seconds of no load: what the system costs idle")
+    parser.add_argument(
+        "--warmup", type=float, default=30, help="first, seconds of the same load not measured (0: measure from start-up)"
+    )
     parser.add_argument("--hops", action="store_true", help="after the run, each step's time after the filing (light loads)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
@@ -233,9 +247,12 @@ def main() -> None:
             time.sleep(args.idle)
             print(f"  idle for {args.idle:g} s after start-up (CPU per second of nothing to do):")
             print("\n".join(cost_table(quiet, samples(pids), args.idle, per="s")))
+        if args.warmup:  # the same load, not measured: the broker's JIT compiles for its first minute or so
+            warm = asyncio.run(run(system, args.concurrency, args.rate, seconds=args.warmup))
+            print(f"warm-up: {warm.cases} cases in {args.warmup:g} s, not counted")
         before, messages_before = samples(pids), asyncio.run(messages_on(system))
         began = time.perf_counter()
-        bench = asyncio.run(run(system, args.cases, args.concurrency, args.rate))
+        bench = asyncio.run(run(system, args.concurrency, args.rate, cases=args.cases))
         finished = time.perf_counter()
         after, messages = samples(pids), asyncio.run(messages_on(system)) - messages_before
         report(bench, began, bench.last_filed, finished, args.concurrency, args.rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -30,7 +31,9 @@ def bench(module: str, *args: str, env: dict[str, str] | None = None) -> str:
 
 def test_the_case_benchmark_prints_throughput_and_latency(kafka: KafkaAccess) -> None:
     """On the session's broker, as a cluster given by the environment (every process the admin)."""
-    out = bench("tests.bench.bench_cases", "--cases", "200", "--concurrency", "16", env=kafka.env(ADMIN))
+    out = bench("tests.bench.bench_cases", "--cases", "200", "--concurrency", "16", "--warmup", "2", env=kafka.env(ADMIN))
+    assert re.search(r"warm-up: \d+ cases in 2 s, not counted", out)
+    assert "200 cases x 3 departments" in out  # the measured cases, not the warm-up's
     assert "cases/s (first submit to last unified reply" in out
     assert "submit-to-reply   p50" in out
     assert "ConcurrentUpdate in the services' logs: 0" in out
@@ -41,7 +44,9 @@ def test_the_case_benchmark_prints_throughput_and_latency(kafka: KafkaAccess) ->
 
 
 def test_the_open_loop_benchmark_prints_latency_at_a_fixed_rate_and_where_it_goes(kafka: KafkaAccess) -> None:
-    out = bench("tests.bench.bench_cases", "--cases", "60", "--rate", "20", "--no-ceiling", "--hops", env=kafka.env(ADMIN))
+    args = ("--cases", "60", "--rate", "20", "--warmup", "1", "--no-ceiling", "--hops")
+    out = bench("tests.bench.bench_cases", *args, env=kafka.env(ADMIN))
+    assert "warm-up: 20 cases in 1 s, not counted" in out
     assert "open loop at 20 cases/s" in out
     assert "filing (HTTP)     p50" in out
     assert "submit-to-reply   p50" in out
