@@ -45,7 +45,7 @@ class Runtime:
     stopping_for: str | None = None  # the consumer whose end stops the process (signalled once)
 
     def __post_init__(self) -> None:
-        self.engine = make_engine(self.settings.database(self.name))
+        self.engine = make_engine(self.settings.database(self.name), self.settings.database_pool_size)
         self.sessions = session_factory(self.engine)
         self.broker = make_broker(self.settings.kafka, client_id=f"lianban-{self.name}")
         self.topics = Topics(self.settings.center)

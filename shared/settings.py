@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.centers import CENTERS_FILE, Centers
+from shared.db import POOL_SIZE
 from shared.departments import DEPARTMENTS_FILE, Departments, load_departments
 
 DATA_DIR = Path(".run")
@@ -73,6 +74,9 @@ class ServiceSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     materials: MaterialsSettings = Field(default_factory=MaterialsSettings)
     database_url: str = ""
+    database_pool_size: int = Field(
+        POOL_SIZE, ge=1, le=200, description="Connections to a server database (PostgreSQL) this process keeps open."
+    )
     host: str = "127.0.0.1"
     port: int = 0
     instance: str | None = Field(
