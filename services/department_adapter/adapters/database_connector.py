@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.department_adapter.adapters.connector import BridgeFacts, ConnectorError, News, WorkRefused
 from services.department_adapter.adapters.http_connector import attachments, decision, nonsense_is_an_error, pre_review_action
@@ -40,7 +40,6 @@ from shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # result rows read, or taken rows checked, per query
-POOL = 10  # connections to the intermediate database; more asks at once wait for one
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 
@@ -60,7 +59,7 @@ class DatabaseConnector:
         timeout: float = 30.0,
     ) -> None:
         self.department, self.intake_url, self.poll_seconds = department, intake_url.rstrip("/"), poll_seconds
-        self.clock, self.timeout, self.engine = clock, timeout, _engine(url)
+        self.clock, self.timeout, self.engine = clock, timeout, make_engine(url, ours=False)
         self._news: News = lambda _items: None
         self.polling = Periodic(f"database bridge ({department})", poll_seconds, self._poll_in_time, wait_first=True)
         self._tables_ready, self._tables_lock = False, asyncio.Lock()
@@ -228,11 +227,3 @@ class DatabaseConnector:
     async def _last_result_id(self, connection: AsyncConnection) -> int:
         query = select(func.coalesce(func.max(result_table.c.id), 0)).where(result_table.c.department == self.department)
         return int(await connection.scalar(query) or 0)
-
-
-def _engine(url: str) -> AsyncEngine:
-    """A fixed pool: the dispatcher asks many items at once, and a connection opened for each burst and
-    closed after it (SQLAlchemy's overflow) cost more than the questions (measured: 5 times slower)."""
-    if url.startswith("sqlite"):
-        return make_engine(url)
-    return create_async_engine(url, pool_size=POOL, max_overflow=0, pool_pre_ping=True, hide_parameters=True)
