@@ -63,7 +63,8 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, *, ours: bool = True) -> A
 # PostgreSQL then keeps a generic plan made while a table was nearly empty. The duplicates check's, made on an empty
 # processed_messages, looked the consumer up in the key's index and filtered every one of its rows for the ids: at
 # 25,000 rows 19 ms a check instead of 1, growing with the table, until an autovacuum had the server plan again
-# (tests/integration/test_query_plans.py).
+# (tests/integration/test_query_plans.py). The setting needs PostgreSQL 12 or later; a PgBouncer in between must list
+# it in `ignore_startup_parameters`.
 _ASYNCPG_SETTINGS = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
 
 

@@ -55,7 +55,7 @@ class DatabaseSystem:
         self.settings, self.clock, self.department = settings, clock, settings.department
         self.name = f"{settings.department}-approval-system"
         self.handler = f"{settings.department.upper()}-STAFF-01"
-        self.engine = make_engine(settings.interface_database_url)
+        self.engine = make_engine(settings.interface_database_url, ours=False)
         self.default = Rule(decision=settings.decision, delay_seconds=settings.delay_seconds)
         self.rules: dict[str, Rule] = {}
         self.files = FileCheck(settings)

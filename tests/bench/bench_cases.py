@@ -37,6 +37,7 @@ from tests.bench.processes import Sample, cost_table, sample
 from tests.e2e.api import as_role
 
 MESSAGE_BYTES = 1024  # about a CloudEvent of a case's messages
+SETTLE_SECONDS = 2  # after the warm-up's last reply: supervision takes its events up to 1 s later
 POSTGRES = "postgres (server)"
 
 
@@ -83,6 +84,7 @@ class Run:
 
 async def run(system: System, concurrency: int, rate: float | None, *, cases: int = 0, seconds: float = 0) -> Run:
     """`cases` cases, or as many as the load files in `seconds`; returns once every one is replied to."""
+    assert bool(cases) != bool(seconds), "a number of cases or a duration"
     replies = AIOKafkaConsumer(
         system.topics.replies,
         **system.kafka.client_options(ADMIN),
@@ -250,6 +252,7 @@ def main() -> None:
         if args.warmup:  # the same load, not measured: the broker's JIT compiles for its first minute or so
             warm = asyncio.run(run(system, args.concurrency, args.rate, seconds=args.warmup))
             print(f"warm-up: {warm.cases} cases in {args.warmup:g} s, not counted")
+            time.sleep(SETTLE_SECONDS)
         before, messages_before = samples(pids), asyncio.run(messages_on(system))
         began = time.perf_counter()
         bench = asyncio.run(run(system, args.concurrency, args.rate, cases=args.cases))
@@ -259,13 +262,13 @@ def main() -> None:
         if args.hops:
             print("\n".join(hop_table(asyncio.run(read_back(system, bench.submitted)))))
         print("  cost per case (CPU while the run lasted; postgres: with its backends; peak RSS of the main process):")
-        print("\n".join(cost_table(before, after, args.cases)))
-        per_case = messages / args.cases
+        print("\n".join(cost_table(before, after, bench.cases)))
+        per_case = messages / bench.cases
         print(f"  messages per case {per_case:8.1f} (produced on the center's topics)")
         if not args.no_ceiling:
             produce, consume = asyncio.run(ceiling(system, messages))
-            raw_ms = (produce + consume) * 1000 / args.cases
-            total_ms = sum((after[n].cpu_seconds - before[n].cpu_seconds) for n in after if n in before) * 1000 / args.cases
+            raw_ms = (produce + consume) * 1000 / bench.cases
+            total_ms = sum((after[n].cpu_seconds - before[n].cpu_seconds) for n in after if n in before) * 1000 / bench.cases
             print(
                 f"  ceiling: raw aiokafka, {messages} messages of {MESSAGE_BYTES} B: produce {messages / produce:,.0f} msg/s, "
                 f"consume {messages / consume:,.0f} msg/s of client CPU; {raw_ms:.2f} ms CPU per case for the messaging "
