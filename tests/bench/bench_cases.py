@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=float, default=30, help="first, seconds of the same load not measured (0: measure from start-up)"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the run's broker, databases and logs (kept anyway on failure)")
     parser.add_argument("--hops", action="store_true", help="after the run, each step's time after the filing (light loads)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-"))
@@ -236,6 +238,7 @@ def main() -> None:
         databases=databases,
         env={"LIANBAN_LOG_LEVEL": "WARNING", "LIANBAN_SIM_CERTIFICATES": "false"},  # the workload issue 15 measured
     )
+    finished_well = False
     try:
         system.start()
         print(f"databases: {args.db}")
@@ -276,12 +279,17 @@ def main() -> None:
             )
         conflicts = sum(log.read_text(errors="replace").count("ConcurrentUpdate") for log in system.workdir.glob("*.log"))
         print(f"  ConcurrentUpdate in the services' logs: {conflicts}")
+        finished_well = True
     finally:
         system.stop()
         if kafka:
             kafka.stop()
         if postgres:
             postgres.stop()
+        if finished_well and not args.keep:  # a run leaves ~300 MB of broker logs and databases
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"the run's broker, databases and service logs: {workdir}")
 
 
 if __name__ == "__main__":
