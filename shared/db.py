@@ -23,49 +23,47 @@ class MessagingBase(DeclarativeBase):
 
 POOL_SIZE = 10  # connections to a server database per process, unless configured (LIANBAN_<SERVICE>_DATABASE_POOL_SIZE)
 
-
-def make_engine(url: str, pool_size: int = POOL_SIZE, *, ours: bool = True) -> AsyncEngine:
-    """`ours`: a database of Lianban's own, not a department's intermediate database (given no server settings:
-    its server may be a PostgreSQL-like one of another version)."""
-    if url.startswith("sqlite"):
-        # One connection per process: SQLite writes one at a time anyway, and a read-then-write
-        # transaction on a second connection would fail with "database is locked" whenever another
-        # writer committed in between. Sessions queue for the connection instead (keep them short);
-        # its statements run on the event loop's thread (shared/inline_sqlite.py).
-        engine = create_async_engine(
-            url,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-            hide_parameters=True,
-            connect_args={"async_creator_fn": inline_sqlite.connect},
-            **JSON_CODEC,
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    # A fixed pool: sessions beyond it wait for a connection. With overflow connections, each burst above the pool
-    # opened connections and closed them again on return (intake under 64 concurrent filings: 2-3 a second, each a
-    # new PostgreSQL backend and a SCRAM handshake, ~0.1 core of the server; the database bridge's dispatcher was 5
-    # times slower with it).
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=60,
-        pool_pre_ping=True,
-        hide_parameters=True,  # no applicant data in errors
-        connect_args=_ASYNCPG_SETTINGS if ours and url.startswith("postgresql+asyncpg") else {},
-        **JSON_CODEC,
-    )
-
-
 # Plans for the tables as they are now, every time: asyncpg prepares each statement once per connection, and
 # PostgreSQL then keeps a generic plan made while a table was nearly empty. The duplicates check's, made on an empty
 # processed_messages, looked the consumer up in the key's index and filtered every one of its rows for the ids: at
 # 25,000 rows 19 ms a check instead of 1, growing with the table, until an autovacuum had the server plan again
 # (tests/integration/test_query_plans.py). The setting needs PostgreSQL 12 or later; a PgBouncer in between must list
 # it in `ignore_startup_parameters`.
-_ASYNCPG_SETTINGS = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+_ASYNCPG_SETTINGS: dict[str, Any] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE, *, ours: bool = True) -> AsyncEngine:
+    """A fixed pool: sessions beyond it wait for a connection. SQLite gets one: it writes one at a time anyway, and a
+    read-then-write transaction on a second connection would fail with "database is locked" whenever another writer
+    committed in between; its statements run on the event loop's thread (shared/inline_sqlite.py). A server gets
+    `pool_size` and no overflow: overflow connections were opened for each burst above the pool and closed again on
+    return (intake under 64 concurrent filings: 2-3 a second, each a new PostgreSQL backend and a SCRAM handshake,
+    ~0.1 core of the server; the database bridge's dispatcher was 5 times slower with them).
+
+    `ours`: a database of Lianban's own, not a department's intermediate database (given no server settings: its
+    server may be a PostgreSQL-like one of another version)."""
+    sqlite = url.startswith("sqlite")
+    engine = create_async_engine(
+        url,
+        pool_size=1 if sqlite else pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        pool_pre_ping=not sqlite,
+        hide_parameters=True,  # no applicant data in errors
+        connect_args=_connect_args(url, ours),
+        **JSON_CODEC,
+    )
+    if sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _connect_args(url: str, ours: bool) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"async_creator_fn": inline_sqlite.connect}
+    if ours and url.startswith("postgresql+asyncpg"):
+        return _ASYNCPG_SETTINGS
+    return {}
 
 
 def _json_text(value: Any) -> str:
