@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
 from shared.contracts.exchange import CenterMessage
-from shared.db import MessagingBase, SessionFactory, UtcDateTime
+from shared.db import MessagingBase, SessionFactory, UtcDateTime, reading
 from shared.routing import destinations
 from shared.signing import Signer
 from shared.topics import Topics
@@ -167,7 +167,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             rows = (await session.execute(_PENDING, {"limit": self.batch_size})).all()
         if not rows:
             return 0

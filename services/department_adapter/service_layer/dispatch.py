@@ -34,7 +34,7 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
-from shared.db import SessionFactory
+from shared.db import SessionFactory, reading
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
 from shared.periodic import backoff
@@ -136,7 +136,7 @@ class Dispatcher:
         room = self.concurrency - len(self.in_flight)
         if room <= 0:
             return []
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             rows = await session.execute(_DUE, {"now": self.clock.now(), "limit": room + len(self.in_flight)})
             return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
 
