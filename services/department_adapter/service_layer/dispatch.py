@@ -84,6 +84,7 @@ class Dispatcher:
         self.in_flight: set[str] = set()
         self.answers: asyncio.Queue[Answered] = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._more_due = False  # the last look found as much due work as it had room for: more may wait
         self._news: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._asking: set[asyncio.Task[None]] = set()
@@ -134,11 +135,14 @@ class Dispatcher:
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
-        if room <= 0:
+        self._more_due = room <= 0
+        if self._more_due:
             return []
         async with reading(self.sessions) as session:
             rows = await session.execute(_DUE, {"now": self.clock.now(), "limit": room + len(self.in_flight)})
-            return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
+            due = [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
+        self._more_due = len(due) == room
+        return due
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
         try:
@@ -174,9 +178,11 @@ class Dispatcher:
             except Exception:
                 log.exception("recording %d answers failed; they will be asked again", len(batch))
                 await asyncio.sleep(1.0)  # not at once: a database that fails now likely fails a moment later
+                self._more_due = True  # still due: look again now
             finally:
                 self.in_flight.difference_update(item_id for item_id, _ in batch)
-                self._wake.set()
+                if self._more_due or self._news:  # room for work the last look left, news held for these answers
+                    self._wake.set()
 
     async def _record(self, batch: list[Answered]) -> None:
         now = self.clock.now()
