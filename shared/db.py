@@ -120,10 +120,12 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 
 
 @asynccontextmanager
-async def reading(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """A session that only reads, outside any transaction: on a server database each statement is its own (under
-    READ COMMITTED a transaction gave a read no more than that), and the session costs no BEGIN and ROLLBACK round
-    trips. The pollers run one every few milliseconds under load. SQLite begins no transaction for a read anyway."""
+async def autocommit(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session outside any transaction, for reads and for a write that is one statement: on a server database each
+    statement commits on its own (under READ COMMITTED a transaction gave a read no more than that), and the session
+    costs no BEGIN and COMMIT or ROLLBACK round trips. The pollers and the outbox relay use one every few milliseconds
+    under load. A write still ends with `session.commit()`: SQLite begins a transaction for it (not for a read); on
+    a server database the commit has nothing left to do."""
     async with sessions() as session:
         if session.get_bind().dialect.name != "sqlite":
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from shared.contracts.envelope import CloudEvent, EventData
 from shared.contracts.events import DeadLetter
 from shared.contracts.exchange import CenterMessage
-from shared.db import MessagingBase, SessionFactory, UtcDateTime, reading
+from shared.db import MessagingBase, SessionFactory, UtcDateTime, autocommit
 from shared.routing import destinations
 from shared.signing import Signer
 from shared.topics import Topics
@@ -167,7 +167,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in order; returns how many left the outbox."""
-        async with reading(self.sessions) as session:
+        async with autocommit(self.sessions) as session:
             rows = (await session.execute(_PENDING, {"limit": self.batch_size})).all()
         if not rows:
             return 0
@@ -178,8 +178,14 @@ class OutboxRelay:
         failed |= {row.id: c for (row, _), c in zip(waiting, confirmed, strict=True) if isinstance(c, BaseException)}
         if retry := [e for e in failed.values() if not isinstance(e, REFUSED)]:
             raise retry[0]
-        async with self.sessions() as session, session.begin():
-            await session.execute(_SENT, {"ids": [r.id for r in rows]})
+        sent_ids = {"ids": [r.id for r in rows]}
+        if not failed:  # one statement: no transaction around it (three round trips fewer a batch, on a server)
+            async with autocommit(self.sessions) as session:
+                await session.execute(_SENT, sent_ids)
+                await session.commit()
+            return len(rows)
+        async with self.sessions() as session, session.begin():  # refused rows are replaced by their dead letters
+            await session.execute(_SENT, sent_ids)
             letters = [self._refused(row, failed[row.id]) for row in rows if row.id in failed]
             queue(session, [r for letter in letters for r in letter])
         return len(rows)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import db
-from shared.db import make_engine, reading, session_factory
+from shared.db import autocommit, make_engine, session_factory
 from tests.servers import MakeSessions
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -63,7 +63,7 @@ async def terminate(engine: AsyncEngine, pid: int | None) -> None:
 
 async def test_a_read_holds_no_transaction_open(make_sessions: MakeSessions) -> None:
     sessions = await make_sessions(MetaData())
-    async with reading(sessions) as session:
+    async with autocommit(sessions) as session:
         began = await session.scalar(text("SELECT now()"))  # the transaction's start: each statement its own
         await asyncio.sleep(0.05)
         again = await session.scalar(text("SELECT now()"))

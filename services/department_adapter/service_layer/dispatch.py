@@ -34,7 +34,7 @@ from shared.contracts import (
     WorkOrder,
     WorkReceived,
 )
-from shared.db import SessionFactory, reading
+from shared.db import SessionFactory, autocommit
 from shared.messaging.consumer import DeadLetters, Origin
 from shared.messaging.outbox import Outbox
 from shared.periodic import backoff
@@ -130,15 +130,16 @@ class Dispatcher:
         if not news:
             return
         self._news -= news
-        async with self.sessions() as session, session.begin():
+        async with autocommit(self.sessions) as session:
             await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
+            await session.commit()
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
         self._more_due = room <= 0
         if self._more_due:
             return []
-        async with reading(self.sessions) as session:
+        async with autocommit(self.sessions) as session:
             rows = await session.execute(_DUE, {"now": self.clock.now(), "limit": room + len(self.in_flight)})
             due = [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
         self._more_due = len(due) == room

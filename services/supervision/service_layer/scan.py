@@ -27,7 +27,7 @@ from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.watch import SUPERVISION
 from shared.clock import Clock
 from shared.contracts import AlertKind, DeemedApproval, DeemedApprovalIssued
-from shared.db import SessionFactory, reading
+from shared.db import SessionFactory, autocommit
 from shared.workdays import WorkingCalendar
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class LadderScanner:
     async def until_next_check(self) -> float:
         """Seconds until the due-date index's earliest check, at most `interval` (parts the events add
         or move meanwhile are seen by then)."""
-        async with reading(self.sessions) as session:
+        async with autocommit(self.sessions) as session:
             first = await session.scalar(
                 select(PartClock.next_check_at)
                 .where(PartClock.next_check_at.is_not(None), PartClock.decided_at.is_(None))
