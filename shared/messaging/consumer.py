@@ -30,7 +30,7 @@ from shared.db import SessionFactory
 from shared.logs import context as log_context
 from shared.messaging.commits import Committer, Committing, rewind
 from shared.messaging.outbox import CONTENT_TYPE
-from shared.messaging.processed import already_processed, mark_processed
+from shared.messaging.processed import already_processed, claim
 from shared.routing import destinations
 from shared.topics import Topics
 
@@ -277,11 +277,10 @@ class BatchConsumer:
         """In one transaction, the deliveries not applied before (a redelivered batch), applied and recorded
         as processed; whether there were any."""
         async with self.sessions() as session, session.begin():
-            seen = await already_processed(session, self.name, (d.event.id for d in deliveries))
-            fresh = [d for d in deliveries if d.event.id not in seen]
+            claimed = await claim(session, self.name, (d.event.id for d in deliveries))
+            fresh = [d for d in deliveries if d.event.id in claimed]
             if not fresh:
                 return False
-            await mark_processed(session, self.name, (d.event.id for d in fresh))
             await self.apply(session, fresh)
             return True
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy import Insert, String, Table, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +30,12 @@ _SEEN = select(ProcessedMessage.message_id).where(
     ProcessedMessage.consumer == bindparam("consumer"), ProcessedMessage.message_id.in_(bindparam("ids", expanding=True))
 )
 _MARK = insert(ProcessedMessage)
+_TABLE: Table = ProcessedMessage.__table__  # type: ignore[assignment]
+# each dialect's INSERT .. ON CONFLICT DO NOTHING RETURNING: the ids it did insert are the ones not seen before
+_CLAIM: dict[str, Insert] = {
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.message_id),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.message_id),
+}
 
 
 async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
@@ -36,6 +43,17 @@ async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[
     if not wanted:
         return set()
     return set(await session.scalars(_SEEN, {"consumer": consumer, "ids": wanted}))
+
+
+async def claim(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
+    """The ids this consumer had not processed, marked processed now, in one statement (the check and the mark were
+    two round trips for every batch every consumer applies). A replica that claims the same id at the same moment
+    waits for this transaction and gets nothing back if it commits."""
+    rows = [{"consumer": consumer, "message_id": i} for i in ids]
+    if not rows:
+        return set()
+    claimed = await session.scalars(_CLAIM[session.get_bind().dialect.name], rows)
+    return set(claimed)
 
 
 async def mark_processed(session: AsyncSession, consumer: str, ids: Iterable[str]) -> None:
