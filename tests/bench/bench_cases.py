@@ -34,7 +34,7 @@ from shared.contracts import CloudEvent
 from shared.identity import Role
 from shared.messaging.admin import ensure_topics
 from tests.bench.hops import center_partitions, hop_table, read_back
-from tests.bench.processes import Sample, cost_table, sample
+from tests.bench.processes import Sample, cost_table, machine_speed, sample
 from tests.e2e.api import as_role
 
 MESSAGE_BYTES = 1024  # about a CloudEvent of a case's messages
@@ -256,6 +256,7 @@ def main() -> None:
             warm = asyncio.run(run(system, args.concurrency, args.rate, seconds=args.warmup))
             print(f"warm-up: {warm.cases} cases in {args.warmup:g} s, not counted")
             time.sleep(SETTLE_SECONDS)
+        print(f"machine speed: {machine_speed():.2f} s for the probe (tests/bench/processes.py), before the run")
         before, messages_before = samples(pids), asyncio.run(messages_on(system))
         began = time.perf_counter()
         bench = asyncio.run(run(system, args.concurrency, args.rate, cases=args.cases))

@@ -37,6 +37,7 @@ from shared.migrations import migrate
 from shared.runtime import tune_collector
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
+from tests.bench.processes import machine_speed
 
 FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COLUMNS = (
@@ -133,6 +134,7 @@ def _insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
 
 
 async def run(parts: int, burst: int, batch: int) -> None:
+    print(f"machine speed: {machine_speed():.2f} s for the probe (tests/bench/processes.py)")
     db = Path(tempfile.mkdtemp(prefix="lianban-bench-sup-")) / "supervision.db"
     engine = make_engine(f"sqlite+aiosqlite:///{db}")
     await migrate(engine, SCHEMA)
