@@ -48,8 +48,8 @@ async def already_processed(session: AsyncSession, consumer: str, ids: Iterable[
 async def claim(session: AsyncSession, consumer: str, ids: Iterable[str]) -> set[str]:
     """The ids this consumer had not processed, marked processed now, in one statement (the check and the mark were
     two round trips for every batch every consumer applies). A replica that claims the same id at the same moment
-    waits for this transaction and gets nothing back if it commits."""
-    rows = [{"consumer": consumer, "message_id": i} for i in ids]
+    waits for this transaction and gets nothing back if it commits. Needs SQLite 3.35 or later (RETURNING)."""
+    rows = [{"consumer": consumer, "message_id": i} for i in sorted(set(ids))]  # in one order: replicas cannot deadlock
     if not rows:
         return set()
     claimed = await session.scalars(_CLAIM[session.get_bind().dialect.name], rows)

@@ -64,12 +64,15 @@ async def terminate(engine: AsyncEngine, pid: int | None) -> None:
 async def test_a_read_holds_no_transaction_open(make_sessions: MakeSessions) -> None:
     sessions = await make_sessions(MetaData())
     async with autocommit(sessions) as session:
+        backend = await session.scalar(text("SELECT pg_backend_pid()"))
         began = await session.scalar(text("SELECT now()"))  # the transaction's start: each statement its own
         await asyncio.sleep(0.05)
         again = await session.scalar(text("SELECT now()"))
     assert again > began
 
-    async with sessions() as session:  # an ordinary session: one transaction from its first statement
+    async with sessions() as session:  # the same connection, back in a transaction from its first statement
+        assert await session.scalar(text("SELECT pg_backend_pid()")) == backend
         began = await session.scalar(text("SELECT now()"))
         await asyncio.sleep(0.05)
         assert await session.scalar(text("SELECT now()")) == began
+        assert await session.scalar(text("SHOW transaction_isolation")) == "read committed"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
+from shared.db import SessionFactory, autocommit
 from shared.messaging.processed import already_processed, claim
 from tests.servers import MakeSessions
 
@@ -45,13 +46,26 @@ async def test_two_replicas_claiming_the_same_event_at_once_apply_it_once(make_s
         async with sessions() as session, session.begin():
             claimed = await claim(session, "gateway", ["e1", "e2"])
             first_claimed.set()
-            await asyncio.sleep(0.3)  # still applying when the other replica claims
+            await waiting_for_a_lock(sessions)  # the other replica's claim is blocked on this transaction's
             return claimed
 
     async def second() -> set[str]:
         await first_claimed.wait()
         async with sessions() as session, session.begin():
-            return await claim(session, "gateway", ["e2", "e3"])  # waits for the first to commit
+            return await claim(session, "gateway", ["e2", "e3"])
 
     claimed = await asyncio.gather(first(), second())
     assert list(claimed) == [{"e1", "e2"}, {"e3"}]
+
+
+async def waiting_for_a_lock(sessions: SessionFactory) -> None:
+    """Until a backend of this database waits for a lock (within 10 s)."""
+    for _ in range(200):
+        async with autocommit(sessions) as session:
+            waiting = await session.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no claim waited for the first replica's transaction")

@@ -84,7 +84,6 @@ class Dispatcher:
         self.in_flight: set[str] = set()
         self.answers: asyncio.Queue[Answered] = asyncio.Queue()
         self._wake = asyncio.Event()
-        self._more_due = False  # the last look found as much due work as it had room for: more may wait
         self._news: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._asking: set[asyncio.Task[None]] = set()
@@ -130,20 +129,21 @@ class Dispatcher:
         if not news:
             return
         self._news -= news
-        async with autocommit(self.sessions) as session:
-            await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
-            await session.commit()
+        try:
+            async with autocommit(self.sessions) as session:
+                await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
+                await session.commit()
+        except Exception:
+            self._news |= news  # kept for the next round, not left to the next poll
+            raise
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)
-        self._more_due = room <= 0
-        if self._more_due:
+        if room <= 0:
             return []
         async with autocommit(self.sessions) as session:
             rows = await session.execute(_DUE, {"now": self.clock.now(), "limit": room + len(self.in_flight)})
-            due = [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
-        self._more_due = len(due) == room
-        return due
+            return [(r.item_id, r.event) for r in rows if r.item_id not in self.in_flight][:room]
 
     async def _ask(self, item_id: str, raw: bytes) -> None:
         try:
@@ -179,11 +179,9 @@ class Dispatcher:
             except Exception:
                 log.exception("recording %d answers failed; they will be asked again", len(batch))
                 await asyncio.sleep(1.0)  # not at once: a database that fails now likely fails a moment later
-                self._more_due = True  # still due: look again now
             finally:
                 self.in_flight.difference_update(item_id for item_id, _ in batch)
-                if self._more_due or self._news:  # room for work the last look left, news held for these answers
-                    self._wake.set()
+                self._wake.set()
 
     async def _record(self, batch: list[Answered]) -> None:
         now = self.clock.now()
