@@ -178,16 +178,13 @@ class OutboxRelay:
         failed |= {row.id: c for (row, _), c in zip(waiting, confirmed, strict=True) if isinstance(c, BaseException)}
         if retry := [e for e in failed.values() if not isinstance(e, REFUSED)]:
             raise retry[0]
-        sent_ids = {"ids": [r.id for r in rows]}
-        if not failed:  # one statement: no transaction around it (three round trips fewer a batch, on a server)
-            async with autocommit(self.sessions) as session:
-                await session.execute(_SENT, sent_ids)
-                await session.commit()
-            return len(rows)
-        async with self.sessions() as session, session.begin():  # refused rows are replaced by their dead letters
-            await session.execute(_SENT, sent_ids)
-            letters = [self._refused(row, failed[row.id]) for row in rows if row.id in failed]
-            queue(session, [r for letter in letters for r in letter])
+        letters = [r for row in rows if row.id in failed for r in self._refused(row, failed[row.id])]
+        # refused rows are replaced by their dead letters in one transaction; else the delete is one statement, run
+        # outside a transaction (three round trips fewer a batch, on a server)
+        async with self.sessions() if letters else autocommit(self.sessions) as session:
+            await session.execute(_SENT, {"ids": [r.id for r in rows]})
+            queue(session, letters)
+            await session.commit()
         return len(rows)
 
     async def _send(self, row: Pending) -> asyncio.Future[Any] | BaseException:

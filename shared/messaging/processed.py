@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import Insert, String, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +31,7 @@ _SEEN = select(ProcessedMessage.message_id).where(
     ProcessedMessage.consumer == bindparam("consumer"), ProcessedMessage.message_id.in_(bindparam("ids", expanding=True))
 )
 _MARK = insert(ProcessedMessage)
-_TABLE: Table = ProcessedMessage.__table__  # type: ignore[assignment]
+_TABLE = cast(Table, ProcessedMessage.__table__)
 # each dialect's INSERT .. ON CONFLICT DO NOTHING RETURNING: the ids it did insert are the ones not seen before
 _CLAIM: dict[str, Insert] = {
     "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.message_id),

@@ -128,14 +128,10 @@ class Dispatcher:
         news = self._news - self.in_flight
         if not news:
             return
-        self._news -= news
-        try:
-            async with autocommit(self.sessions) as session:
-                await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
-                await session.commit()
-        except Exception:
-            self._news |= news  # kept for the next round, not left to the next poll
-            raise
+        async with autocommit(self.sessions) as session:
+            await session.execute(_BRING_FORWARD, {"ids": list(news), "now": self.clock.now()})
+            await session.commit()
+        self._news -= news  # only once brought forward: news of a failed round is tried again at the next
 
     async def _due(self) -> list[tuple[str, bytes]]:
         room = self.concurrency - len(self.in_flight)

@@ -27,7 +27,7 @@ from shared.contracts import (
     TransferDecided,
 )
 from shared.messaging.outbox import Outbox
-from shared.messaging.processed import already_processed, mark_processed
+from shared.messaging.processed import claim
 
 STAGES = "exchange-stages"  # the processed-message record of exchange records, by serial number, stage and stage id
 
@@ -43,11 +43,10 @@ class ExchangeDesk:
         fresh: dict[str, tuple[ExchangeRecord, dict[str, Any] | None]] = {}
         for record, event in zip(records, signed, strict=True):
             fresh.setdefault(record.stage_key, (record, event))
-        for key in await already_processed(session, STAGES, list(fresh)):
-            del fresh[key]
+        claimed = await claim(session, STAGES, list(fresh))
+        fresh = {key: taken for key, taken in fresh.items() if key in claimed}
         if not fresh:
             return
-        await mark_processed(session, STAGES, list(fresh))
         book, now = CaseBook(session, self.outbox), self.clock.now()
         for record, event in fresh.values():
             if isinstance(record, PartTransferred):

@@ -23,7 +23,7 @@ from shared.contracts import AlertKind, TransferStatus, TransferUrged
 from shared.db import SessionFactory
 from shared.exchange import newest
 from shared.messaging.outbox import Outbox
-from shared.messaging.processed import already_processed, mark_processed
+from shared.messaging.processed import claim
 
 FINAL_STATUS_WITHIN = timedelta(days=1)  # a concluded case's last status still goes home this long after
 URGES = "exchange-urges"  # the processed-message record of urges from other centers, by their ids
@@ -131,9 +131,8 @@ async def urged_from_child(session: AsyncSession, urges: list[TransferUrged], de
     """At the deciding center: an urge from the center that transferred the part, to this center's department,
     as this center's own urge (a notice to acknowledge, counted toward shirking)."""
     issued = Issued()
-    seen = await already_processed(session, URGES, [u.urge_id for u in urges])
-    fresh = list({u.urge_id: u for u in urges if u.urge_id not in seen}.values())
-    await mark_processed(session, URGES, [u.urge_id for u in fresh])
+    claimed = await claim(session, URGES, [u.urge_id for u in urges])
+    fresh = [u for u in {u.urge_id: u for u in urges}.values() if u.urge_id in claimed]
     for urged in fresh:
         part = await session.scalar(
             select(PartClock)
