@@ -53,7 +53,8 @@ def build(
     watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
-    desk = AlertDesk(runtime.outbox)
+    names = {code: d.name for code, d in departments.items()}
+    desk = AlertDesk(runtime.outbox, names)
     centers = settings.centers()
     peers = centers.peers(settings.center)
     children, parent = centers.children(settings.center), centers.parent(settings.center)
@@ -81,7 +82,6 @@ def build(
     )
 
     sealer = Sealer(runtime.sessions, interval=settings.seal_interval_seconds)
-    names = {code: d.name for code, d in departments.items()}
     undelivered_after = timedelta(seconds=settings.undelivered_after_seconds)
     undelivered = DeliveryWatch(
         runtime.sessions,

@@ -32,6 +32,7 @@ from services.supervision.service_layer.scan import LadderScanner
 from services.supervision.service_layer.watch import Watcher
 from shared.clock import SystemClock
 from shared.db import make_engine, session_factory
+from shared.departments import load_departments
 from shared.messaging.outbox import Outbox
 from shared.migrations import migrate
 from shared.runtime import tune_collector
@@ -153,7 +154,7 @@ async def run(parts: int, burst: int, batch: int) -> None:
     await migrate(engine, SCHEMA)
     sessions = session_factory(engine)
     calendar = WorkingCalendar()
-    desk = AlertDesk(Outbox("/bench/supervision", Topics("bench")))
+    desk = AlertDesk(Outbox("/bench/supervision", Topics("bench")), {code: d.name for code, d in load_departments().items()})
     scanner = LadderScanner(sessions, desk, calendar, Policy(), SystemClock(), lambda: None, batch_size=batch, interval=0.2)
     await scanner.scan_once()  # nothing is due yet: one index probe
     print(f"start-up (schema check, first scan of the due-date index): {(time.perf_counter() - began) * 1000:.0f} ms")

@@ -105,12 +105,12 @@ async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     policy = policy or Policy()
     outbox = Outbox("/test/supervision", TOPICS)
-    desk = AlertDesk(outbox)
     departments = load_departments()
+    names = {code: d.name for code, d in departments.items()}
+    desk = AlertDesk(outbox, names)
     consumed = by_topic(handlers(TOPICS, departments, Watcher(Clocks(CALENDAR, policy)), clock))
     consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
-    names = {code: d.name for code, d in departments.items()}
     deliveries = DeliveryWatch(sessions, outbox, clock, lambda: None, names, undelivered_after=UNDELIVERED_AFTER, interval=1)
     return World(sessions, clock, consumer, scanner, deliveries)
 

@@ -59,6 +59,8 @@ async def test_every_card_is_also_a_notice_on_the_departments_topic(make_session
     assert sorted(a.kind for a in await w.alerts()) == ["urge", "yellow_card"]
     topics = [t for t, e in await w.outbox()]
     assert topics.count("lianban.test.work.fire") == topics.count("lianban.test.supervision.alerts") == 2
+    notices = [e.data["message"] for t, e in await w.outbox() if t == "lianban.test.work.fire"]
+    assert all(m.split("】")[1].startswith("消防救援支队办理的") for m in notices)  # named as staff know it, not "fire"
 
 
 async def test_an_answer_stops_the_ladder_and_a_decision_stops_the_clock(make_sessions: MakeSessions) -> None:

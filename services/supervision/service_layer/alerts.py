@@ -52,8 +52,9 @@ def _local_minute(moment: datetime) -> str:
 
 
 class AlertDesk:
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
+    def __init__(self, outbox: Outbox, names: dict[str, str] | None = None) -> None:
+        """`names`: each department's Chinese name by code, as the alert's reader knows it (the code where missing)."""
+        self.outbox, self.names = outbox, names or {}
 
     def issue(
         self,
@@ -66,7 +67,7 @@ class AlertDesk:
         issued_by: str = "supervision",
         evidence: dict[str, Any] | None = None,
     ) -> SupervisionAlert:
-        name = f"{part.department} 办理的 {part.part_code}（办件 {part.case_id}）"
+        name = f"{self.names.get(part.department, part.department)}办理的 {part.part_code}（办件 {part.case_id}）"
         deadline = part.deadline
         message = MESSAGES[step].format(part=name, n=sequence, deadline=_local_minute(deadline) if deadline else "—")
         alert = SupervisionAlert(
