@@ -3,6 +3,7 @@ silence mean yes; a restart neither loses nor repeats a step."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import CaseFile, ViolationRecord
 from services.supervision.domain.ladder import Policy
+from services.supervision.service_layer.scan import LadderScanner
 from shared.contracts import Accept, Approve, DecideExtension, DeemedApprovalIssued, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
 from shared.workdays import CHINA
@@ -258,3 +260,26 @@ async def test_the_yellow_card_is_due_the_moment_after_the_deadline_and_the_scan
     assert [a.kind for a in await w.alerts()] == ["reminder"]
     await w.at(deadline + timedelta(milliseconds=1))
     assert [a.kind for a in await w.alerts()] == ["reminder", "urge", "yellow_card"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_replicas_scanning_at_once_share_the_due_parts_and_alert_each_once(make_sessions: MakeSessions) -> None:
+    """Replicas of supervision scan the one due-date index: each takes the parts no other holds (PostgreSQL)."""
+    w = await world(make_sessions)
+    cases = [submitted(f"LB3{n:02d}", {"fire": 1}, cst(11, 23)) for n in range(40)]
+    await w.feed(*(event for case in cases for event in (case, accepted(case, cst(11, 23)))))
+    w.clock.set(cst(11, 25))  # all 40 overdue at once
+    s = w.scanner
+    other = LadderScanner(s.sessions, s.desk, s.calendar, s.policy, s.clock, lambda: None, batch_size=4, interval=1)
+
+    async def replica(scanner: LadderScanner) -> int:
+        looked = 0
+        while n := await scanner.scan_once(limit=4):
+            looked += n
+        return looked
+
+    looked = await asyncio.gather(replica(s), replica(other))
+    assert sum(looked) == 40 and min(looked) > 0  # each part looked at once, by one of them
+    alerts = await w.alerts()
+    for kind in ("yellow_card", "urge"):
+        assert sorted(a.work_order_id for a in alerts if a.kind == kind) == sorted(f"{c.case_id}-fire" for c in cases)
