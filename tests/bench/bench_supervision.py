@@ -2,29 +2,36 @@
 
 Prints the memory the service needs (deadlines live in the database index, not in timers), its
 start-up time, and the lag between a burst of deadlines and their alerts, while events keep
-being applied.
+being applied. On PostgreSQL, `--replicas N` runs N supervision processes on the one index: they
+share the due parts out (row locks, SKIP LOCKED), and the bench checks each part was alerted once.
 
     make bench-supervision BENCH_ARGS="--parts 1000000 --burst 20000"
+    make bench-supervision BENCH_ARGS="--db postgres --replicas 2"
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import multiprocessing
 import shutil
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import asyncpg
+from sqlalchemy import func, make_url, select, update
 
-from services.supervision.adapters.orm import SCHEMA, Alert
+from deploy.postgres_local import LocalPostgres, create_database
+from services.supervision.adapters.orm import SCHEMA, Alert, PartClock
 from services.supervision.domain.ladder import Policy, overdue_from
 from services.supervision.service_layer.alerts import AlertDesk
 from services.supervision.service_layer.clocks import Clocks
@@ -38,9 +45,8 @@ from shared.migrations import migrate
 from shared.runtime import tune_collector
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
-from tests.bench.processes import machine_speed
+from tests.bench.processes import Sample, cost_table, machine_speed, sample
 
-FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 COLUMNS = (
     "work_order_id",
     "case_id",
@@ -65,6 +71,8 @@ COLUMNS = (
     "next_check_at",
     "ladder_round",
 )
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # as SQLAlchemy stores a UTC datetime in SQLite
+EVENTS_EVERY = 0.25  # seconds between the event batches each replica applies meanwhile
 
 
 def rss_mb() -> float:
@@ -72,130 +80,222 @@ def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
-def load(db: Path, parts: int, burst: int, due_at: datetime) -> None:
-    """Open parts: `burst` of them due at `due_at`, the rest spread over the coming weeks."""
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA journal_mode=WAL")  # as the service runs it
-    started = (due_at - timedelta(days=7)).replace(tzinfo=None)
-    rows = []
+def open_parts(parts: int, burst: int, due_at: datetime) -> Iterator[tuple[Any, ...]]:
+    """Open parts as rows in COLUMNS' order: `burst` of them due at `due_at`, the rest over the coming weeks.
+    All are past their reminder: each of the burst is due a yellow card and an urge (most a red card too)."""
+    started = due_at - timedelta(days=7)
     for n in range(parts):
         deadline = due_at if n < burst else due_at + timedelta(days=2 + n % 40, seconds=n % 3600)
         next_check = overdue_from(deadline) if n < burst else deadline - timedelta(days=1)
-        rows.append(
-            (
-                f"LB{n:08d}-tax",
-                f"LB{n:08d}",
-                ("tax", "fire", "market", "planning")[n % 4],
-                "TAX-INVOICE",
-                "JM-REST-001",
-                5,
-                0,
-                started.strftime(FORMAT),
-                "[]",
-                0,
-                0,
-                0,
-                deadline.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT),
-                "[]",
-                0,
-                1,
-                0,
-                0,
-                0,
-                0,
-                next_check.astimezone(UTC).replace(tzinfo=None).strftime(FORMAT),
-                1,
-            )
-        )
-        if len(rows) == 50_000:
-            _insert(conn, rows)
-            rows = []
-    _insert(conn, rows)
-    conn.close()
+        department = ("tax", "fire", "market", "planning")[n % 4]
+        case = f"LB{n:08d}"
+        yield (
+            f"{case}-{department}", case, department, "TAX-INVOICE", "JM-REST-001", 5, False, started, "[]",
+            0, 0, 0, deadline, "[]", 0, True, False, False, False, False, next_check, 1,
+        )  # fmt: skip
 
 
-def _due(db: Path, burst: int, due_at: datetime) -> None:
-    conn = sqlite3.connect(db)
-    deadline = due_at.astimezone(UTC).replace(tzinfo=None)
-    conn.execute(
-        "UPDATE part_clocks SET deadline = ?, next_check_at = ? WHERE work_order_id < ?",
-        (deadline.strftime(FORMAT), overdue_from(deadline).strftime(FORMAT), f"LB{burst:08d}"),
-    )
+def load_sqlite(url: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    """Plain sqlite3, in batches: the rows as the service would have written them (UTC, naive, text)."""
+    conn = sqlite3.connect(make_url(url).database or "")
+    conn.execute("PRAGMA journal_mode=WAL")  # as the service runs it
+    statement = f"INSERT INTO part_clocks ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})"
+
+    def stored(value: Any) -> Any:
+        return value.astimezone(UTC).strftime(SQLITE_TIME) if isinstance(value, datetime) else value
+
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(tuple(stored(v) for v in row))
+        if len(batch) == 50_000:
+            conn.executemany(statement, batch)
+            batch = []
+    conn.executemany(statement, batch)
     conn.commit()
     conn.close()
 
 
-def _insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    marks = ",".join("?" * len(COLUMNS))
-    conn.executemany(f"INSERT INTO part_clocks ({','.join(COLUMNS)}) VALUES ({marks})", rows)
-    conn.commit()
+async def load_postgres(url: str, rows: Iterator[tuple[Any, ...]]) -> None:
+    """COPY, the way to load a million rows into PostgreSQL."""
+    u = make_url(url)
+    conn = await asyncpg.connect(user=u.username, password=u.password, host=u.host, port=u.port, database=u.database)
+    try:
+        await conn.copy_records_to_table("part_clocks", records=rows, columns=list(COLUMNS))
+        await conn.execute("ANALYZE part_clocks")
+    finally:
+        await conn.close()
 
 
-async def run(parts: int, burst: int, batch: int) -> None:
-    print(f"machine speed: {machine_speed():.2f} s for the probe (tests/bench/processes.py)")
-    db = Path(tempfile.mkdtemp(prefix="lianban-bench-sup-")) / "supervision.db"
-    engine = make_engine(f"sqlite+aiosqlite:///{db}")
-    await migrate(engine, SCHEMA)
-    began = time.perf_counter()
-    load(db, parts, burst, datetime.now(UTC) + timedelta(days=1))
-    print(
-        f"loaded {parts:,} open parts ({burst:,} due at the same moment) in {time.perf_counter() - began:.1f} s; "
-        f"database {db.stat().st_size / 2**20:.0f} MiB"
-    )
-    await engine.dispose()
+@dataclass(frozen=True)
+class ReplicaReport:
+    startup_ms: float
+    rss_before: float  # MiB, before it opened the service
+    rss_after: float
+    waits: list[tuple[float, float]]  # (wall time, seconds) of each event batch it applied
 
+
+def replica(url: str, batch: int, ready: Queue[Any], stop: Event) -> None:
+    """One supervision process's scanner and its event batches, as the service runs them (a child process)."""
+    asyncio.run(_replica(url, batch, ready, stop))
+
+
+async def _replica(url: str, batch: int, out: Queue[Any], stop: Event) -> None:
     tune_collector()  # as the service process does
     rss_before = rss_mb()
     began = time.perf_counter()
-    engine = make_engine(f"sqlite+aiosqlite:///{db}")
+    engine = make_engine(url)
     await migrate(engine, SCHEMA)
     sessions = session_factory(engine)
     calendar = WorkingCalendar()
-    desk = AlertDesk(Outbox("/bench/supervision", Topics("bench")), {code: d.name for code, d in load_departments().items()})
+    names = {code: d.name for code, d in load_departments().items()}
+    desk = AlertDesk(Outbox("/bench/supervision", Topics("bench")), names)
     scanner = LadderScanner(sessions, desk, calendar, Policy(), SystemClock(), lambda: None, batch_size=batch, interval=0.2)
     await scanner.scan_once()  # nothing is due yet: one index probe
-    print(f"start-up (schema check, first scan of the due-date index): {(time.perf_counter() - began) * 1000:.0f} ms")
-
+    startup_ms = (time.perf_counter() - began) * 1000
+    out.put("ready")
     watcher = Watcher(Clocks(calendar, Policy()))
-    consumed: list[float] = []
-    due_at = datetime.now(UTC) + timedelta(seconds=3)  # the burst falls due 3 s from now
-    _due(db, burst, due_at)
+    waits = []
     scanner.start()
-    await asyncio.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds()))
-    burst_began = time.perf_counter()
-    while True:  # meanwhile, event batches keep being applied; how long does each wait?
+    while not stop.is_set():  # meanwhile, event batches keep being applied: how long does each wait?
         t = time.perf_counter()
         async with sessions() as session, session.begin():
             await watcher.follow(session, [])
-        consumed.append(time.perf_counter() - t)
-        async with sessions() as session:
-            # counted by the index, not loaded: the bench shares the scanner's process and loop
-            done = await session.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "yellow_card")) or 0
-        if done >= burst or time.perf_counter() - burst_began > 600:
-            break
-        await asyncio.sleep(0.25)
+        waits.append((time.time(), time.perf_counter() - t))
+        await asyncio.sleep(EVENTS_EVERY)
     await scanner.stop()
+    await engine.dispose()
+    out.put(ReplicaReport(startup_ms, rss_before, rss_mb(), waits))
+
+
+async def burst_due(url: str, burst: int, due_at: datetime) -> None:
+    """The burst's parts fall due at `due_at` (loaded a day later, so start-up saw nothing due)."""
+    engine = make_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(
+            update(PartClock)
+            .where(PartClock.work_order_id < f"LB{burst:08d}")
+            .values(deadline=due_at, next_check_at=overdue_from(due_at))
+        )
+    await engine.dispose()
+
+
+async def alerted(url: str, burst: int, timeout: float) -> list[tuple[str, datetime]]:
+    """Waits until the burst has its yellow cards; returns each (part, issued at)."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    began = time.perf_counter()
+    yellow = Alert.kind == "yellow_card"
+    while time.perf_counter() - began < timeout:
+        async with sessions() as session:
+            if (await session.scalar(select(func.count()).select_from(Alert).where(yellow)) or 0) >= burst:
+                break
+        await asyncio.sleep(EVENTS_EVERY)
     async with sessions() as session:
-        issued = list(await session.scalars(select(Alert.issued_at).where(Alert.kind == "yellow_card")))
-    lags = sorted((moment - due_at).total_seconds() for moment in issued)
-    print(f"burst of {len(lags):,} deadlines -> yellow cards (+ urges), batches of at most {batch}:")
+        issued = [
+            (r.work_order_id, r.issued_at)
+            for r in await session.execute(select(Alert.work_order_id, Alert.issued_at).where(yellow))
+        ]
+    await engine.dispose()
+    return issued
+
+
+def run(parts: int, burst: int, batch: int, db: str, replicas: int) -> None:
+    print(f"machine speed: {machine_speed():.2f} s for the probe (tests/bench/processes.py)")
+    workdir = Path(tempfile.mkdtemp(prefix="lianban-bench-sup-"))
+    postgres = LocalPostgres().start() if db == "postgres" else None
+    try:
+        if postgres:
+            url = asyncio.run(create_database(postgres.url("postgres"), "bench_supervision"))
+        else:
+            url = f"sqlite+aiosqlite:///{workdir / 'supervision.db'}"
+        _measure(url, postgres, parts, burst, batch, replicas)
+    finally:
+        if postgres:
+            postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the index of a million parts: ~270 MB
+
+
+def _measure(url: str, postgres: LocalPostgres | None, parts: int, burst: int, batch: int, replicas: int) -> None:
+    async def schema() -> None:
+        engine = make_engine(url)
+        await migrate(engine, SCHEMA)
+        await engine.dispose()
+
+    asyncio.run(schema())
+    began = time.perf_counter()
+    rows = open_parts(parts, burst, datetime.now(UTC) + timedelta(days=1))
+    asyncio.run(load_postgres(url, rows)) if postgres else load_sqlite(url, rows)
+    where = "PostgreSQL" if postgres else "SQLite"
+    print(f"loaded {parts:,} open parts ({burst:,} due at the same moment) into {where} in {time.perf_counter() - began:.1f} s")
+
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter each, as a service process is
+    out: Queue[Any] = spawn.Queue()
+    stop = spawn.Event()
+    processes = [
+        spawn.Process(target=replica, args=(url, batch, out, stop), name=f"supervision-{n + 1}") for n in range(replicas)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            assert out.get(timeout=300) == "ready"
+        pids = {p.name: p.pid for p in processes if p.pid is not None}
+        if postgres and postgres.process:
+            pids["postgres (server)"] = postgres.process.pid
+        due_at = datetime.now(UTC) + timedelta(seconds=3)  # the burst falls due 3 s from now
+        asyncio.run(burst_due(url, burst, due_at))
+        time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds()))
+        before = _samples(pids)
+        issued = asyncio.run(alerted(url, burst, timeout=600))
+        after = _samples(pids)
+        stop.set()
+        reports = [out.get(timeout=60) for _ in processes]
+    finally:
+        stop.set()
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    _report(issued, due_at, burst, batch, parts, reports, cost_table(before, after, len(issued) or 1, per="part"))
+
+
+def _samples(pids: dict[str, int]) -> dict[str, Sample]:
+    return {name: s for name, pid in pids.items() if (s := sample(pid, with_children=name.startswith("postgres")))}
+
+
+def _report(
+    issued: Sequence[tuple[str, datetime]],
+    due_at: datetime,
+    burst: int,
+    batch: int,
+    parts: int,
+    reports: Sequence[ReplicaReport],
+    costs: list[str],
+) -> None:
+    lags = sorted((moment - due_at).total_seconds() for _, moment in issued)
+    once = len({part for part, _ in issued}) == len(issued)
+    print("start-up (schema check, first scan of the due-date index): " + ", ".join(f"{r.startup_ms:.0f} ms" for r in reports))
+    print(f"burst of {len(lags):,} deadlines -> yellow cards (+ urges), batches of at most {batch}, {len(reports)} replica(s):")
     print(
         f"  alert lag after the deadline: p50 {statistics.median(lags):.2f} s, p99 {lags[int(len(lags) * 0.99) - 1]:.2f} s, "
         f"max {lags[-1]:.2f} s; {len(lags) / max(lags[-1], 1e-9):,.0f} overdue parts/s, each a yellow card and an urge"
     )
+    print(f"  each part carded once: {'yes' if once and len(issued) == burst else 'NO'}")
+    during = [wait for r in reports for moment, wait in r.waits if moment >= due_at.timestamp()]
     print(
-        f"  an event batch waited at most {max(consumed) * 1000:.0f} ms during the burst "
-        f"(median {statistics.median(consumed) * 1000:.0f} ms)"
+        f"  an event batch waited at most {max(during) * 1000:.0f} ms during the burst "
+        f"(median {statistics.median(during) * 1000:.0f} ms)"
     )
-    print(
-        f"  resident memory {rss_mb():.0f} MiB after the burst ({rss_before:.0f} MiB before opening the service); "
-        f"the {parts:,} parts live in the database index, not in memory"
-    )
-    await engine.dispose()
-    shutil.rmtree(db.parent, ignore_errors=True)  # the index of a million parts: ~270 MB
+    for n, r in enumerate(reports, 1):
+        print(
+            f"  replica {n}: resident memory {r.rss_after:.0f} MiB after the burst ({r.rss_before:.0f} MiB before opening "
+            f"the service); the {parts:,} parts live in the database index, not in memory"
+        )
+    print("  CPU during the burst, per overdue part:")
+    print("\n".join(costs))
 
 
 def main() -> None:
@@ -203,8 +303,12 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=1_000_000)
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--replicas", type=int, default=1, help="supervision processes on the one index (PostgreSQL)")
     args = parser.parse_args()
-    asyncio.run(run(args.parts, args.burst, args.batch))
+    if args.replicas > 1 and args.db != "postgres":
+        parser.error("--replicas: replicas share the due parts through PostgreSQL's row locks; add --db postgres")
+    run(args.parts, args.burst, args.batch, args.db, args.replicas)
 
 
 if __name__ == "__main__":
