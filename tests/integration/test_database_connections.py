@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import db
-from shared.db import autocommit, make_engine, session_factory
+from shared.db import autocommit, make_engine, plans_kept, session_factory
 from tests.servers import MakeSessions
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -76,3 +76,36 @@ async def test_a_read_holds_no_transaction_open(make_sessions: MakeSessions) -> 
         await asyncio.sleep(0.05)
         assert await session.scalar(text("SELECT now()")) == began
         assert await session.scalar(text("SHOW transaction_isolation")) == "read committed"
+
+
+async def test_a_statement_repeated_after_plans_kept_is_planned_once_and_only_in_that_transaction(
+    make_sessions: MakeSessions,
+) -> None:
+    """A burst's writes reuse their plan; every other transaction still plans each execution for the tables as they are."""
+    sessions = await make_sessions(MetaData())
+    insert = text("INSERT INTO processed_messages (consumer, message_id) VALUES (:consumer, :id)")
+
+    async def plans() -> tuple[int, int]:
+        async with sessions() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                        " WHERE statement LIKE 'INSERT INTO processed_messages%'"
+                    )
+                )
+            ).one()
+            return row[0], row[1]
+
+    async with sessions() as session, session.begin():
+        await plans_kept(session)
+        assert await session.scalar(text("SHOW plan_cache_mode")) == "auto"
+        await session.execute(insert, [{"consumer": "c", "id": f"kept-{n}"} for n in range(20)])
+    generic, custom = await plans()
+    assert generic >= 14  # planned anew the first five times, then once (PostgreSQL's rule), reused since
+    assert custom <= 6
+
+    async with sessions() as session, session.begin():  # the same connection: the pool hands out the one used last
+        assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+        await session.execute(insert, [{"consumer": "c", "id": f"planned-{n}"} for n in range(10)])
+    assert await plans() == (generic, custom + 10)  # each execution planned for the table as it is

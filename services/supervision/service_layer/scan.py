@@ -27,7 +27,7 @@ from services.supervision.service_layer.clocks import Clocks
 from services.supervision.service_layer.watch import SUPERVISION
 from shared.clock import Clock
 from shared.contracts import AlertKind, DeemedApproval, DeemedApprovalIssued
-from shared.db import SessionFactory, autocommit
+from shared.db import SessionFactory, autocommit, plans_kept
 from shared.workdays import WorkingCalendar
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ class LadderScanner:
                 )
             )
             cards = await self._yellow_cards(session, {p.department for p in parts}, now)
+            if parts:
+                await plans_kept(session)  # the reads are done: the rest is rows inserted and parts updated by key
             issued = Issued()
             for part in parts:
                 self._step(issued, part, now, cards)

@@ -26,7 +26,7 @@ from services.supervision.domain.chain import (
     ledger_hash,
 )
 from services.supervision.domain.signatures import signature_problem, signed_event
-from shared.db import SessionFactory
+from shared.db import SessionFactory, plans_kept
 from shared.signing import KeyRegistry
 from shared.wakeup import woken_or_idle
 
@@ -105,6 +105,7 @@ class Sealer:
                     }
                 )
                 heads[entry.case_id] = (sequence + 1, digest)
+            await plans_kept(session)
             await session.execute(update(TimelineEntry), seals)  # one executemany by primary key
             return len(entries)
 
