@@ -4,6 +4,7 @@ silence mean yes; a restart neither loses nor repeats a step."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from services.supervision.adapters.orm import CaseFile, ViolationRecord
 from services.supervision.domain.ladder import Policy
-from services.supervision.service_layer.scan import LadderScanner
+from services.supervision.service_layer.scan import LadderScanner, take_due
 from shared.contracts import Accept, Approve, DecideExtension, DeemedApprovalIssued, RequestExtension, Resume, Suspend
 from shared.contracts import SuspensionKind as Kind
 from shared.workdays import CHINA
@@ -263,14 +264,27 @@ async def test_the_yellow_card_is_due_the_moment_after_the_deadline_and_the_scan
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_two_replicas_scanning_at_once_share_the_due_parts_and_alert_each_once(make_sessions: MakeSessions) -> None:
-    """Replicas of supervision scan the one due-date index: each takes the parts no other holds (PostgreSQL)."""
+async def test_replicas_scanning_at_once_take_a_department_each_and_card_every_part_once(make_sessions: MakeSessions) -> None:
+    """Replicas of supervision scan one due-date index (PostgreSQL): a batch takes one department's due parts and
+    its cards, which the other replicas then leave alone, so a red card follows each department's third yellow card
+    exactly, whoever issues them."""
     w = await world(make_sessions)
-    cases = [submitted(f"LB3{n:02d}", {"fire": 1}, cst(11, 23)) for n in range(40)]
+    departments = ("fire", "tax", "market", "planning")
+    cases = [submitted(f"LB3{n:02d}", {departments[n % 4]: 1}, cst(11, 23)) for n in range(40)]
     await w.feed(*(event for case in cases for event in (case, accepted(case, cst(11, 23)))))
     w.clock.set(cst(11, 25))  # all 40 overdue at once
     s = w.scanner
     other = LadderScanner(s.sessions, s.desk, s.calendar, s.policy, s.clock, lambda: None, batch_size=4, interval=1)
+
+    async with w.sessions() as held, held.begin():  # a replica in the middle of a batch
+        taken = await take_due(held, s.clock.now(), 100)
+        assert len(taken) == 10  # all of one department's
+        assert len({p.department for p in taken}) == 1
+        looked = 0
+        while n := await other.scan_once():  # meanwhile, another replica scans
+            looked += n
+        assert looked == 30  # the other departments' parts
+    assert sorted({a.department for a in await w.alerts()}) == sorted(set(departments) - {taken[0].department})
 
     async def replica(scanner: LadderScanner) -> int:
         looked = 0
@@ -278,9 +292,10 @@ async def test_two_replicas_scanning_at_once_share_the_due_parts_and_alert_each_
             looked += n
         return looked
 
-    looked = await asyncio.gather(replica(s), replica(other))
-    assert sum(looked) == 40  # each part looked at once, by one of them
-    assert min(looked) > 0
+    w.clock.set(cst(11, 25, 10))  # the held batch ended without a card; the two scan the rest at once
+    assert sum(await asyncio.gather(replica(s), replica(other))) == 10
     alerts = await w.alerts()
     for kind in ("yellow_card", "urge"):
-        assert sorted(a.work_order_id for a in alerts if a.kind == kind) == sorted(f"{c.case_id}-fire" for c in cases)
+        assert sorted(a.work_order_id for a in alerts if a.kind == kind) == sorted(c.parts[0].work_order_id for c in cases)
+    reds = Counter(a.department for a in alerts if a.kind == "red_card")
+    assert reds == dict.fromkeys(departments, 8)  # from each department's third yellow card on

@@ -48,11 +48,14 @@ class CaseFile(Base):
 
 class PartClock(Base):
     __tablename__ = "part_clocks"
-    __table_args__ = (Index("ix_part_clocks_due", "next_check_at"),)
+    __table_args__ = (
+        Index("ix_part_clocks_due", "next_check_at"),
+        Index("ix_part_clocks_department_due", "department", "next_check_at"),  # a department's due parts, in order
+    )
 
     work_order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(64), index=True)
-    department: Mapped[str] = mapped_column(String(64), index=True)
+    department: Mapped[str] = mapped_column(String(64))
     part_code: Mapped[str] = mapped_column(String(64))
     matter_code: Mapped[str] = mapped_column(String(64))
     time_limit_days: Mapped[int] = mapped_column(Integer)

@@ -1,11 +1,15 @@
 """The ladder scanner: asks the due-date index for parts whose next step may be due, a bounded
-batch at a time, and issues what is due; then sleeps until the index's next check falls due.
+batch of one department's at a time, and issues what is due; then sleeps until the index's next check
+falls due.
 
 A batch holds the service while it runs (event batches wait for it), so batches are sized to take
 about `BATCH_SECONDS`, measured on the last one.
 
 Alerts, the part's new state and its next check commit together with the outbox, so a restart
-neither loses a due step nor issues one twice.
+neither loses a due step nor issues one twice. Replicas on one PostgreSQL database scan at once: each
+batch takes one department's due parts and that department's cards (row locks and an advisory lock,
+both skipped when another replica holds them), so a red card follows exactly the department's third
+yellow card whichever replica issues them.
 """
 
 from __future__ import annotations
@@ -74,13 +78,13 @@ class LadderScanner:
             await asyncio.sleep(pause)
 
     async def _scan_paced(self) -> bool:
-        """One batch of about BATCH_SECONDS' work; whether it was full (more may be due)."""
+        """One batch of about BATCH_SECONDS' work; whether it found any (more may be due)."""
         size, began = self._size, time.perf_counter()
         looked = await self.scan_once(limit=size)
         if looked:
             per_part = (time.perf_counter() - began) / looked
             self._size = min(self.batch_size, max(10, int(BATCH_SECONDS / per_part)))
-        return looked == size
+        return looked > 0  # another department's parts may be due too
 
     async def until_next_check(self) -> float:
         """Seconds until the due-date index's earliest check, at most `interval` (parts the events add
@@ -110,21 +114,14 @@ class LadderScanner:
         return len(waiting)
 
     async def scan_once(self, limit: int | None = None) -> int:
-        """Handle one batch of parts whose next check is due; returns how many were looked at."""
+        """Handle one batch of one department's parts whose next check is due; returns how many were looked at."""
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
-            parts = list(
-                await session.scalars(
-                    select(PartClock)
-                    .where(PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
-                    .order_by(PartClock.next_check_at)
-                    .limit(limit or self.batch_size)
-                    .with_for_update(skip_locked=True)  # replicas scanning at once share the due parts out
-                )
-            )
-            cards = await self._yellow_cards(session, {p.department for p in parts}, now)
-            if parts:
-                await plans_kept(session)  # the reads are done: the rest is rows inserted and parts updated by key
+            parts = await take_due(session, now, limit or self.batch_size)
+            if not parts:
+                return 0
+            cards = await self._yellow_cards(session, parts[0].department, now)
+            await plans_kept(session)  # the reads are done: the rest is rows inserted and parts updated by key
             issued = Issued()
             for part in parts:
                 self._step(issued, part, now, cards)
@@ -133,18 +130,15 @@ class LadderScanner:
             self.after_commit()
         return len(parts)
 
-    async def _yellow_cards(self, session: AsyncSession, departments: set[str], now: datetime) -> dict[str, int]:
-        """Each department's recent yellow cards, counted only as far as a red card needs: a burst of
+    async def _yellow_cards(self, session: AsyncSession, department: str, now: datetime) -> dict[str, int]:
+        """The department's recent yellow cards, counted only as far as a red card needs: a burst of
         deadlines leaves thousands, and counting them all again for every batch cost a sixth of the scan."""
-        counts = {}
-        for department in departments:
-            recent = (
-                select(Alert.alert_id)
-                .where(Alert.kind == AlertKind.YELLOW.value, Alert.department == department, Alert.issued_at >= now - CARD_WINDOW)
-                .limit(self.policy.red_after_yellow_cards)
-            )
-            counts[department] = await session.scalar(select(func.count()).select_from(recent.subquery())) or 0
-        return counts
+        recent = (
+            select(Alert.alert_id)
+            .where(Alert.kind == AlertKind.YELLOW.value, Alert.department == department, Alert.issued_at >= now - CARD_WINDOW)
+            .limit(self.policy.red_after_yellow_cards)
+        )
+        return {department: await session.scalar(select(func.count()).select_from(recent.subquery())) or 0}
 
     def _step(self, issued: Issued, part: PartClock, now: datetime, cards: dict[str, int]) -> None:
         urges = [datetime.fromisoformat(u) for u in part.urges]
@@ -220,3 +214,41 @@ class LadderScanner:
             action=action,
         )
         issued.outbox += self.desk.outbox.rows(acted, subject=part.case_id)[1]
+
+
+CARDS_LOCK = 0x4C42_4344  # the namespace of the departments' card locks (pg_try_advisory_xact_lock(namespace, key))
+
+
+async def take_due(session: AsyncSession, now: datetime, limit: int) -> list[PartClock]:
+    """The due parts of the department whose part fell due first, earliest first, at most `limit`, locked for the
+    transaction. On PostgreSQL, among the departments no other replica is scanning: the department's cards are
+    locked with its parts (released at commit), so only this transaction issues and counts them."""
+    due = (PartClock.next_check_at <= now, PartClock.decided_at.is_(None))
+    scanned_elsewhere: list[str] = []
+    while True:  # asked one department at a time: a lock taken inside the scan would depend on the plan
+        department = await session.scalar(
+            select(PartClock.department)
+            .where(*due, PartClock.department.not_in(scanned_elsewhere))
+            .order_by(PartClock.next_check_at)
+            .limit(1)
+        )
+        if department is None:
+            return []
+        if await _cards_taken(session, department):
+            break
+        scanned_elsewhere.append(department)
+    parts = await session.scalars(
+        select(PartClock)
+        .where(*due, PartClock.department == department)
+        .order_by(PartClock.next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # a part an event is changing right now waits for the next batch
+    )
+    return list(parts)
+
+
+async def _cards_taken(session: AsyncSession, department: str) -> bool:
+    """Whether this transaction now holds the department's cards (at once or not at all; SQLite: one writer)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(CARDS_LOCK, func.hashtext(department)))))
