@@ -133,10 +133,10 @@ async def autocommit(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
 
 
 async def plans_kept(session: AsyncSession) -> None:
-    """For the rest of the transaction, PostgreSQL plans a repeated statement once, not at every execution (the
-    connections' default, `_ASYNCPG_SETTINGS`, which keeps reads of growing tables on their indexes). For the writes
-    of a large batch after its reads: an INSERT's plan, or an UPDATE's by primary key, has no scan to go stale, and
-    planning each of thousands of rows anew was ~40 % of PostgreSQL's work in a burst of alerts. Nothing on SQLite."""
+    """For the rest of the transaction PostgreSQL reuses a repeated statement's plan (the connections otherwise plan
+    each execution, `_ASYNCPG_SETTINGS`): planning every row of a burst of alerts was ~40 % of the server's work.
+    Only inserts and updates by key may follow (a read could get a plan made for a table that has grown since);
+    in a transaction only (`SET LOCAL`: ended with it, committed or not). Nothing on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_PLANS_KEPT)
 

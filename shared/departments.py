@@ -41,6 +41,11 @@ def load_departments(path: Path = DEPARTMENTS_FILE) -> Departments:
     return departments
 
 
+def chinese_names(departments: Departments) -> dict[str, str]:
+    """Each department's name by code: what staff and applicants read where a code is stored."""
+    return {code: department.name for code, department in departments.items()}
+
+
 def bridged(departments: Departments) -> dict[str, Bridge]:
     """The departments whose own IT system is bridged, and by which bridge."""
     return {code: department.bridge for code, department in departments.items() if department.bridge is not None}

@@ -29,6 +29,7 @@ from services.supervision.service_layer.seal import Sealer
 from services.supervision.service_layer.watch import Watcher
 from services.supervision.settings import SupervisionSettings
 from shared.clock import SYSTEM_CLOCK, Clock, ManualClock
+from shared.departments import chinese_names
 from shared.http import make_app
 from shared.identity import TokenVerifier, access_for
 from shared.periodic import Periodic
@@ -53,7 +54,7 @@ def build(
     watcher = Watcher(clocks, settings.time_trust())
     topics = runtime.topics
     departments = settings.departments()
-    names = {code: d.name for code, d in departments.items()}
+    names = chinese_names(departments)
     desk = AlertDesk(runtime.outbox, names)
     centers = settings.centers()
     peers = centers.peers(settings.center)

@@ -62,7 +62,8 @@ def test_the_supervision_benchmark_prints_lag_and_memory() -> None:
     out = bench("tests.bench.bench_supervision", "--parts", "10000", "--burst", "1000")
     assert "burst of 1,000 deadlines" in out
     assert "alert lag after the deadline" in out
-    assert "each part carded once: yes" in out
+    assert "every part carded and urged once: yes" in out
+    assert "red cards from each department's third yellow card on: yes" in out
     assert "resident memory" in out
 
 
@@ -71,7 +72,9 @@ def test_the_supervision_benchmark_runs_replicas_on_postgresql() -> None:
     out = bench("tests.bench.bench_supervision", "--parts", "10000", "--burst", "1000", "--db", "postgres", "--replicas", "2")
     assert "into PostgreSQL" in out
     assert "burst of 1,000 deadlines -> yellow cards (+ urges), batches of at most 500, 2 replica(s)" in out
-    assert "each part carded once: yes" in out
+    assert "every part carded and urged once: yes" in out
+    assert "red cards from each department's third yellow card on: yes" in out  # each replica its own departments
+    assert "failed scan batches (retried): 0" in out
     for process in ("supervision-1", "supervision-2", "postgres (server)"):  # the CPU of each
         assert f"  {process} " in out
 

@@ -32,7 +32,7 @@ from shared.contracts import (
     PartSummary,
 )
 from shared.db import SessionFactory
-from shared.departments import load_departments
+from shared.departments import chinese_names, load_departments
 from shared.messaging.consumer import BatchConsumer, by_topic
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
@@ -42,6 +42,8 @@ from tests.servers import MakeSessions
 CALENDAR = WorkingCalendar()
 TOPICS = Topics("test")
 UNDELIVERED_AFTER = timedelta(hours=2)
+DEPARTMENTS = load_departments()
+NAMES = chinese_names(DEPARTMENTS)  # what the alerts and notices call each department
 
 
 class NoDeadLetters:
@@ -105,13 +107,11 @@ async def world(make_sessions: MakeSessions, policy: Policy | None = None, batch
     clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     policy = policy or Policy()
     outbox = Outbox("/test/supervision", TOPICS)
-    departments = load_departments()
-    names = {code: d.name for code, d in departments.items()}
-    desk = AlertDesk(outbox, names)
-    consumed = by_topic(handlers(TOPICS, departments, Watcher(Clocks(CALENDAR, policy)), clock))
+    desk = AlertDesk(outbox, NAMES)
+    consumed = by_topic(handlers(TOPICS, DEPARTMENTS, Watcher(Clocks(CALENDAR, policy)), clock))
     consumer = BatchConsumer("supervision", sessions, NoDeadLetters(), consumed)  # type: ignore[arg-type]
     scanner = LadderScanner(sessions, desk, CALENDAR, policy, clock, lambda: None, batch_size=batch_size, interval=1)
-    deliveries = DeliveryWatch(sessions, outbox, clock, lambda: None, names, undelivered_after=UNDELIVERED_AFTER, interval=1)
+    deliveries = DeliveryWatch(sessions, outbox, clock, lambda: None, NAMES, undelivered_after=UNDELIVERED_AFTER, interval=1)
     return World(sessions, clock, consumer, scanner, deliveries)
 
 

@@ -15,7 +15,7 @@ from shared.centers import Centers
 from shared.contracts import CloudEvent, TransferOrigin, TransferStatus, TransferUrged
 from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
-from tests.integration.supervision_world import World, accepted, cst, submitted, world
+from tests.integration.supervision_world import NAMES, World, accepted, cst, submitted, world
 from tests.servers import MakeSessions
 
 CENTERS = Centers.load()
@@ -90,7 +90,7 @@ async def test_the_district_keeps_the_latest_status_and_its_urge_crosses_once(ma
     city = await world(make_sessions)
     case = submitted("LB1", {"planning": 3}, cst(11, 23)).model_copy(update={"transferred_from": ORIGIN})
     await city.feed(case, accepted(case, cst(11, 23, 10)))
-    desk = AlertDesk(Outbox("/lianban/hangzhou/supervision", Topics("hangzhou")))
+    desk = AlertDesk(Outbox("/lianban/hangzhou/supervision", Topics("hangzhou")), NAMES)
     for _ in range(2):  # the same urge twice (a resend): one notice
         async with city.sessions() as session, session.begin():
             await urged_from_child(session, [urged], desk, now)

@@ -21,6 +21,7 @@ from shared.messaging.outbox import Outbox, OutboxRow
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
 from tests.fakes import KeptDeadLetters
+from tests.integration.supervision_world import NAMES
 from tests.keys import registered_keys
 from tests.servers import MakeSessions
 
@@ -59,7 +60,7 @@ async def test_the_city_shows_each_districts_latest_figures_beside_its_own(make_
         "lianban-hangzhou-supervision",
         sessions,
         dead,  # type: ignore[arg-type]
-        by_topic(from_children(city, ["xihu", "gongshu"], registry, AlertDesk(Outbox("/t", city)), clock)),
+        by_topic(from_children(city, ["xihu", "gongshu"], registry, AlertDesk(Outbox("/t", city), NAMES), clock)),
     )
     offsets = iter(range(1, 100))
 

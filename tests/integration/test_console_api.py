@@ -30,13 +30,13 @@ from shared.contracts import (
     Suspend,
     SuspensionKind,
 )
-from shared.departments import load_departments
 from shared.identity import Role
 from shared.messaging.outbox import OutboxRow
 from tests.identity import access, bearer
 from tests.integration.supervision_world import (
     APPLICANT,
     CALENDAR,
+    NAMES,
     TOPICS,
     UNDELIVERED_AFTER,
     World,
@@ -48,7 +48,6 @@ from tests.integration.supervision_world import (
 )
 from tests.servers import MakeSessions
 
-NAMES = {code: d.name for code, d in load_departments().items()}
 SUBMITTED = cst(11, 23, 9)
 
 

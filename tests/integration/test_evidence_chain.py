@@ -32,7 +32,7 @@ from shared.workdays import WorkingCalendar
 from tests import builders
 from tests.builders import T0
 from tests.identity import access, bearer
-from tests.integration.supervision_world import accepted, acted, cst, submitted, world
+from tests.integration.supervision_world import NAMES, accepted, acted, cst, submitted, world
 from tests.keys import registered_keys
 from tests.offline_evidence import verify_chain_offline, verify_signatures_offline
 from tests.servers import MakeSessions
@@ -151,7 +151,7 @@ async def export(
 ) -> httpx.Response:
     """GET the case's evidence from supervision's API, as `role`."""
     app = FastAPI()
-    desk = AlertDesk(Outbox("/test/supervision", Topics("test")))
+    desk = AlertDesk(Outbox("/test/supervision", Topics("test")), NAMES)
     app.include_router(supervision_api.router(sessions, SYSTEM_CLOCK, desk, lambda: None, WorkingCalendar(), access(), registry))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

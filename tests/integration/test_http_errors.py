@@ -38,6 +38,7 @@ from shared.workdays import WorkingCalendar
 from tests.builders import T0, materials_for
 from tests.identity import access, bearer
 from tests.integration.intake_http import client_of, filing, intake_app
+from tests.integration.supervision_world import NAMES
 from tests.servers import MakeSessions
 
 Json = dict[str, Any]
@@ -483,7 +484,7 @@ async def supervision_sessions(make_sessions: MakeSessions) -> SessionFactory:
 
 def supervision(sessions: SessionFactory, clock: Clock = SYSTEM_CLOCK) -> httpx.AsyncClient:
     """Supervision's HTTP as services/supervision/bootstrap.py composes it, without Kafka or scanner."""
-    desk = AlertDesk(Outbox("/test/supervision", Topics("test")))
+    desk = AlertDesk(Outbox("/test/supervision", Topics("test")), NAMES)
     app = FastAPI()
     app.include_router(supervision_api.router(sessions, clock, desk, lambda: None, WorkingCalendar(), access()))
     return client_of(app)

@@ -52,9 +52,9 @@ def _local_minute(moment: datetime) -> str:
 
 
 class AlertDesk:
-    def __init__(self, outbox: Outbox, names: dict[str, str] | None = None) -> None:
-        """`names`: each department's Chinese name by code, as the alert's reader knows it (the code where missing)."""
-        self.outbox, self.names = outbox, names or {}
+    def __init__(self, outbox: Outbox, names: dict[str, str]) -> None:
+        """`names`: each department's Chinese name by code, as the alert's readers know it (`chinese_names`)."""
+        self.outbox, self.names = outbox, names
 
     def issue(
         self,
