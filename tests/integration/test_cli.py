@@ -44,7 +44,7 @@ async def test_db_upgrade_migrates_every_service_and_its_adapters(database_url: 
     assert done.stdout.splitlines() == [
         "intake: at revision 0004",
         "gateway: at revision 0004",
-        "supervision: at revision 0007",
+        "supervision: at revision 0008",
         "adapter-tax: at revision 0004",
     ]
 
