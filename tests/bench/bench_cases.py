@@ -34,12 +34,11 @@ from shared.contracts import CloudEvent
 from shared.identity import Role
 from shared.messaging.admin import ensure_topics
 from tests.bench.hops import center_partitions, hop_table, read_back
-from tests.bench.processes import Sample, cost_table, machine_speed, sample
+from tests.bench.processes import POSTGRES, cost_table, machine_speed, samples
 from tests.e2e.api import as_role
 
 MESSAGE_BYTES = 1024  # about a CloudEvent of a case's messages
 SETTLE_SECONDS = 2  # after the warm-up's last reply: supervision takes its events up to 1 s later
-POSTGRES = "postgres (server)"
 
 
 class Run:
@@ -166,10 +165,6 @@ async def ceiling(system: System, messages: int) -> tuple[float, float]:
     finally:
         await consumer.stop()
     return produced, time.process_time() - started
-
-
-def samples(pids: dict[str, int]) -> dict[str, Sample]:
-    return {name: s for name, pid in pids.items() if (s := sample(pid, with_children=name == POSTGRES)) is not None}
 
 
 def report(bench: Run, began: float, submit_done: float, finished: float, concurrency: int, rate: float | None) -> None:

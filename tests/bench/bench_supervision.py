@@ -50,7 +50,7 @@ from shared.migrations import migrate
 from shared.runtime import tune_collector
 from shared.topics import Topics
 from shared.workdays import WorkingCalendar
-from tests.bench.processes import Sample, cost_table, machine_speed, sample
+from tests.bench.processes import POSTGRES, cost_table, machine_speed, samples
 
 COLUMNS = (
     "work_order_id",
@@ -275,13 +275,13 @@ def _measure(url: str, postgres: LocalPostgres | None, parts: int, burst: int, b
         assert _gather(out, processes, 300) == ["ready"] * replicas
         pids = {p.name: p.pid for p in processes if p.pid is not None}
         if postgres and postgres.process:
-            pids["postgres (server)"] = postgres.process.pid
+            pids[POSTGRES] = postgres.process.pid
         due_at = datetime.now(UTC) + timedelta(seconds=3)  # the burst falls due 3 s from now
         asyncio.run(burst_due(url, burst, due_at))
         time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds()))
-        before = _samples(pids)
+        before = samples(pids)
         cards = asyncio.run(alerted(url, burst, timeout=600))
-        after = _samples(pids)
+        after = samples(pids)
         stop.set()
         reports: list[ReplicaReport] = sorted(_gather(out, processes, 60), key=lambda r: r.name)
     finally:
@@ -307,10 +307,6 @@ def _gather(out: Queue[Any], processes: Sequence[BaseProcess], timeout: float) -
                     f"replicas {dead or 'all'} did not report within {timeout:g} s (see their output above)"
                 ) from None
     return got
-
-
-def _samples(pids: dict[str, int]) -> dict[str, Sample]:
-    return {name: s for name, pid in pids.items() if (s := sample(pid, with_children=name.startswith("postgres")))}
 
 
 def _report(

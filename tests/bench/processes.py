@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+POSTGRES = "postgres (server)"  # the name its row goes by: sampled with its backends
 
 
 def machine_speed() -> float:
@@ -41,6 +42,11 @@ def sample(pid: int, *, with_children: bool = False) -> Sample | None:
         cpu += sum(child.cpu_seconds for c in _descendants(pid) if (child := sample(c)))
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return Sample(cpu, int(match.group(1)) * 1024 if match else 0)
+
+
+def samples(pids: dict[str, int]) -> dict[str, Sample]:
+    """Each named process still running, PostgreSQL's server (POSTGRES) with its backends."""
+    return {name: s for name, pid in pids.items() if (s := sample(pid, with_children=name == POSTGRES)) is not None}
 
 
 def _fields(stat: str) -> list[str]:
